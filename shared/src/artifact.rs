@@ -1,0 +1,864 @@
+//! The binary model artifact: what the trainer publishes and the edge loads into its isolate.
+//!
+//! Layout (all integers little-endian):
+//!
+//! ```text
+//! 0   magic "VITRINE\0"                 8 bytes
+//! 8   format version                     u32
+//! 12  section count                      u32
+//! 16  CRC-32 of the file with this field zeroed   u32
+//! 20  reserved (0)                       u32
+//! 24  created_at, epoch ms               i64
+//! 32  model version, UTF-8, 0-padded     32 bytes
+//! 64  section table: count × { id u32, reserved u32, offset u64, len u64 }
+//! ..  sections, each 8-byte aligned
+//! ```
+//!
+//! Sections are read in place from the one buffer the edge holds: string tables and numeric
+//! arrays are decoded on access, never copied out, except the id → index map built at load.
+//! Unknown section ids are skipped, so newer writers can add sections without breaking readers of
+//! the same format version. Every offset is checked at load, so accessors never panic.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde_json::{Map, Value};
+
+/// File magic.
+pub const MAGIC: &[u8; 8] = b"VITRINE\0";
+/// The format version this code writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Size of the fixed header.
+pub const HEADER_LEN: usize = 64;
+const SECTION_ENTRY_LEN: usize = 24;
+const MAX_VERSION_LEN: usize = 32;
+/// Sentinel for "no category/brand".
+pub const NONE: u32 = u32::MAX;
+
+/// Section ids. Never reuse a number.
+mod sec {
+    pub const META: u32 = 1;
+    pub const ITEM_IDS: u32 = 2;
+    pub const ITEM_TITLES: u32 = 3;
+    pub const CATEGORIES: u32 = 4;
+    pub const BRANDS: u32 = 5;
+    pub const ITEM_ATTRS: u32 = 6;
+    pub const POPULARITY: u32 = 7;
+    pub const POPULAR: u32 = 8;
+    pub const CATEGORY_POPULAR: u32 = 9;
+    pub const CO_VIEW: u32 = 10;
+    pub const CO_BUY: u32 = 11;
+}
+
+/// Why an artifact can't be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("artifact is truncated: {len} bytes, need at least {need}")]
+    Truncated { len: usize, need: usize },
+    #[error("not a Vitrine artifact (bad magic)")]
+    BadMagic,
+    #[error(
+        "artifact format version {found} is not supported (this build reads up to {supported})"
+    )]
+    UnsupportedVersion { found: u32, supported: u32 },
+    #[error("artifact checksum mismatch: header says {expected:08x}, content is {actual:08x}")]
+    ChecksumMismatch { expected: u32, actual: u32 },
+    #[error("artifact section {id} is missing")]
+    MissingSection { id: u32 },
+    #[error("artifact section {id} is malformed: {why}")]
+    Malformed { id: u32, why: &'static str },
+    #[error("cannot write artifact: {0}")]
+    Invalid(String),
+}
+
+/// One catalog item as the trainer describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemRecord {
+    pub id: String,
+    pub title: String,
+    /// Index into [`ModelData::categories`], or [`NONE`].
+    pub category: u32,
+    /// Index into [`ModelData::brands`], or [`NONE`].
+    pub brand: u32,
+    pub price: f32,
+    pub in_stock: bool,
+}
+
+/// Everything a model holds, owned: the trainer fills it, [`ModelData::encode`] writes it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ModelData {
+    pub version: String,
+    pub created_at: i64,
+    /// Free-form facts (parameters, counts), stored as JSON.
+    pub meta: Map<String, Value>,
+    pub items: Vec<ItemRecord>,
+    pub categories: Vec<String>,
+    pub brands: Vec<String>,
+    /// Decayed popularity score per item.
+    pub popularity: Vec<f32>,
+    /// Item indices, most popular first.
+    pub popular: Vec<u32>,
+    /// Per category index: its items, most popular first, with scores.
+    pub category_popular: Vec<Vec<(u32, f32)>>,
+    /// Per item: items viewed in the same sessions, best first.
+    pub co_view: Vec<Vec<(u32, f32)>>,
+    /// Per item: items bought together, best first.
+    pub co_buy: Vec<Vec<(u32, f32)>>,
+}
+
+struct Writer {
+    sections: Vec<(u32, Vec<u8>)>,
+}
+
+fn put_u32(buf: &mut Vec<u8>, v: u32) {
+    buf.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_f32(buf: &mut Vec<u8>, v: f32) {
+    buf.extend_from_slice(&v.to_le_bytes());
+}
+
+fn len_u32(n: usize, what: &str) -> Result<u32, ArtifactError> {
+    u32::try_from(n).map_err(|_| ArtifactError::Invalid(format!("too many {what}: {n}")))
+}
+
+fn string_table<'a>(
+    strings: impl ExactSizeIterator<Item = &'a str>,
+) -> Result<Vec<u8>, ArtifactError> {
+    let n = strings.len();
+    let mut offsets = Vec::with_capacity(n + 1);
+    let mut data = Vec::new();
+    offsets.push(0u32);
+    for s in strings {
+        data.extend_from_slice(s.as_bytes());
+        offsets.push(len_u32(data.len(), "string bytes")?);
+    }
+    let mut buf = Vec::with_capacity(4 + offsets.len() * 4 + data.len());
+    put_u32(&mut buf, len_u32(n, "strings")?);
+    for o in offsets {
+        put_u32(&mut buf, o);
+    }
+    buf.extend_from_slice(&data);
+    Ok(buf)
+}
+
+fn csr(rows: &[Vec<(u32, f32)>], n_targets: usize) -> Result<Vec<u8>, ArtifactError> {
+    let nnz: usize = rows.iter().map(Vec::len).sum();
+    let mut buf = Vec::with_capacity(8 + (rows.len() + 1) * 4 + nnz * 8);
+    put_u32(&mut buf, len_u32(rows.len(), "rows")?);
+    put_u32(&mut buf, len_u32(nnz, "entries")?);
+    let mut at = 0usize;
+    put_u32(&mut buf, 0);
+    for r in rows {
+        at += r.len();
+        put_u32(&mut buf, len_u32(at, "entries")?);
+    }
+    for &(idx, _) in rows.iter().flatten() {
+        if idx as usize >= n_targets {
+            return Err(ArtifactError::Invalid(format!(
+                "index {idx} out of range {n_targets}"
+            )));
+        }
+        put_u32(&mut buf, idx);
+    }
+    for &(_, score) in rows.iter().flatten() {
+        put_f32(&mut buf, score);
+    }
+    Ok(buf)
+}
+
+impl ModelData {
+    /// Writes the artifact bytes.
+    pub fn encode(&self) -> Result<Vec<u8>, ArtifactError> {
+        let n = self.items.len();
+        if self.version.len() > MAX_VERSION_LEN || !crate::lake::is_safe_segment(&self.version) {
+            return Err(ArtifactError::Invalid(format!(
+                "bad model version `{}`",
+                self.version
+            )));
+        }
+        if self.popularity.len() != n || self.co_view.len() != n || self.co_buy.len() != n {
+            return Err(ArtifactError::Invalid(
+                "per-item arrays differ in length from items".into(),
+            ));
+        }
+        if self.category_popular.len() != self.categories.len() {
+            return Err(ArtifactError::Invalid(
+                "category_popular must have one row per category".into(),
+            ));
+        }
+        let mut w = Writer {
+            sections: Vec::new(),
+        };
+        w.sections.push((
+            sec::META,
+            serde_json::to_vec(&self.meta).map_err(|e| ArtifactError::Invalid(e.to_string()))?,
+        ));
+        w.sections.push((
+            sec::ITEM_IDS,
+            string_table(self.items.iter().map(|i| i.id.as_str()))?,
+        ));
+        w.sections.push((
+            sec::ITEM_TITLES,
+            string_table(self.items.iter().map(|i| i.title.as_str()))?,
+        ));
+        w.sections.push((
+            sec::CATEGORIES,
+            string_table(self.categories.iter().map(String::as_str))?,
+        ));
+        w.sections.push((
+            sec::BRANDS,
+            string_table(self.brands.iter().map(String::as_str))?,
+        ));
+        let mut attrs = Vec::with_capacity(n * 16);
+        for it in &self.items {
+            let bad_cat = it.category != NONE && it.category as usize >= self.categories.len();
+            let bad_brand = it.brand != NONE && it.brand as usize >= self.brands.len();
+            if bad_cat || bad_brand {
+                return Err(ArtifactError::Invalid(format!(
+                    "item {} has a bad category or brand index",
+                    it.id
+                )));
+            }
+            put_u32(&mut attrs, it.category);
+            put_u32(&mut attrs, it.brand);
+            put_f32(&mut attrs, it.price);
+            put_u32(&mut attrs, u32::from(it.in_stock));
+        }
+        w.sections.push((sec::ITEM_ATTRS, attrs));
+        let mut pop = Vec::with_capacity(n * 4);
+        for &p in &self.popularity {
+            put_f32(&mut pop, p);
+        }
+        w.sections.push((sec::POPULARITY, pop));
+        let mut popular = Vec::with_capacity(4 + self.popular.len() * 4);
+        put_u32(&mut popular, len_u32(self.popular.len(), "popular items")?);
+        for &i in &self.popular {
+            if i as usize >= n {
+                return Err(ArtifactError::Invalid(format!(
+                    "popular index {i} out of range"
+                )));
+            }
+            put_u32(&mut popular, i);
+        }
+        w.sections.push((sec::POPULAR, popular));
+        w.sections
+            .push((sec::CATEGORY_POPULAR, csr(&self.category_popular, n)?));
+        w.sections.push((sec::CO_VIEW, csr(&self.co_view, n)?));
+        w.sections.push((sec::CO_BUY, csr(&self.co_buy, n)?));
+        w.finish(FORMAT_VERSION, self.created_at, &self.version)
+    }
+}
+
+fn align8(n: usize) -> usize {
+    n.div_ceil(8) * 8
+}
+
+impl Writer {
+    fn finish(self, format: u32, created_at: i64, version: &str) -> Result<Vec<u8>, ArtifactError> {
+        let count = self.sections.len();
+        let mut at = align8(HEADER_LEN + count * SECTION_ENTRY_LEN);
+        let mut table = Vec::with_capacity(count);
+        for (id, data) in &self.sections {
+            table.push((*id, at, data.len()));
+            at = align8(at + data.len());
+        }
+        let mut out = vec![0u8; at];
+        out[..8].copy_from_slice(MAGIC);
+        out[8..12].copy_from_slice(&format.to_le_bytes());
+        out[12..16].copy_from_slice(&len_u32(count, "sections")?.to_le_bytes());
+        out[24..32].copy_from_slice(&created_at.to_le_bytes());
+        out[32..32 + version.len()].copy_from_slice(version.as_bytes());
+        for (i, &(id, offset, len)) in table.iter().enumerate() {
+            let e = HEADER_LEN + i * SECTION_ENTRY_LEN;
+            out[e..e + 4].copy_from_slice(&id.to_le_bytes());
+            out[e + 8..e + 16].copy_from_slice(&(offset as u64).to_le_bytes());
+            out[e + 16..e + 24].copy_from_slice(&(len as u64).to_le_bytes());
+        }
+        for ((_, data), &(_, offset, len)) in self.sections.iter().zip(&table) {
+            out[offset..offset + len].copy_from_slice(data);
+        }
+        let crc = checksum(&out);
+        out[16..20].copy_from_slice(&crc.to_le_bytes());
+        Ok(out)
+    }
+}
+
+/// CRC-32 of an artifact with its checksum field taken as zero.
+pub fn checksum(bytes: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&bytes[..16.min(bytes.len())]);
+    h.update(&[0; 4]);
+    if bytes.len() > 20 {
+        h.update(&bytes[20..]);
+    }
+    h.finalize()
+}
+
+fn read_u32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn read_u64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+fn read_f32(b: &[u8], at: usize) -> Option<f32> {
+    Some(f32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// A string table checked at load: `count` strings, offsets at `offsets`, bytes at `data`.
+#[derive(Debug, Clone, Default)]
+struct StrTable {
+    count: usize,
+    offsets: usize,
+    data: usize,
+}
+
+impl StrTable {
+    fn load(b: &[u8], r: Range<usize>, id: u32) -> Result<Self, ArtifactError> {
+        let bad = |why| ArtifactError::Malformed { id, why };
+        let count = read_u32(b, r.start).ok_or(bad("no count"))? as usize;
+        let offsets = r.start + 4;
+        let data = offsets + (count + 1) * 4;
+        if data > r.end {
+            return Err(bad("offsets run past the section"));
+        }
+        let mut prev = 0;
+        for i in 0..=count {
+            let o = read_u32(b, offsets + i * 4).ok_or(bad("offset out of bounds"))? as usize;
+            if o < prev || data + o > r.end {
+                return Err(bad(
+                    "string offsets are not increasing or run past the section",
+                ));
+            }
+            prev = o;
+        }
+        if std::str::from_utf8(&b[data..data + prev]).is_err() {
+            return Err(bad("strings are not UTF-8"));
+        }
+        Ok(Self {
+            count,
+            offsets,
+            data,
+        })
+    }
+
+    fn get<'a>(&self, b: &'a [u8], i: usize) -> &'a str {
+        if i >= self.count {
+            return "";
+        }
+        let (Some(s), Some(e)) = (
+            read_u32(b, self.offsets + i * 4),
+            read_u32(b, self.offsets + i * 4 + 4),
+        ) else {
+            return "";
+        };
+        b.get(self.data + s as usize..self.data + e as usize)
+            .and_then(|x| std::str::from_utf8(x).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A weighted CSR matrix checked at load.
+#[derive(Debug, Clone, Default)]
+struct Csr {
+    rows: usize,
+    offsets: usize,
+    idx: usize,
+    scores: usize,
+}
+
+impl Csr {
+    fn load(b: &[u8], r: Range<usize>, id: u32, n_targets: usize) -> Result<Self, ArtifactError> {
+        let bad = |why| ArtifactError::Malformed { id, why };
+        let rows = read_u32(b, r.start).ok_or(bad("no row count"))? as usize;
+        let nnz = read_u32(b, r.start + 4).ok_or(bad("no entry count"))? as usize;
+        let offsets = r.start + 8;
+        let idx = offsets + (rows + 1) * 4;
+        let scores = idx + nnz * 4;
+        if scores + nnz * 4 > r.end {
+            return Err(bad("entries run past the section"));
+        }
+        let mut prev = 0;
+        for i in 0..=rows {
+            let o = read_u32(b, offsets + i * 4).ok_or(bad("offset out of bounds"))? as usize;
+            if o < prev || o > nnz {
+                return Err(bad("row offsets are not increasing"));
+            }
+            prev = o;
+        }
+        for k in 0..nnz {
+            if read_u32(b, idx + k * 4).is_none_or(|t| t as usize >= n_targets) {
+                return Err(bad("entry index out of range"));
+            }
+        }
+        Ok(Self {
+            rows,
+            offsets,
+            idx,
+            scores,
+        })
+    }
+
+    fn row<'a>(&self, b: &'a [u8], r: usize) -> impl Iterator<Item = (u32, f32)> + 'a {
+        let (s, e) = if r < self.rows {
+            (
+                read_u32(b, self.offsets + r * 4).unwrap_or(0) as usize,
+                read_u32(b, self.offsets + r * 4 + 4).unwrap_or(0) as usize,
+            )
+        } else {
+            (0, 0)
+        };
+        let (idx, scores) = (self.idx, self.scores);
+        (s..e).filter_map(move |k| Some((read_u32(b, idx + k * 4)?, read_f32(b, scores + k * 4)?)))
+    }
+}
+
+/// A loaded artifact: one buffer plus checked section positions.
+#[derive(Debug, Clone)]
+pub struct Model {
+    bytes: Vec<u8>,
+    format_version: u32,
+    version: String,
+    created_at: i64,
+    meta: Map<String, Value>,
+    n_items: usize,
+    ids: StrTable,
+    titles: StrTable,
+    categories: StrTable,
+    brands: StrTable,
+    attrs: usize,
+    popularity: usize,
+    popular: Range<usize>,
+    category_popular: Csr,
+    co_view: Csr,
+    co_buy: Csr,
+    index: HashMap<String, u32>,
+    category_index: HashMap<String, u32>,
+}
+
+impl Model {
+    /// Checks and indexes an artifact. Fails with a typed error on any truncation or corruption.
+    pub fn load(bytes: Vec<u8>) -> Result<Self, ArtifactError> {
+        let b = &bytes;
+        if b.len() < HEADER_LEN {
+            return Err(ArtifactError::Truncated {
+                len: b.len(),
+                need: HEADER_LEN,
+            });
+        }
+        if &b[..8] != MAGIC {
+            return Err(ArtifactError::BadMagic);
+        }
+        let format_version = read_u32(b, 8).unwrap_or(0);
+        if format_version == 0 || format_version > FORMAT_VERSION {
+            return Err(ArtifactError::UnsupportedVersion {
+                found: format_version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let count = read_u32(b, 12).unwrap_or(0) as usize;
+        let table_end = HEADER_LEN.saturating_add(count.saturating_mul(SECTION_ENTRY_LEN));
+        if b.len() < table_end {
+            return Err(ArtifactError::Truncated {
+                len: b.len(),
+                need: table_end,
+            });
+        }
+        let expected = read_u32(b, 16).unwrap_or(0);
+        let actual = checksum(b);
+        if expected != actual {
+            return Err(ArtifactError::ChecksumMismatch { expected, actual });
+        }
+        let created_at =
+            i64::from_le_bytes(b[24..32].try_into().map_err(|_| ArtifactError::BadMagic)?);
+        let version_raw = &b[32..64];
+        let vlen = version_raw
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(MAX_VERSION_LEN);
+        let version = std::str::from_utf8(&version_raw[..vlen])
+            .map_err(|_| ArtifactError::Malformed {
+                id: 0,
+                why: "model version is not UTF-8",
+            })?
+            .to_owned();
+        let mut sections: HashMap<u32, Range<usize>> = HashMap::new();
+        for i in 0..count {
+            let e = HEADER_LEN + i * SECTION_ENTRY_LEN;
+            let id = read_u32(b, e).unwrap_or(0);
+            let off = usize::try_from(read_u64(b, e + 8).unwrap_or(u64::MAX)).unwrap_or(usize::MAX);
+            let len =
+                usize::try_from(read_u64(b, e + 16).unwrap_or(u64::MAX)).unwrap_or(usize::MAX);
+            let end = off
+                .checked_add(len)
+                .filter(|&end| end <= b.len() && off >= table_end);
+            let Some(end) = end else {
+                return Err(ArtifactError::Malformed {
+                    id,
+                    why: "section lies outside the file",
+                });
+            };
+            sections.insert(id, off..end);
+        }
+        let get = |id: u32| {
+            sections
+                .get(&id)
+                .cloned()
+                .ok_or(ArtifactError::MissingSection { id })
+        };
+        let meta_range = get(sec::META)?;
+        let meta: Map<String, Value> =
+            serde_json::from_slice(&b[meta_range]).map_err(|_| ArtifactError::Malformed {
+                id: sec::META,
+                why: "meta is not a JSON object",
+            })?;
+        let ids = StrTable::load(b, get(sec::ITEM_IDS)?, sec::ITEM_IDS)?;
+        let n = ids.count;
+        let titles = StrTable::load(b, get(sec::ITEM_TITLES)?, sec::ITEM_TITLES)?;
+        let categories = StrTable::load(b, get(sec::CATEGORIES)?, sec::CATEGORIES)?;
+        let brands = StrTable::load(b, get(sec::BRANDS)?, sec::BRANDS)?;
+        if titles.count != n {
+            return Err(ArtifactError::Malformed {
+                id: sec::ITEM_TITLES,
+                why: "one title per item expected",
+            });
+        }
+        let attrs = get(sec::ITEM_ATTRS)?;
+        if attrs.len() != n * 16 {
+            return Err(ArtifactError::Malformed {
+                id: sec::ITEM_ATTRS,
+                why: "16 bytes per item expected",
+            });
+        }
+        for i in 0..n {
+            let c = read_u32(b, attrs.start + i * 16).unwrap_or(NONE);
+            let br = read_u32(b, attrs.start + i * 16 + 4).unwrap_or(NONE);
+            if (c != NONE && c as usize >= categories.count)
+                || (br != NONE && br as usize >= brands.count)
+            {
+                return Err(ArtifactError::Malformed {
+                    id: sec::ITEM_ATTRS,
+                    why: "category or brand index out of range",
+                });
+            }
+        }
+        let popularity = get(sec::POPULARITY)?;
+        if popularity.len() != n * 4 {
+            return Err(ArtifactError::Malformed {
+                id: sec::POPULARITY,
+                why: "one score per item expected",
+            });
+        }
+        let popular_sec = get(sec::POPULAR)?;
+        let np = read_u32(b, popular_sec.start).unwrap_or(u32::MAX) as usize;
+        let popular = popular_sec.start + 4..popular_sec.start + 4 + np.saturating_mul(4);
+        if popular.end > popular_sec.end
+            || (0..np).any(|k| read_u32(b, popular.start + k * 4).is_none_or(|i| i as usize >= n))
+        {
+            return Err(ArtifactError::Malformed {
+                id: sec::POPULAR,
+                why: "bad popular list",
+            });
+        }
+        let category_popular = Csr::load(b, get(sec::CATEGORY_POPULAR)?, sec::CATEGORY_POPULAR, n)?;
+        if category_popular.rows != categories.count {
+            return Err(ArtifactError::Malformed {
+                id: sec::CATEGORY_POPULAR,
+                why: "one row per category expected",
+            });
+        }
+        let co_view = Csr::load(b, get(sec::CO_VIEW)?, sec::CO_VIEW, n)?;
+        let co_buy = Csr::load(b, get(sec::CO_BUY)?, sec::CO_BUY, n)?;
+        if co_view.rows != n || co_buy.rows != n {
+            return Err(ArtifactError::Malformed {
+                id: sec::CO_VIEW,
+                why: "one row per item expected",
+            });
+        }
+        let index = (0..n)
+            .map(|i| (ids.get(b, i).to_owned(), i as u32))
+            .collect();
+        let category_index = (0..categories.count)
+            .map(|i| (categories.get(b, i).to_owned(), i as u32))
+            .collect();
+        Ok(Self {
+            format_version,
+            version,
+            created_at,
+            meta,
+            n_items: n,
+            ids,
+            titles,
+            categories,
+            brands,
+            attrs: attrs.start,
+            popularity: popularity.start,
+            popular,
+            category_popular,
+            co_view,
+            co_buy,
+            index,
+            category_index,
+            bytes,
+        })
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn format_version(&self) -> u32 {
+        self.format_version
+    }
+
+    pub fn created_at(&self) -> i64 {
+        self.created_at
+    }
+
+    pub fn meta(&self) -> &Map<String, Value> {
+        &self.meta
+    }
+
+    /// Size of the artifact in bytes.
+    pub fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn n_items(&self) -> usize {
+        self.n_items
+    }
+
+    pub fn n_categories(&self) -> usize {
+        self.categories.count
+    }
+
+    /// Index of an item id.
+    pub fn item_index(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
+    }
+
+    /// Index of a category name.
+    pub fn category_index(&self, name: &str) -> Option<u32> {
+        self.category_index.get(name).copied()
+    }
+
+    pub fn item_id(&self, i: u32) -> &str {
+        self.ids.get(&self.bytes, i as usize)
+    }
+
+    pub fn item_title(&self, i: u32) -> &str {
+        self.titles.get(&self.bytes, i as usize)
+    }
+
+    fn attr_u32(&self, i: u32, field: usize) -> u32 {
+        if i as usize >= self.n_items {
+            return NONE;
+        }
+        read_u32(&self.bytes, self.attrs + i as usize * 16 + field * 4).unwrap_or(NONE)
+    }
+
+    /// Category index of an item, if it has one.
+    pub fn item_category(&self, i: u32) -> Option<u32> {
+        Some(self.attr_u32(i, 0)).filter(|&c| c != NONE)
+    }
+
+    /// Category name of an item ("" when it has none).
+    pub fn item_category_name(&self, i: u32) -> &str {
+        self.item_category(i).map_or("", |c| self.category_name(c))
+    }
+
+    pub fn category_name(&self, c: u32) -> &str {
+        self.categories.get(&self.bytes, c as usize)
+    }
+
+    /// Brand name of an item ("" when it has none).
+    pub fn item_brand(&self, i: u32) -> &str {
+        match self.attr_u32(i, 1) {
+            NONE => "",
+            b => self.brands.get(&self.bytes, b as usize),
+        }
+    }
+
+    pub fn item_price(&self, i: u32) -> f32 {
+        if i as usize >= self.n_items {
+            return 0.0;
+        }
+        read_f32(&self.bytes, self.attrs + i as usize * 16 + 8).unwrap_or(0.0)
+    }
+
+    pub fn item_in_stock(&self, i: u32) -> bool {
+        self.attr_u32(i, 3) & 1 == 1
+    }
+
+    /// Decayed popularity of an item.
+    pub fn popularity(&self, i: u32) -> f32 {
+        if i as usize >= self.n_items {
+            return 0.0;
+        }
+        read_f32(&self.bytes, self.popularity + i as usize * 4).unwrap_or(0.0)
+    }
+
+    /// Item indices, most popular first.
+    pub fn popular(&self) -> impl Iterator<Item = u32> + '_ {
+        self.popular
+            .clone()
+            .step_by(4)
+            .filter_map(|at| read_u32(&self.bytes, at))
+    }
+
+    /// A category's items, most popular first.
+    pub fn category_popular(&self, c: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
+        self.category_popular.row(&self.bytes, c as usize)
+    }
+
+    /// Items viewed in the same sessions as `i`, best first.
+    pub fn co_view(&self, i: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
+        self.co_view.row(&self.bytes, i as usize)
+    }
+
+    /// Items bought together with `i`, best first.
+    pub fn co_buy(&self, i: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
+        self.co_buy.row(&self.bytes, i as usize)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A small, fixed model: also the source of the golden file.
+    pub(crate) fn fixture() -> ModelData {
+        let item = |id: &str, title: &str, category: u32, brand: u32, price: f32| ItemRecord {
+            id: id.into(),
+            title: title.into(),
+            category,
+            brand,
+            price,
+            in_stock: price < 1000.0,
+        };
+        let mut meta = Map::new();
+        meta.insert("kind".into(), Value::from("popularity+covisitation"));
+        ModelData {
+            version: "golden-v1".into(),
+            created_at: 1_790_000_000_000,
+            meta,
+            items: vec![
+                item("laptop-1", "Ultrabook 14", 0, 0, 1299.0),
+                item("laptop-2", "Gaming Laptop 16", 0, 1, 1899.5),
+                item("mouse-1", "Wireless Mouse", 1, 1, 29.99),
+                item("cable-1", "USB-C Cable 2m", 1, NONE, 9.5),
+                item("phone-1", "Smartphone X", NONE, 0, 799.0),
+            ],
+            categories: vec!["computers.notebook".into(), "computers.accessories".into()],
+            brands: vec!["acme".into(), "zenit".into()],
+            popularity: vec![5.0, 3.0, 9.0, 1.0, 7.0],
+            popular: vec![2, 4, 0, 1, 3],
+            category_popular: vec![vec![(0, 5.0), (1, 3.0)], vec![(2, 9.0), (3, 1.0)]],
+            co_view: vec![
+                vec![(1, 0.9), (2, 0.4)],
+                vec![(0, 0.9)],
+                vec![(3, 0.5)],
+                vec![],
+                vec![(2, 0.1)],
+            ],
+            co_buy: vec![
+                vec![(2, 0.8)],
+                vec![],
+                vec![(0, 0.8), (3, 0.3)],
+                vec![(2, 0.3)],
+                vec![],
+            ],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let data = fixture();
+        let m = Model::load(data.encode().unwrap()).unwrap();
+        assert_eq!(m.version(), "golden-v1");
+        assert_eq!(m.n_items(), 5);
+        assert_eq!(m.item_index("mouse-1"), Some(2));
+        assert_eq!(m.item_id(1), "laptop-2");
+        assert_eq!(m.item_title(3), "USB-C Cable 2m");
+        assert_eq!(m.item_category_name(0), "computers.notebook");
+        assert_eq!(m.item_category(4), None);
+        assert_eq!(m.item_brand(3), "");
+        assert_eq!(m.item_brand(1), "zenit");
+        assert!((m.item_price(1) - 1899.5).abs() < 1e-3);
+        assert!(!m.item_in_stock(0));
+        assert!(m.item_in_stock(2));
+        assert_eq!(m.popular().collect::<Vec<_>>(), vec![2, 4, 0, 1, 3]);
+        assert_eq!(
+            m.category_popular(1).map(|x| x.0).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+        assert_eq!(m.co_view(0).collect::<Vec<_>>(), vec![(1, 0.9), (2, 0.4)]);
+        assert_eq!(m.co_buy(3).collect::<Vec<_>>(), vec![(2, 0.3)]);
+        assert_eq!(m.co_view(99).count(), 0);
+        assert_eq!(m.meta()["kind"], "popularity+covisitation");
+        assert_eq!(m.category_index("computers.accessories"), Some(1));
+    }
+
+    #[test]
+    fn every_truncation_is_a_typed_error() {
+        let bytes = fixture().encode().unwrap();
+        for len in [0, 7, 63, 64, 100, bytes.len() / 2, bytes.len() - 1] {
+            let err = Model::load(bytes[..len].to_vec()).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ArtifactError::Truncated { .. }
+                        | ArtifactError::ChecksumMismatch { .. }
+                        | ArtifactError::Malformed { .. }
+                ),
+                "len {len}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_flipped_byte_is_detected() {
+        let bytes = fixture().encode().unwrap();
+        for at in (0..bytes.len()).step_by(7) {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x5a;
+            assert!(Model::load(bad).is_err(), "flip at {at} went unnoticed");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_magic_and_future_versions() {
+        let mut bytes = fixture().encode().unwrap();
+        bytes[0] = b'X';
+        assert_eq!(Model::load(bytes).unwrap_err(), ArtifactError::BadMagic);
+        let mut bytes = fixture().encode().unwrap();
+        bytes[8..12].copy_from_slice(&99u32.to_le_bytes());
+        assert_eq!(
+            Model::load(bytes).unwrap_err(),
+            ArtifactError::UnsupportedVersion {
+                found: 99,
+                supported: FORMAT_VERSION
+            }
+        );
+    }
+
+    #[test]
+    fn writer_rejects_inconsistent_data() {
+        let mut d = fixture();
+        d.popularity.pop();
+        assert!(matches!(d.encode(), Err(ArtifactError::Invalid(_))));
+        let mut d = fixture();
+        d.co_view[0].push((77, 1.0));
+        assert!(matches!(d.encode(), Err(ArtifactError::Invalid(_))));
+        let mut d = fixture();
+        d.version = "../escape".into();
+        assert!(matches!(d.encode(), Err(ArtifactError::Invalid(_))));
+    }
+
+    #[test]
+    fn encoding_is_deterministic() {
+        assert_eq!(fixture().encode().unwrap(), fixture().encode().unwrap());
+    }
+}

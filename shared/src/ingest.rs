@@ -1,0 +1,366 @@
+//! Batch ingestion: parse a `POST /v1/events` body, validate each event, and lay accepted and
+//! rejected events out as lake files.
+//!
+//! The edge calls [`parse_batch`] in the request and [`lake_files`] in the queue consumer; both are
+//! pure, so the whole path is tested here. Nothing is dropped: every event in a parsed batch is
+//! either accepted or quarantined with its error.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{ApiError, Code};
+use crate::event::{Event, MAX_EVENT_BYTES, ValidationError, ValidationPolicy, validate};
+use crate::lake;
+use crate::time::date_of;
+
+/// Most events in one batch.
+pub const MAX_BATCH_EVENTS: usize = 500;
+/// Largest batch body in bytes.
+pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
+
+/// A rejected event as kept in `raw/quarantine/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quarantined {
+    /// When the edge received it, epoch milliseconds.
+    pub received_at: i64,
+    /// Position in its batch.
+    pub index: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    pub field: String,
+    pub code: String,
+    pub message: String,
+    /// The event as sent (a string cut to a bounded size when it was too large to keep whole).
+    pub raw: Value,
+}
+
+/// One queue message: an accepted event or a rejected one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LakeMessage {
+    Event { event: Box<Event> },
+    Rejected { rejected: Quarantined },
+}
+
+/// The outcome of one batch.
+#[derive(Debug, Clone, Default)]
+pub struct BatchOutcome {
+    pub accepted: Vec<Event>,
+    pub rejected: Vec<Quarantined>,
+}
+
+/// Per-event error in the `202` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EventError {
+    pub index: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// The `202` answer to `POST /v1/events`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IngestResponse {
+    pub accepted: usize,
+    pub rejected: usize,
+    pub errors: Vec<EventError>,
+}
+
+impl BatchOutcome {
+    /// All events as queue messages, accepted first.
+    pub fn messages(&self) -> Vec<LakeMessage> {
+        let events = self.accepted.iter().map(|e| LakeMessage::Event {
+            event: Box::new(e.clone()),
+        });
+        let rejected = self.rejected.iter().map(|r| LakeMessage::Rejected {
+            rejected: r.clone(),
+        });
+        events.chain(rejected).collect()
+    }
+
+    /// The answer body.
+    pub fn response(&self) -> IngestResponse {
+        IngestResponse {
+            accepted: self.accepted.len(),
+            rejected: self.rejected.len(),
+            errors: self
+                .rejected
+                .iter()
+                .map(|r| EventError {
+                    index: r.index,
+                    event_id: r.event_id.clone(),
+                    field: r.field.clone(),
+                    code: r.code.clone(),
+                    message: r.message.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Parses a batch body: `{"events":[...]}` or a bare array.
+///
+/// Whole-batch faults (too large, not JSON, no events) are an [`ApiError`]; single bad events are
+/// quarantined and the rest accepted.
+pub fn parse_batch(
+    body: &[u8],
+    now_ms: i64,
+    policy: &ValidationPolicy,
+) -> Result<BatchOutcome, ApiError> {
+    if body.len() > MAX_BATCH_BYTES {
+        return Err(ApiError::new(
+            Code::PayloadTooLarge,
+            format!(
+                "batch is {} bytes; the limit is {MAX_BATCH_BYTES}",
+                body.len()
+            ),
+        ));
+    }
+    let doc: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(Code::InvalidJson, format!("body is not valid JSON: {e}")))?;
+    let events = match doc {
+        Value::Array(items) => items,
+        Value::Object(mut obj) => match obj.remove("events") {
+            Some(Value::Array(items)) => items,
+            _ => {
+                return Err(ApiError::new(
+                    Code::InvalidJson,
+                    "body must be {\"events\": [...]} or an array of events",
+                ));
+            }
+        },
+        _ => {
+            return Err(ApiError::new(
+                Code::InvalidJson,
+                "body must be {\"events\": [...]} or an array of events",
+            ));
+        }
+    };
+    if events.is_empty() {
+        return Err(ApiError::new(Code::EmptyBatch, "batch has no events"));
+    }
+    if events.len() > MAX_BATCH_EVENTS {
+        return Err(ApiError::new(
+            Code::TooManyEvents,
+            format!(
+                "batch has {} events; the limit is {MAX_BATCH_EVENTS}",
+                events.len()
+            ),
+        ));
+    }
+    let mut out = BatchOutcome::default();
+    let mut seen = HashSet::new();
+    for (index, raw) in events.into_iter().enumerate() {
+        let result = validate(&raw, now_ms, policy).and_then(|e| {
+            if seen.insert(e.event_id.clone()) {
+                Ok(e)
+            } else {
+                Err(ValidationError {
+                    field: "event_id".into(),
+                    reason: crate::event::Reason::Duplicate,
+                })
+            }
+        });
+        match result {
+            Ok(mut event) => {
+                event.received_at = Some(now_ms);
+                out.accepted.push(event);
+            }
+            Err(err) => out.rejected.push(quarantine(index, raw, &err, now_ms)),
+        }
+    }
+    Ok(out)
+}
+
+fn quarantine(index: usize, raw: Value, err: &ValidationError, now_ms: i64) -> Quarantined {
+    let event_id = raw
+        .get("event_id")
+        .and_then(Value::as_str)
+        .map(|s| s.chars().take(128).collect());
+    let text = raw.to_string();
+    let raw = if text.len() > MAX_EVENT_BYTES {
+        Value::String(text.chars().take(MAX_EVENT_BYTES).collect())
+    } else {
+        raw
+    };
+    Quarantined {
+        received_at: now_ms,
+        index,
+        event_id,
+        field: err.field.clone(),
+        code: err.reason.code().to_owned(),
+        message: err.to_string(),
+        raw,
+    }
+}
+
+/// A stable id for a consumer batch from its message ids: the same messages always name the same
+/// files, so a redelivered batch overwrites its own output instead of adding a copy.
+pub fn batch_id(first_received_at: i64, message_ids: &[&str]) -> String {
+    let mut ids: Vec<&str> = message_ids.to_vec();
+    ids.sort_unstable();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for id in ids {
+        for b in id.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{first_received_at:013}-{h:016x}")
+}
+
+/// Lays a consumer batch out as lake files: accepted events by event date under `raw/events/`,
+/// rejected ones by receive date under `raw/quarantine/`; NDJSON, one record per line.
+pub fn lake_files(messages: &[LakeMessage], batch: &str) -> Vec<(String, String)> {
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    for m in messages {
+        let (key, line) = match m {
+            LakeMessage::Event { event } => (
+                lake::raw_events_key(&date_of(event.timestamp), batch),
+                serde_json::to_string(event),
+            ),
+            LakeMessage::Rejected { rejected } => (
+                lake::quarantine_key(&date_of(rejected.received_at), batch),
+                serde_json::to_string(rejected),
+            ),
+        };
+        if let Ok(line) = line {
+            let body = files.entry(key).or_default();
+            body.push_str(&line);
+            body.push('\n');
+        }
+    }
+    files.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_790_000_000_000;
+
+    fn view(id: &str) -> Value {
+        json!({"event_id": id, "type": "view", "anonymous_id": "a", "session_id": "s",
+               "timestamp": NOW - 10, "item_id": "i1"})
+    }
+
+    fn parse(body: &Value) -> Result<BatchOutcome, ApiError> {
+        parse_batch(
+            body.to_string().as_bytes(),
+            NOW,
+            &ValidationPolicy::default(),
+        )
+    }
+
+    #[test]
+    fn splits_good_and_bad_events() {
+        let mut bad = view("e2");
+        bad["price"] = json!(-3);
+        let out = parse(&json!({"events": [view("e1"), bad, view("e3")]})).unwrap();
+        assert_eq!(out.accepted.len(), 2);
+        assert_eq!(out.rejected.len(), 1);
+        assert_eq!(out.rejected[0].index, 1);
+        assert_eq!(out.rejected[0].field, "price");
+        assert_eq!(out.accepted[0].received_at, Some(NOW));
+        let resp = out.response();
+        assert_eq!((resp.accepted, resp.rejected), (2, 1));
+        assert_eq!(resp.errors[0].code, "negative_value");
+        assert_eq!(resp.errors[0].event_id.as_deref(), Some("e2"));
+        assert_eq!(out.messages().len(), 3);
+    }
+
+    #[test]
+    fn bare_array_is_accepted() {
+        assert_eq!(parse(&json!([view("e1")])).unwrap().accepted.len(), 1);
+    }
+
+    #[test]
+    fn duplicate_ids_in_one_batch_are_quarantined() {
+        let out = parse(&json!([view("e1"), view("e1")])).unwrap();
+        assert_eq!(out.accepted.len(), 1);
+        assert_eq!(out.rejected[0].code, "duplicate_event_id");
+    }
+
+    #[test]
+    fn whole_batch_errors() {
+        let err = parse_batch(b"{not json", NOW, &ValidationPolicy::default()).unwrap_err();
+        assert_eq!(err.code, Code::InvalidJson);
+        assert_eq!(
+            parse(&json!({"events": []})).unwrap_err().code,
+            Code::EmptyBatch
+        );
+        assert_eq!(
+            parse(&json!({"evts": []})).unwrap_err().code,
+            Code::InvalidJson
+        );
+        assert_eq!(parse(&json!(3)).unwrap_err().code, Code::InvalidJson);
+        let many: Vec<Value> = (0..=MAX_BATCH_EVENTS)
+            .map(|i| view(&format!("e{i}")))
+            .collect();
+        assert_eq!(parse(&json!(many)).unwrap_err().code, Code::TooManyEvents);
+        let huge = vec![b' '; MAX_BATCH_BYTES + 1];
+        let err = parse_batch(&huge, NOW, &ValidationPolicy::default()).unwrap_err();
+        assert_eq!((err.code, err.status()), (Code::PayloadTooLarge, 413));
+    }
+
+    #[test]
+    fn oversized_event_is_quarantined_truncated() {
+        let mut big = view("big");
+        big["context"] = json!({"x": "y".repeat(MAX_EVENT_BYTES * 2)});
+        let out = parse(&json!([big, view("ok")])).unwrap();
+        assert_eq!(out.accepted.len(), 1);
+        assert_eq!(out.rejected[0].code, "event_too_large");
+        assert!(out.rejected[0].raw.as_str().unwrap().len() <= MAX_EVENT_BYTES);
+    }
+
+    #[test]
+    fn lake_files_group_by_date_and_kind() {
+        let mut late = view("e0");
+        late["timestamp"] = json!(NOW - 2 * 86_400_000);
+        let mut bad = view("e9");
+        bad["type"] = json!("nope");
+        let out = parse(&json!([view("e1"), late, bad, view("e2")])).unwrap();
+        let batch = batch_id(NOW, &["m2", "m1"]);
+        let files = lake_files(&out.messages(), &batch);
+        assert_eq!(files.len(), 3);
+        let today = date_of(NOW);
+        let (key, body) = files
+            .iter()
+            .find(|(k, _)| k.contains(&today) && k.starts_with("raw/events"))
+            .unwrap();
+        assert_eq!(key, &lake::raw_events_key(&today, &batch));
+        let lines: Vec<Event> = body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        let q = files
+            .iter()
+            .find(|(k, _)| k.starts_with("raw/quarantine"))
+            .unwrap();
+        let rec: Quarantined = serde_json::from_str(q.1.trim()).unwrap();
+        assert_eq!(rec.code, "unknown_event_type");
+    }
+
+    #[test]
+    fn batch_id_is_order_independent_and_distinct() {
+        assert_eq!(batch_id(5, &["a", "b"]), batch_id(5, &["b", "a"]));
+        assert_ne!(batch_id(5, &["a", "b"]), batch_id(5, &["a", "c"]));
+        assert_ne!(batch_id(5, &["ab"]), batch_id(5, &["a", "b"]));
+        assert!(lake::is_safe_segment(&batch_id(5, &["a"])));
+    }
+
+    #[test]
+    fn messages_round_trip_as_json() {
+        let out = parse(&json!([view("e1"), 7])).unwrap();
+        for m in out.messages() {
+            let text = serde_json::to_string(&m).unwrap();
+            assert_eq!(serde_json::from_str::<LakeMessage>(&text).unwrap(), m);
+        }
+    }
+}

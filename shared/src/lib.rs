@@ -1,0 +1,23 @@
+//! Vitrine's shared core: everything the edge (wasm32) and the trainer (native) must agree on.
+//!
+//! The event schema and its validation, the lake's key layout, the binary model artifact, the
+//! scoring code and the HTTP-facing decisions (routes, parameters, error table) live here so they
+//! are unit-tested natively and run identically inside the worker. Nothing in this crate does I/O,
+//! reads a clock or spawns threads: callers pass `now_ms` and bytes in, and get values out.
+
+pub mod api;
+pub mod artifact;
+pub mod error;
+pub mod event;
+pub mod ingest;
+pub mod lake;
+pub mod manifest;
+pub mod model_slot;
+pub mod recommend;
+pub mod route;
+pub mod time;
+
+pub use artifact::{ArtifactError, Model, ModelData};
+pub use error::{ApiError, Code};
+pub use event::{Event, EventType, PurchaseLine, ValidationError, ValidationPolicy};
+pub use manifest::Manifest;

@@ -1,0 +1,108 @@
+//! The manifest: what `models/latest.json` and `models/<version>/manifest.json` say about an
+//! artifact, so a reader can fetch, size-check and checksum it before trusting it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::lake;
+
+/// Describes one published artifact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The model version, also the folder name under `models/`.
+    pub version: String,
+    /// Artifact format version.
+    pub format_version: u32,
+    /// Key of the artifact in the models store.
+    pub artifact: String,
+    /// Size of the artifact in bytes.
+    pub size: u64,
+    /// CRC-32 of the whole artifact file.
+    pub crc32: u32,
+    /// SHA-256 of the whole artifact file, lowercase hex.
+    pub sha256: String,
+    /// When the model was trained, epoch milliseconds.
+    pub created_at: i64,
+    /// Counts (items, categories, events trained on, ...), for `/v1/model` and humans.
+    #[serde(default)]
+    pub counts: serde_json::Map<String, serde_json::Value>,
+    /// Evaluation metrics recorded at publish time.
+    #[serde(default)]
+    pub metrics: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Why a manifest can't be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    #[error("manifest is not valid JSON: {0}")]
+    Json(String),
+    #[error("manifest version `{0}` is not a safe key segment")]
+    BadVersion(String),
+    #[error("manifest points at `{found}`, expected `{expected}`")]
+    BadArtifactKey { found: String, expected: String },
+}
+
+impl Manifest {
+    /// Parses and checks a manifest.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ManifestError> {
+        let m: Manifest =
+            serde_json::from_slice(bytes).map_err(|e| ManifestError::Json(e.to_string()))?;
+        if !lake::is_safe_segment(&m.version) {
+            return Err(ManifestError::BadVersion(m.version));
+        }
+        let expected = lake::model_key(&m.version);
+        if m.artifact != expected {
+            return Err(ManifestError::BadArtifactKey {
+                found: m.artifact,
+                expected,
+            });
+        }
+        Ok(m)
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Manifest {
+        Manifest {
+            version: "v1".into(),
+            format_version: 1,
+            artifact: "models/v1/model.bin".into(),
+            size: 10,
+            crc32: 7,
+            sha256: "00".into(),
+            created_at: 1,
+            counts: serde_json::Map::new(),
+            metrics: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let m = sample();
+        assert_eq!(Manifest::parse(m.to_json().as_bytes()).unwrap(), m);
+    }
+
+    #[test]
+    fn rejects_path_escapes_and_mismatched_keys() {
+        let mut m = sample();
+        m.version = "../x".into();
+        assert!(matches!(
+            Manifest::parse(m.to_json().as_bytes()),
+            Err(ManifestError::BadVersion(_))
+        ));
+        let mut m = sample();
+        m.artifact = "models/other/model.bin".into();
+        assert!(matches!(
+            Manifest::parse(m.to_json().as_bytes()),
+            Err(ManifestError::BadArtifactKey { .. })
+        ));
+        assert!(matches!(Manifest::parse(b"{"), Err(ManifestError::Json(_))));
+    }
+}

@@ -1,0 +1,244 @@
+//! The edge's model cache policy: when to re-read the manifest, when to load a new artifact, and
+//! keeping the old model when a new one fails.
+//!
+//! The worker owns the I/O (R2 reads) and the clock; every decision is made here.
+
+use std::rc::Rc;
+
+use crate::artifact::Model;
+use crate::manifest::Manifest;
+
+/// What to do after reading the manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The live model is current (or this version already failed): nothing to fetch.
+    Keep,
+    /// Fetch and load the artifact at this key.
+    Load { key: String },
+}
+
+/// The live model and the state of its refresh.
+#[derive(Debug)]
+pub struct ModelSlot {
+    model: Option<Rc<Model>>,
+    manifest: Option<Manifest>,
+    refresh_ms: i64,
+    last_check: Option<i64>,
+    loaded_at: Option<i64>,
+    failed: Option<(String, String)>,
+    last_error: Option<String>,
+}
+
+/// What `/v1/model` reports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SlotStatus {
+    pub loaded: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format_version: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loaded_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<usize>,
+    pub counts: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    pub refresh_seconds: i64,
+}
+
+impl ModelSlot {
+    pub fn new(refresh_ms: i64) -> Self {
+        Self {
+            model: None,
+            manifest: None,
+            refresh_ms: refresh_ms.max(0),
+            last_check: None,
+            loaded_at: None,
+            failed: None,
+            last_error: None,
+        }
+    }
+
+    /// The live model.
+    pub fn model(&self) -> Option<Rc<Model>> {
+        self.model.clone()
+    }
+
+    /// Whether the manifest is due for a re-read; marks the check as started when it is.
+    pub fn begin_check(&mut self, now_ms: i64) -> bool {
+        let due = self
+            .last_check
+            .is_none_or(|t| now_ms - t >= self.refresh_ms || now_ms < t);
+        if due {
+            self.last_check = Some(now_ms);
+        }
+        due
+    }
+
+    /// Decides from a fresh manifest whether to load.
+    pub fn decide(&self, m: &Manifest) -> Decision {
+        let live = self
+            .manifest
+            .as_ref()
+            .is_some_and(|cur| cur.version == m.version && cur.sha256 == m.sha256);
+        let known_bad = self
+            .failed
+            .as_ref()
+            .is_some_and(|(v, sha)| *v == m.version && *sha == m.sha256);
+        if live || known_bad {
+            Decision::Keep
+        } else {
+            Decision::Load {
+                key: m.artifact.clone(),
+            }
+        }
+    }
+
+    /// Verifies fetched bytes against the manifest and installs them; on failure the old model stays.
+    pub fn install(&mut self, m: Manifest, bytes: Vec<u8>, now_ms: i64) -> Result<(), String> {
+        let result = verify(&m, bytes);
+        match result {
+            Ok(model) => {
+                self.model = Some(Rc::new(model));
+                self.manifest = Some(m);
+                self.loaded_at = Some(now_ms);
+                self.failed = None;
+                self.last_error = None;
+                Ok(())
+            }
+            Err(e) => {
+                let msg = format!("model {} rejected: {e}", m.version);
+                self.failed = Some((m.version, m.sha256));
+                self.last_error = Some(msg.clone());
+                Err(msg)
+            }
+        }
+    }
+
+    /// Records a failure that happened before verification (manifest or object unreadable).
+    pub fn record_error(&mut self, msg: String) {
+        self.last_error = Some(msg);
+    }
+
+    /// Status for `/v1/model`.
+    pub fn status(&self) -> SlotStatus {
+        let fmt = crate::time::format_rfc3339;
+        SlotStatus {
+            loaded: self.model.is_some(),
+            version: self.model.as_ref().map(|m| m.version().to_owned()),
+            format_version: self.model.as_ref().map(|m| m.format_version()),
+            created_at: self.model.as_ref().map(|m| fmt(m.created_at())),
+            loaded_at: self.loaded_at.map(fmt),
+            bytes: self.model.as_ref().map(|m| m.byte_len()),
+            counts: self
+                .manifest
+                .as_ref()
+                .map(|m| m.counts.clone())
+                .unwrap_or_default(),
+            last_error: self.last_error.clone(),
+            refresh_seconds: self.refresh_ms / 1000,
+        }
+    }
+}
+
+fn verify(m: &Manifest, bytes: Vec<u8>) -> Result<Model, String> {
+    if bytes.len() as u64 != m.size {
+        return Err(format!(
+            "size is {} bytes, manifest says {}",
+            bytes.len(),
+            m.size
+        ));
+    }
+    let crc = crc32fast::hash(&bytes);
+    if crc != m.crc32 {
+        return Err(format!("crc32 is {crc:08x}, manifest says {:08x}", m.crc32));
+    }
+    let model = Model::load(bytes).map_err(|e| e.to_string())?;
+    if model.version() != m.version {
+        return Err(format!(
+            "artifact is version {}, manifest says {}",
+            model.version(),
+            m.version
+        ));
+    }
+    Ok(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifact::tests::fixture;
+
+    fn manifest_for(bytes: &[u8], version: &str) -> Manifest {
+        Manifest {
+            version: version.into(),
+            format_version: 1,
+            artifact: crate::lake::model_key(version),
+            size: bytes.len() as u64,
+            crc32: crc32fast::hash(bytes),
+            sha256: format!("sha-{version}-{}", bytes.len()),
+            created_at: 0,
+            counts: serde_json::Map::new(),
+            metrics: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn checks_are_throttled() {
+        let mut s = ModelSlot::new(30_000);
+        assert!(s.begin_check(1_000));
+        assert!(!s.begin_check(20_000));
+        assert!(s.begin_check(31_000));
+    }
+
+    #[test]
+    fn loads_then_keeps_same_version() {
+        let bytes = fixture().encode().unwrap();
+        let m = manifest_for(&bytes, "golden-v1");
+        let mut s = ModelSlot::new(1000);
+        assert_eq!(
+            s.decide(&m),
+            Decision::Load {
+                key: "models/golden-v1/model.bin".into()
+            }
+        );
+        s.install(m.clone(), bytes, 5).unwrap();
+        assert_eq!(s.decide(&m), Decision::Keep);
+        let st = s.status();
+        assert!(st.loaded);
+        assert_eq!(st.version.as_deref(), Some("golden-v1"));
+    }
+
+    #[test]
+    fn bad_artifact_keeps_old_model_and_is_not_refetched() {
+        let good = fixture().encode().unwrap();
+        let mut s = ModelSlot::new(1000);
+        s.install(manifest_for(&good, "golden-v1"), good.clone(), 5)
+            .unwrap();
+        // Truncated: size mismatch.
+        let mut m2 = manifest_for(&good, "v2");
+        let err = s.install(m2.clone(), good[..100].to_vec(), 6).unwrap_err();
+        assert!(err.contains("size"), "{err}");
+        assert_eq!(s.model().unwrap().version(), "golden-v1");
+        assert_eq!(s.decide(&m2), Decision::Keep);
+        assert!(s.status().last_error.unwrap().contains("v2"));
+        // Version inside differs from the manifest.
+        m2.version = "v3".into();
+        m2.sha256 = "other".into();
+        m2.artifact = crate::lake::model_key("v3");
+        let err = s.install(m2, good.clone(), 7).unwrap_err();
+        assert!(err.contains("version"), "{err}");
+        // Corrupted byte with a manifest that matches it: checksum inside the artifact catches it.
+        let mut bad = good.clone();
+        let last = bad.len() - 9;
+        bad[last] ^= 1;
+        let err = s
+            .install(manifest_for(&bad, "golden-v1"), bad, 8)
+            .unwrap_err();
+        assert!(err.contains("checksum"), "{err}");
+        assert_eq!(s.model().unwrap().version(), "golden-v1");
+    }
+}

@@ -1,0 +1,213 @@
+//! Routing: which endpoint a method and path name, decided natively so it is unit-tested here and
+//! the worker's `lib.rs` only dispatches.
+
+use crate::error::{ApiError, Code};
+
+/// Every endpoint of the edge API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /v1/health`
+    Health,
+    /// `GET /v1/model`
+    Model,
+    /// `POST /v1/events`
+    Events,
+    /// `GET /v1/recommendations`
+    Recommendations,
+    /// `GET /v1/items/{id}/similar`
+    Similar { item_id: String },
+    /// `GET /v1/admin/lake?prefix=&cursor=`: list lake objects (admin).
+    AdminLakeList,
+    /// `GET /v1/admin/lake/{key}`: read one lake object (admin).
+    AdminLakeGet { key: String },
+    /// `PUT /v1/admin/models/{key}`: write one object to the models store (admin).
+    AdminModelPut { key: String },
+    /// `OPTIONS` on any route: CORS preflight.
+    Preflight,
+}
+
+impl Route {
+    /// Whether the route needs the admin key.
+    pub fn requires_admin(&self) -> bool {
+        matches!(
+            self,
+            Route::AdminLakeList | Route::AdminLakeGet { .. } | Route::AdminModelPut { .. }
+        )
+    }
+}
+
+fn decode_segment(s: &str) -> Result<String, ApiError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            let Some(b) = hex else {
+                return Err(ApiError::new(
+                    Code::NotFound,
+                    "malformed percent-encoding in path",
+                ));
+            };
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| ApiError::new(Code::NotFound, "path is not UTF-8"))
+}
+
+/// A lake or models key from the path: no empty, `.` or `..` segments.
+fn object_key(rest: &str) -> Result<String, ApiError> {
+    let key = decode_segment(rest)?;
+    let ok = !key.is_empty()
+        && key
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    if ok {
+        Ok(key)
+    } else {
+        Err(ApiError::new(
+            Code::InvalidParameter,
+            "object key is not valid",
+        ))
+    }
+}
+
+/// Resolves a request to a route: 404 for unknown paths, 405 for a known path with another method.
+pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    if method == "OPTIONS" {
+        return Ok(Route::Preflight);
+    }
+    let allow = |expected: &str, r: Route| {
+        if method == expected || (expected == "GET" && method == "HEAD") {
+            Ok(r)
+        } else {
+            Err(ApiError::new(
+                Code::MethodNotAllowed,
+                format!("{method} is not allowed on {path}; use {expected}"),
+            ))
+        }
+    };
+    match path {
+        "/v1/health" => return allow("GET", Route::Health),
+        "/v1/model" => return allow("GET", Route::Model),
+        "/v1/events" => return allow("POST", Route::Events),
+        "/v1/recommendations" => return allow("GET", Route::Recommendations),
+        "/v1/admin/lake" => return allow("GET", Route::AdminLakeList),
+        _ => {}
+    }
+    let similar = path
+        .strip_prefix("/v1/items/")
+        .and_then(|rest| rest.strip_suffix("/similar"))
+        .filter(|id| !id.is_empty() && !id.contains('/'));
+    if let Some(id) = similar {
+        return allow(
+            "GET",
+            Route::Similar {
+                item_id: decode_segment(id)?,
+            },
+        );
+    }
+    if let Some(rest) = path.strip_prefix("/v1/admin/lake/") {
+        return allow(
+            "GET",
+            Route::AdminLakeGet {
+                key: object_key(rest)?,
+            },
+        );
+    }
+    if let Some(rest) = path.strip_prefix("/v1/admin/models/") {
+        return allow(
+            "PUT",
+            Route::AdminModelPut {
+                key: format!("models/{}", object_key(rest)?),
+            },
+        );
+    }
+    Err(ApiError::new(
+        Code::NotFound,
+        format!("no route for {path}"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_routes() {
+        assert_eq!(route("GET", "/v1/health").unwrap(), Route::Health);
+        assert_eq!(route("GET", "/v1/model/").unwrap(), Route::Model);
+        assert_eq!(route("POST", "/v1/events").unwrap(), Route::Events);
+        assert_eq!(
+            route("HEAD", "/v1/recommendations").unwrap(),
+            Route::Recommendations
+        );
+        assert_eq!(
+            route("GET", "/v1/items/sku%201/similar").unwrap(),
+            Route::Similar {
+                item_id: "sku 1".into()
+            }
+        );
+        assert_eq!(
+            route("GET", "/v1/admin/lake/raw/events/dt=2026-01-01/b.ndjson").unwrap(),
+            Route::AdminLakeGet {
+                key: "raw/events/dt=2026-01-01/b.ndjson".into()
+            }
+        );
+        assert_eq!(
+            route("PUT", "/v1/admin/models/latest.json").unwrap(),
+            Route::AdminModelPut {
+                key: "models/latest.json".into()
+            }
+        );
+        assert_eq!(route("OPTIONS", "/v1/events").unwrap(), Route::Preflight);
+    }
+
+    #[test]
+    fn wrong_method_is_405_and_unknown_path_404() {
+        assert_eq!(route("GET", "/v1/events").unwrap_err().status(), 405);
+        assert_eq!(
+            route("DELETE", "/v1/recommendations").unwrap_err().status(),
+            405
+        );
+        assert_eq!(
+            route("GET", "/v2/recommendations").unwrap_err().status(),
+            404
+        );
+        assert_eq!(
+            route("GET", "/v1/items//similar").unwrap_err().status(),
+            404
+        );
+        assert_eq!(route("GET", "/").unwrap_err().status(), 404);
+    }
+
+    #[test]
+    fn admin_keys_cannot_escape() {
+        assert_eq!(
+            route("PUT", "/v1/admin/models/../x").unwrap_err().status(),
+            400
+        );
+        assert_eq!(
+            route("GET", "/v1/admin/lake/a//b").unwrap_err().status(),
+            400
+        );
+        assert_eq!(
+            route("GET", "/v1/admin/lake/%2e%2e/x")
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert!(route("GET", "/v1/admin/lake").unwrap().requires_admin());
+        assert!(!route("GET", "/v1/model").unwrap().requires_admin());
+    }
+}
