@@ -198,6 +198,53 @@ fn quarantine(index: usize, raw: Value, err: &ValidationError, now_ms: i64) -> Q
     }
 }
 
+/// Decodes queue message bodies; a body that is not a [`LakeMessage`] (a producer bug, or a message
+/// from an older build) is kept in quarantine with code `unreadable_message`, never dropped.
+pub fn decode_messages<'a>(
+    bodies: impl IntoIterator<Item = &'a str>,
+    now_ms: i64,
+) -> Vec<LakeMessage> {
+    bodies
+        .into_iter()
+        .enumerate()
+        .map(|(index, body)| {
+            serde_json::from_str(body).unwrap_or_else(|e| LakeMessage::Rejected {
+                rejected: Quarantined {
+                    received_at: now_ms,
+                    index,
+                    event_id: None,
+                    field: "message".into(),
+                    code: "unreadable_message".into(),
+                    message: format!("queue message is not a lake message: {e}"),
+                    raw: Value::String(body.chars().take(MAX_EVENT_BYTES).collect()),
+                },
+            })
+        })
+        .collect()
+}
+
+/// Splits encoded messages into queue sends within Cloudflare's limits (100 messages, 256 KB).
+pub fn send_chunks(encoded: Vec<String>) -> Vec<Vec<String>> {
+    const MAX_MESSAGES: usize = 100;
+    const MAX_BYTES: usize = 240 * 1024;
+    let mut chunks: Vec<Vec<String>> = Vec::new();
+    let mut bytes = 0;
+    for m in encoded {
+        let full = chunks
+            .last()
+            .is_none_or(|c| c.len() >= MAX_MESSAGES || bytes + m.len() > MAX_BYTES);
+        if full {
+            chunks.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += m.len();
+        if let Some(c) = chunks.last_mut() {
+            c.push(m);
+        }
+    }
+    chunks
+}
+
 /// A stable id for a consumer batch from its message ids: the same messages always name the same
 /// files, so a redelivered batch overwrites its own output instead of adding a copy.
 pub fn batch_id(first_received_at: i64, message_ids: &[&str]) -> String {
@@ -353,6 +400,33 @@ mod tests {
         assert_ne!(batch_id(5, &["a", "b"]), batch_id(5, &["a", "c"]));
         assert_ne!(batch_id(5, &["ab"]), batch_id(5, &["a", "b"]));
         assert!(lake::is_safe_segment(&batch_id(5, &["a"])));
+    }
+
+    #[test]
+    fn unreadable_messages_are_quarantined() {
+        let good =
+            serde_json::to_string(&parse(&json!([view("e1")])).unwrap().messages()[0]).unwrap();
+        let out = decode_messages([good.as_str(), "garbage"], NOW);
+        assert!(matches!(out[0], LakeMessage::Event { .. }));
+        let LakeMessage::Rejected { rejected } = &out[1] else {
+            panic!("expected quarantine")
+        };
+        assert_eq!(
+            (rejected.code.as_str(), rejected.raw.as_str()),
+            ("unreadable_message", Some("garbage"))
+        );
+    }
+
+    #[test]
+    fn send_chunks_respect_limits() {
+        let chunks = send_chunks(vec!["x".repeat(10); 250]);
+        assert_eq!(
+            chunks.iter().map(Vec::len).collect::<Vec<_>>(),
+            [100, 100, 50]
+        );
+        let chunks = send_chunks(vec!["x".repeat(100 * 1024); 5]);
+        assert_eq!(chunks.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+        assert!(send_chunks(Vec::new()).is_empty());
     }
 
     #[test]

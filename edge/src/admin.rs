@@ -1,0 +1,91 @@
+//! Admin endpoints (bearer admin key): the lake bridge the trainer uses to pull raw events out of
+//! the worker's R2 lake bucket and to publish models into its R2 models bucket.
+//!
+//! In production the trainer talks to R2 directly through its S3 API; locally (`wrangler dev`)
+//! these routes are how the same pipeline reaches the local buckets.
+
+use shared::api::{LakeListQuery, LakeListing, LakeObject};
+use shared::{ApiError, Code};
+use worker::{Env, Request};
+
+use crate::http::{self, HandlerResult, json, query_pairs, storage_error};
+
+/// `GET /v1/admin/lake?prefix=raw/&cursor=`
+pub async fn lake_list(req: &Request, env: &Env) -> HandlerResult {
+    let q = LakeListQuery::parse(query_pairs(req))?;
+    let bucket = env
+        .bucket("LAKE")
+        .map_err(|e| storage_error("lake bucket", &e))?;
+    let mut list = bucket.list().prefix(q.prefix).limit(1000);
+    if let Some(c) = q.cursor {
+        list = list.cursor(c);
+    }
+    let objects = list
+        .execute()
+        .await
+        .map_err(|e| storage_error("lake bucket", &e))?;
+    let body = LakeListing {
+        objects: objects
+            .objects()
+            .iter()
+            .map(|o| LakeObject {
+                key: o.key(),
+                size: o.size(),
+                etag: o.etag(),
+            })
+            .collect(),
+        cursor: if objects.truncated() {
+            objects.cursor()
+        } else {
+            None
+        },
+    };
+    json(200, &body)
+}
+
+/// `GET /v1/admin/lake/{key}`
+pub async fn lake_get(env: &Env, key: &str) -> HandlerResult {
+    let bucket = env
+        .bucket("LAKE")
+        .map_err(|e| storage_error("lake bucket", &e))?;
+    let obj = bucket
+        .get(key)
+        .execute()
+        .await
+        .map_err(|e| storage_error("lake bucket", &e))?;
+    let Some(obj) = obj else {
+        return Err(ApiError::new(
+            Code::NotFound,
+            format!("no lake object `{key}`"),
+        ));
+    };
+    let Some(body) = obj.body() else {
+        return Err(ApiError::new(
+            Code::NotFound,
+            format!("no lake object `{key}`"),
+        ));
+    };
+    let data = body
+        .bytes()
+        .await
+        .map_err(|e| storage_error("lake bucket", &e))?;
+    http::bytes(data, "application/octet-stream")
+}
+
+/// `PUT /v1/admin/models/{key}`
+pub async fn model_put(mut req: Request, env: &Env, key: &str) -> HandlerResult {
+    let data = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::new(Code::InvalidParameter, "could not read the request body"))?;
+    let size = data.len();
+    let bucket = env
+        .bucket("MODELS")
+        .map_err(|e| storage_error("models bucket", &e))?;
+    bucket
+        .put(key, data)
+        .execute()
+        .await
+        .map_err(|e| storage_error("models bucket", &e))?;
+    json(201, &serde_json::json!({ "key": key, "size": size }))
+}

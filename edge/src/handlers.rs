@@ -1,0 +1,122 @@
+//! Public endpoints: health, model status, event ingest and recommendations.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+use shared::api::{RecommendQuery, RecommendResponse, SimilarQuery};
+use shared::event::ValidationPolicy;
+use shared::ingest::{MAX_BATCH_BYTES, parse_batch, send_chunks};
+use shared::{ApiError, Code, Model, recommend};
+use worker::{Env, Request};
+
+use crate::http::{HandlerResult, json, now_ms, query_pairs, storage_error};
+use crate::model_cache;
+
+pub async fn health(env: &Env) -> HandlerResult {
+    let model = model_cache::current(env).await;
+    json(
+        200,
+        &json!({
+            "status": "ok",
+            "model_loaded": model.is_some(),
+            "model_version": model.as_ref().map(|m| m.version().to_owned()),
+        }),
+    )
+}
+
+pub async fn model(env: &Env) -> HandlerResult {
+    json(200, &model_cache::status(env).await)
+}
+
+/// `POST /v1/events`: validate, then forward every event (accepted or quarantined) to the queue.
+pub async fn events(mut req: Request, env: &Env) -> HandlerResult {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BATCH_BYTES) {
+        return Err(ApiError::new(
+            Code::PayloadTooLarge,
+            format!("batch is larger than {MAX_BATCH_BYTES} bytes"),
+        ));
+    }
+    let body = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::new(Code::InvalidJson, "could not read the request body"))?;
+    let outcome = parse_batch(&body, now_ms(), &ValidationPolicy::default())?;
+    let encoded = outcome
+        .messages()
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| ApiError::new(Code::Internal, "internal error"))?;
+    let queue = env
+        .queue("EVENTS")
+        .map_err(|e| storage_error("event queue", &e))?;
+    for chunk in send_chunks(encoded) {
+        queue
+            .send_batch(chunk)
+            .await
+            .map_err(|e| storage_error("event queue", &e))?;
+    }
+    json(202, &outcome.response())
+}
+
+async fn require_model(env: &Env) -> Result<std::rc::Rc<Model>, ApiError> {
+    model_cache::current(env).await.ok_or_else(|| {
+        ApiError::new(
+            Code::ModelUnavailable,
+            "no model is loaded yet; publish one with `trainer publish`",
+        )
+    })
+}
+
+fn respond(model: &Model, items: Vec<recommend::Scored>, started: i64) -> HandlerResult {
+    let body = RecommendResponse {
+        serve_id: serve_id(),
+        model_version: model.version().to_owned(),
+        variant: "default".into(),
+        #[expect(clippy::cast_precision_loss, reason = "milliseconds fit f64 exactly")]
+        took_ms: (now_ms() - started) as f64,
+        items: recommend::describe(model, items),
+    };
+    json(200, &body)
+}
+
+/// `GET /v1/recommendations`
+pub async fn recommendations(req: &Request, env: &Env, started: i64) -> HandlerResult {
+    let q = RecommendQuery::parse(query_pairs(req))?;
+    let model = require_model(env).await?;
+    let items = recommend::popular(
+        &model,
+        q.category.as_deref(),
+        q.k,
+        q.offset,
+        &HashSet::new(),
+    );
+    respond(&model, items, started)
+}
+
+/// `GET /v1/items/{id}/similar`
+pub async fn similar(req: &Request, env: &Env, item_id: &str, started: i64) -> HandlerResult {
+    let q = SimilarQuery::parse(query_pairs(req))?;
+    let model = require_model(env).await?;
+    let idx = model.item_index(item_id).ok_or_else(|| {
+        ApiError::new(
+            Code::ItemNotFound,
+            format!("item `{item_id}` is not in the catalog"),
+        )
+    })?;
+    let items = recommend::similar(&model, idx, q.k);
+    respond(&model, items, started)
+}
+
+/// A unique id for one response, carried by later impression/click events for attribution.
+fn serve_id() -> String {
+    let r = worker::js_sys::Math::random();
+    let rand = (r * 4_294_967_296.0) as u64;
+    format!("srv-{:x}-{rand:08x}", now_ms())
+}

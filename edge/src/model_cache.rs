@@ -1,0 +1,84 @@
+//! The isolate's model: loaded from the R2 models bucket once, re-checked at most every
+//! `MODEL_REFRESH_SECONDS`, and kept when a newer artifact fails to load (policy in
+//! `shared::model_slot`).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use shared::model_slot::{Decision, ModelSlot, SlotStatus};
+use shared::{Manifest, Model, lake};
+use worker::Env;
+
+use crate::http::{now_ms, var_i64};
+
+thread_local! {
+    static SLOT: RefCell<Option<ModelSlot>> = const { RefCell::new(None) };
+}
+
+fn with_slot<R>(env: &Env, f: impl FnOnce(&mut ModelSlot) -> R) -> R {
+    SLOT.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let slot = slot.get_or_insert_with(|| {
+            ModelSlot::new(var_i64(env, "MODEL_REFRESH_SECONDS", 30) * 1000)
+        });
+        f(slot)
+    })
+}
+
+async fn read(env: &Env, key: &str) -> Result<Option<Vec<u8>>, String> {
+    let bucket = env
+        .bucket("MODELS")
+        .map_err(|e| format!("MODELS bucket: {e}"))?;
+    let obj = bucket
+        .get(key)
+        .execute()
+        .await
+        .map_err(|e| format!("reading {key}: {e}"))?;
+    let Some(body) = obj.as_ref().and_then(|o| o.body()) else {
+        return Ok(None);
+    };
+    body.bytes()
+        .await
+        .map(Some)
+        .map_err(|e| format!("reading {key}: {e}"))
+}
+
+async fn refresh(env: &Env) -> Result<(), String> {
+    let Some(bytes) = read(env, lake::LATEST).await? else {
+        return Err(format!(
+            "no model published yet ({} is missing)",
+            lake::LATEST
+        ));
+    };
+    let manifest = Manifest::parse(&bytes).map_err(|e| format!("{}: {e}", lake::LATEST))?;
+    let decision = with_slot(env, |s| s.decide(&manifest));
+    let Decision::Load { key } = decision else {
+        return Ok(());
+    };
+    let Some(artifact) = read(env, &key).await? else {
+        return Err(format!(
+            "{} points at {key}, which is missing",
+            lake::LATEST
+        ));
+    };
+    let now = now_ms();
+    with_slot(env, |s| s.install(manifest, artifact, now))
+}
+
+/// The live model, refreshing it first when the check is due.
+pub async fn current(env: &Env) -> Option<Rc<Model>> {
+    let now = now_ms();
+    if with_slot(env, |s| s.begin_check(now))
+        && let Err(e) = refresh(env).await
+    {
+        worker::console_warn!("model refresh: {e}");
+        with_slot(env, |s| s.record_error(e));
+    }
+    with_slot(env, |s| s.model())
+}
+
+/// What `/v1/model` shows.
+pub async fn status(env: &Env) -> SlotStatus {
+    let _ = current(env).await;
+    with_slot(env, |s| s.status())
+}
