@@ -1,0 +1,325 @@
+//! Helpers for the end-to-end tests: run the real `trainer` binary, start the real worker under
+//! `wrangler dev` (workerd) on a free port, and talk to it over HTTP.
+//!
+//! Nothing here fakes a component: the worker is the wasm build in `edge/build`, the lake is a
+//! directory of real NDJSON and Parquet files, R2 and Queues are wrangler's local implementations.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// What can go wrong while driving the system.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("`{cmd}` failed with {status}:\n--- stdout\n{stdout}\n--- stderr\n{stderr}")]
+    Command {
+        cmd: String,
+        status: String,
+        stdout: String,
+        stderr: String,
+    },
+    #[error("timed out after {0:?} waiting for {1}")]
+    Timeout(Duration, String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+pub type Result<T> = std::result::Result<T, HarnessError>;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `../shared/data/<name>`: the shared benchmark and fixture data.
+pub fn shared_data(name: &str) -> PathBuf {
+    root().join("../shared/data").join(name)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+/// The trainer binary: `VITRINE_TRAINER_BIN`, else `target/debug/trainer` (built by the test script).
+pub fn trainer_bin() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("VITRINE_TRAINER_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    for profile in ["debug", "release"] {
+        let p = target_dir().join(profile).join("trainer");
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    Err(HarnessError::Setup(
+        "trainer binary not found: run `cargo build -p trainer` first".into(),
+    ))
+}
+
+fn describe(cmd: &Command) -> String {
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    format!("{} {}", cmd.get_program().to_string_lossy(), args.join(" "))
+}
+
+/// Runs a command and returns its output, whatever the exit status.
+pub fn output(cmd: &mut Command) -> Result<Output> {
+    Ok(cmd.stdin(Stdio::null()).output()?)
+}
+
+/// Runs a command; an error carries its stdout and stderr.
+pub fn run(cmd: &mut Command) -> Result<Output> {
+    let out = output(cmd)?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(HarnessError::Command {
+            cmd: describe(cmd),
+            status: out.status.to_string(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+}
+
+/// A `trainer` invocation with quiet logs.
+pub fn trainer(args: &[&str]) -> Result<Command> {
+    let mut cmd = Command::new(trainer_bin()?);
+    cmd.args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("VITRINE_LAKE")
+        .env_remove("VITRINE_MODELS");
+    Ok(cmd)
+}
+
+/// Runs `trainer <args>` and returns stdout; fails with its output when it fails.
+pub fn run_trainer(args: &[&str]) -> Result<String> {
+    let out = run(&mut trainer(args)?)?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A free loopback TCP port.
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// `file://` URL of a directory.
+pub fn file_url(dir: &Path) -> String {
+    format!("file://{}", dir.display())
+}
+
+/// Polls `f` until it returns `Some`, or times out.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Result<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return Ok(v);
+        }
+        if start.elapsed() > timeout {
+            return Err(HarnessError::Timeout(timeout, what.to_owned()));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The admin key the test workers run with.
+pub const ADMIN_KEY: &str = "test-admin-key";
+
+/// A running worker under `wrangler dev`, stopped (whole process group) on drop.
+pub struct Worker {
+    child: Child,
+    pub url: String,
+    pub persist: tempfile::TempDir,
+    log: PathBuf,
+    http: reqwest::blocking::Client,
+}
+
+impl Worker {
+    /// Starts the built worker with local R2/Queues persisted in a fresh directory.
+    pub fn start() -> Result<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Starts with extra `--var NAME:VALUE` settings.
+    pub fn start_with(vars: &[(&str, &str)]) -> Result<Self> {
+        let root = root();
+        let wrangler = root.join("node_modules/.bin/wrangler");
+        if !root.join("edge/build/worker/shim.mjs").exists() || !wrangler.exists() {
+            return Err(HarnessError::Setup(
+                "worker not built or wrangler missing: run scripts/test.sh (it builds the edge first)".into(),
+            ));
+        }
+        let persist = tempfile::tempdir()?;
+        let port = free_port()?;
+        let inspector = free_port()?;
+        let log = persist.path().join("wrangler.log");
+        let log_file = std::fs::File::create(&log)?;
+        let path = format!(
+            "{}:{}",
+            root.join("node_modules/.bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = Command::new(&wrangler);
+        cmd.current_dir(&root)
+            .args([
+                "dev",
+                "--local",
+                "--ip",
+                "127.0.0.1",
+                "--show-interactive-dev-session=false",
+            ])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--inspector-port",
+                &inspector.to_string(),
+            ])
+            .arg("--persist-to")
+            .arg(persist.path())
+            .args([
+                "--var",
+                &format!("ADMIN_KEY:{ADMIN_KEY}"),
+                "--var",
+                "MODEL_REFRESH_SECONDS:1",
+            ]);
+        for (k, v) in vars {
+            cmd.args(["--var", &format!("{k}:{v}")]);
+        }
+        cmd.env("PATH", path)
+            .env("VITRINE_SKIP_BUILD", "1")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("NO_COLOR", "1")
+            .env("CI", "true")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file);
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd.spawn()?;
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let worker = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            persist,
+            log,
+            http,
+        };
+        let health = format!("{}/v1/health", worker.url);
+        wait_for(
+            "wrangler dev to answer /v1/health",
+            Duration::from_secs(90),
+            || {
+                worker
+                    .http
+                    .get(&health)
+                    .send()
+                    .ok()
+                    .filter(|r| r.status().is_success())
+            },
+        )
+        .map_err(|e| HarnessError::Setup(format!("{e}\n--- wrangler log\n{}", worker.log())))?;
+        Ok(worker)
+    }
+
+    /// The wrangler log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// GET a path; returns status and JSON body.
+    pub fn get(&self, path: &str) -> Result<(u16, Value)> {
+        let r = self.http.get(format!("{}{path}", self.url)).send()?;
+        Ok((r.status().as_u16(), r.json().unwrap_or(Value::Null)))
+    }
+
+    /// POST a raw body to a path; returns status and JSON body.
+    pub fn post(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::blocking::Body>,
+    ) -> Result<(u16, Value)> {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()?;
+        Ok((r.status().as_u16(), r.json().unwrap_or(Value::Null)))
+    }
+
+    /// Admin GET with the admin key.
+    pub fn admin_get(&self, path: &str) -> Result<(u16, Vec<u8>)> {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(ADMIN_KEY)
+            .send()?;
+        Ok((r.status().as_u16(), r.bytes()?.to_vec()))
+    }
+
+    /// Keys under a lake prefix, through the admin API.
+    pub fn lake_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        let (status, body) = self.admin_get(&format!("/v1/admin/lake?prefix={prefix}"))?;
+        if status != 200 {
+            return Err(HarnessError::Setup(format!(
+                "lake listing answered {status}"
+            )));
+        }
+        let listing: shared::api::LakeListing =
+            serde_json::from_slice(&body).map_err(|e| HarnessError::Setup(e.to_string()))?;
+        Ok(listing.objects.into_iter().map(|o| o.key).collect())
+    }
+
+    /// Waits until `/v1/model` reports `version`.
+    pub fn wait_for_model(&self, version: &str) -> Result<Value> {
+        wait_for(
+            &format!("model {version} to go live"),
+            Duration::from_secs(30),
+            || {
+                self.get("/v1/model")
+                    .ok()
+                    .map(|(_, v)| v)
+                    .filter(|v| v["version"] == version)
+            },
+        )
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let pgid = self.child.id().to_string();
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", "--", &format!("-{pgid}")])
+            .output();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{pgid}")])
+            .output();
+        let _ = self.child.wait();
+    }
+}
+
+/// Current time in epoch milliseconds (the tests' events must be recent for the edge to accept them).
+pub fn now_ms() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}

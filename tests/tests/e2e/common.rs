@@ -1,0 +1,28 @@
+//! Event builders shared by the end-to-end tests.
+
+use serde_json::{Value, json};
+
+/// A valid view event at `ts`.
+pub fn view(id: &str, shopper: &str, item: &str, ts: i64) -> Value {
+    json!({"event_id": id, "type": "view", "anonymous_id": shopper, "session_id": format!("s-{shopper}"),
+           "timestamp": ts, "item_id": item})
+}
+
+/// A valid one-line purchase event at `ts`.
+pub fn purchase(id: &str, user: &str, item: &str, ts: i64) -> Value {
+    json!({"event_id": id, "type": "purchase", "user_id": user, "session_id": format!("s-{user}"),
+           "timestamp": ts, "order_id": format!("o-{id}"),
+           "lines": [{"item_id": item, "quantity": 1, "price": 99.0, "currency": "USD"}]})
+}
+
+/// Item ids of a recommendation response.
+pub fn item_ids(resp: &Value) -> Vec<String> {
+    resp["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

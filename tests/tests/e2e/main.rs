@@ -1,0 +1,11 @@
+//! The one end-to-end test binary: the real trainer binary on a real lake dir, the real worker in
+//! workerd (`wrangler dev`), real HTTP. Helpers live in the `tests` library.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a panic with context is the failure report"
+)]
+
+mod common;
+mod ingest;
+mod pipeline;

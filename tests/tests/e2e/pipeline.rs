@@ -1,0 +1,143 @@
+//! The whole loop: REES46 import → compact → train → publish → worker serves it → shoppers'
+//! events → lake → retrain → the worker picks the new model up and the purchased item moved up.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tests::{ADMIN_KEY, Worker, file_url, now_ms, run_trainer, shared_data, wait_for};
+
+use crate::common::{item_ids, purchase};
+
+fn manifest_version(artifact: &Path) -> String {
+    let path = format!("{}.manifest.json", artifact.display());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    shared::Manifest::parse(text.as_bytes()).unwrap().version
+}
+
+fn rees46_products() -> HashSet<String> {
+    let text = std::fs::read_to_string(shared_data("rees46-sample.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(2).map(str::to_owned))
+        .collect()
+}
+
+fn train_and_publish(lake: &str, models: &str, out: &Path, worker: &Worker) -> String {
+    run_trainer(&["compact", "--lake", lake]).unwrap();
+    let out_s = out.to_str().unwrap();
+    run_trainer(&["train", "--lake", lake, "--out", out_s]).unwrap();
+    run_trainer(&[
+        "publish",
+        "--artifact",
+        out_s,
+        "--models",
+        models,
+        "--worker",
+        &worker.url,
+        "--admin-key",
+        ADMIN_KEY,
+    ])
+    .unwrap();
+    manifest_version(out)
+}
+
+#[test]
+fn loop_from_import_to_serving_to_retraining() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = file_url(&dir.path().join("lake"));
+    let models = file_url(&dir.path().join("models"));
+    let csv = shared_data("rees46-sample.csv");
+    run_trainer(&["import", "rees46", csv.to_str().unwrap(), "--lake", &lake]).unwrap();
+
+    let w = Worker::start().unwrap();
+    let v1 = train_and_publish(&lake, &models, &dir.path().join("model-1.bin"), &w);
+    assert!(
+        dir.path().join("models/models/latest.json").exists(),
+        "publish wrote no latest.json to the store"
+    );
+    let status = w.wait_for_model(&v1).unwrap();
+    assert_eq!(status["loaded"], true);
+
+    let catalog = rees46_products();
+    let (s, recs) = w
+        .get("/v1/recommendations?anonymous_id=shopper-1&k=20")
+        .unwrap();
+    assert_eq!(s, 200, "{recs}");
+    assert_eq!(recs["model_version"], v1.as_str());
+    assert!(recs["serve_id"].as_str().is_some_and(|id| !id.is_empty()));
+    let before = item_ids(&recs);
+    assert_eq!(before.len(), 20, "{recs}");
+    for id in &before {
+        assert!(
+            catalog.contains(id),
+            "recommended {id} is not a REES46 product"
+        );
+    }
+    let (s, similar) = w
+        .get(&format!("/v1/items/{}/similar?k=5", before[0]))
+        .unwrap();
+    assert_eq!(s, 200, "{similar}");
+    let (s, missing) = w.get("/v1/items/no-such-item/similar").unwrap();
+    assert_eq!(
+        (s, missing["error"]["code"].as_str()),
+        (404, Some("item_not_found"))
+    );
+
+    // 50 shoppers buy an item that was not recommended.
+    let mut sorted: Vec<&String> = catalog.iter().collect();
+    sorted.sort();
+    let target = sorted
+        .into_iter()
+        .find(|id| !before.contains(id))
+        .unwrap()
+        .clone();
+    let now = now_ms();
+    let events: Vec<Value> = (0..50)
+        .map(|i| {
+            purchase(
+                &format!("loop-p{i}"),
+                &format!("loop-u{i}"),
+                &target,
+                now - i * 1000,
+            )
+        })
+        .collect();
+    let (s, b) = w
+        .post("/v1/events", json!({ "events": events }).to_string())
+        .unwrap();
+    assert_eq!((s, b["accepted"].as_u64()), (202, Some(50)), "{b}");
+    wait_for(
+        "the consumer to write the purchases",
+        Duration::from_secs(30),
+        || w.lake_keys("raw/events/").ok().filter(|k| !k.is_empty()),
+    )
+    .unwrap();
+
+    let pulled = run_trainer(&[
+        "pull",
+        "--worker",
+        &w.url,
+        "--lake",
+        &lake,
+        "--admin-key",
+        ADMIN_KEY,
+    ])
+    .unwrap();
+    assert!(!pulled.is_empty() || dir.path().join("lake/raw/events").exists());
+    let v2 = train_and_publish(&lake, &models, &dir.path().join("model-2.bin"), &w);
+    assert_ne!(v1, v2);
+    w.wait_for_model(&v2).unwrap();
+    let (s, recs) = w
+        .get("/v1/recommendations?anonymous_id=shopper-1&k=20")
+        .unwrap();
+    assert_eq!(s, 200);
+    assert_eq!(recs["model_version"], v2.as_str());
+    let after = item_ids(&recs);
+    assert_eq!(
+        after.first(),
+        Some(&target),
+        "the bought item should now lead: {after:?}"
+    );
+}
