@@ -857,6 +857,23 @@ pub(crate) mod tests {
         assert!(matches!(d.encode(), Err(ArtifactError::Invalid(_))));
     }
 
+    const GOLDEN_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v1.bin");
+
+    /// The committed v1 artifact must load forever; regenerate only with `VITRINE_BLESS=1` when
+    /// the v1 writer is meant to change (it should not: add a format version instead).
+    #[test]
+    fn golden_v1_artifact_loads() {
+        if std::env::var_os("VITRINE_BLESS").is_some() {
+            std::fs::write(GOLDEN_V1, fixture().encode().unwrap()).unwrap();
+        }
+        let golden = std::fs::read(GOLDEN_V1).unwrap();
+        assert_eq!(golden, fixture().encode().unwrap(), "the v1 writer's output drifted from the golden file");
+        let m = Model::load(golden).unwrap();
+        assert_eq!((m.format_version(), m.version(), m.n_items()), (1, "golden-v1", 5));
+        assert_eq!(m.item_id(4), "phone-1");
+        assert_eq!(m.co_buy(2).collect::<Vec<_>>(), vec![(0, 0.8), (3, 0.3)]);
+    }
+
     #[test]
     fn encoding_is_deterministic() {
         assert_eq!(fixture().encode().unwrap(), fixture().encode().unwrap());

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod s3;
+
 /// What can go wrong while driving the system.
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {

@@ -8,4 +8,5 @@
 
 mod common;
 mod ingest;
+mod object_stores;
 mod pipeline;

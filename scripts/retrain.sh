@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The nightly job, locally: pull raw events from the running worker's R2 lake into the local
+# lake, compact, train, publish to the local models store and to the worker's R2.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+source scripts/env.sh
+port=${VITRINE_PORT:-8787}
+state=${VITRINE_STATE:-$root/.vitrine}
+export VITRINE_ADMIN_KEY=$(cat "$state/admin-key")
+"$root/target/release/trainer" run --lake "file://$state/lake" --models "file://$state/models" \
+  --out-dir "$state/artifacts" --worker "http://127.0.0.1:$port"

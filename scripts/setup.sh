@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything Vitrine needs to build, run and test, idempotently:
+# the pinned Rust toolchain + wasm32 target, wasm-bindgen CLI and worker-build (exact versions,
+# from crates.io), and the npm packages pinned by package-lock.json (wrangler + workerd,
+# node 22, binaryen's wasm-opt, esbuild). Safe to re-run; skips what is already there.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+WASM_BINDGEN_VERSION=0.2.130
+WORKER_BUILD_VERSION=0.8.7
+toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "node and npm are required" >&2; exit 1; }
+
+if ! rustup toolchain list | grep -q "^$toolchain"; then
+  say "installing Rust $toolchain"
+  rustup toolchain install "$toolchain" --profile minimal
+fi
+say "Rust $toolchain with rustfmt, clippy and the wasm32 target"
+rustup component add --toolchain "$toolchain" rustfmt clippy >/dev/null 2>&1
+rustup target add --toolchain "$toolchain" wasm32-unknown-unknown >/dev/null 2>&1
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+  # Not --locked: a locked dependency version is missing from the registry mirror.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --no-default-features
+fi
+if ! cargo install --list | grep -q "^worker-build v$WORKER_BUILD_VERSION:"; then
+  say "installing worker-build $WORKER_BUILD_VERSION (a few minutes, once)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+fi
+
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -x node_modules/.bin/wrangler ] || [ "$(cat node_modules/.vitrine-lock 2>/dev/null)" != "$lock_hash" ]; then
+  say "npm ci (wrangler, workerd, node 22, wasm-opt, esbuild)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.vitrine-lock
+fi
+say "tools ready"

@@ -1,0 +1,50 @@
+//! The production storage path: the trainer reads and writes the lake and the models store over
+//! the S3 protocol (as it does with R2), against a real S3 server started by the test.
+
+use std::process::Command;
+
+use tests::s3::S3Server;
+use tests::{run, shared_data, trainer};
+
+fn trainer_s3(server: &S3Server, args: &[&str]) -> String {
+    let mut cmd: Command = trainer(args).unwrap();
+    for (k, v) in server.env() {
+        cmd.env(k, v);
+    }
+    String::from_utf8_lossy(&run(&mut cmd).unwrap().stdout).into_owned()
+}
+
+#[test]
+fn trainer_pipeline_runs_on_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s3");
+    let server = S3Server::start(&root, &["vitrine-lake", "vitrine-models"]).unwrap();
+    let csv = shared_data("rees46-sample.csv");
+    let artifact = dir.path().join("model.bin");
+    let artifact = artifact.to_str().unwrap();
+
+    trainer_s3(&server, &["import", "rees46", csv.to_str().unwrap(), "--lake", "s3://vitrine-lake"]);
+    trainer_s3(&server, &["compact", "--lake", "s3://vitrine-lake"]);
+    trainer_s3(&server, &["train", "--lake", "s3://vitrine-lake", "--out", artifact]);
+    trainer_s3(&server, &["publish", "--artifact", artifact, "--models", "s3://vitrine-models"]);
+
+    // The objects are really in the server's buckets.
+    let table = root.join("vitrine-lake/tables/events/dt=2019-10-01/part-0.parquet");
+    let bytes = std::fs::read(&table).unwrap();
+    assert_eq!(&bytes[..4], b"PAR1", "{} is not Parquet", table.display());
+    let latest = std::fs::read(root.join("vitrine-models/models/latest.json")).unwrap();
+    let manifest = shared::Manifest::parse(&latest).unwrap();
+    let model = std::fs::read(root.join("vitrine-models").join(&manifest.artifact)).unwrap();
+    assert_eq!(model.len() as u64, manifest.size);
+    let model = shared::Model::load(model).unwrap();
+    assert!(model.n_items() > 100, "only {} items", model.n_items());
+
+    // Bad credentials are a clear failure, not a silent success.
+    let mut cmd = trainer(&["compact", "--lake", "s3://vitrine-lake"]).unwrap();
+    for (k, v) in server.env() {
+        cmd.env(k, if k == "AWS_SECRET_ACCESS_KEY" { "wrong".to_owned() } else { v });
+    }
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    assert!(!out.stderr.is_empty());
+}
