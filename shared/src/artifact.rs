@@ -867,9 +867,16 @@ pub(crate) mod tests {
             std::fs::write(GOLDEN_V1, fixture().encode().unwrap()).unwrap();
         }
         let golden = std::fs::read(GOLDEN_V1).unwrap();
-        assert_eq!(golden, fixture().encode().unwrap(), "the v1 writer's output drifted from the golden file");
+        assert_eq!(
+            golden,
+            fixture().encode().unwrap(),
+            "the v1 writer's output drifted from the golden file"
+        );
         let m = Model::load(golden).unwrap();
-        assert_eq!((m.format_version(), m.version(), m.n_items()), (1, "golden-v1", 5));
+        assert_eq!(
+            (m.format_version(), m.version(), m.n_items()),
+            (1, "golden-v1", 5)
+        );
         assert_eq!(m.item_id(4), "phone-1");
         assert_eq!(m.co_buy(2).collect::<Vec<_>>(), vec![(0, 0.8), (3, 0.3)]);
     }

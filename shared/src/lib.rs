@@ -9,6 +9,7 @@ pub mod api;
 pub mod artifact;
 pub mod error;
 pub mod event;
+pub mod factors;
 pub mod ingest;
 pub mod lake;
 pub mod manifest;

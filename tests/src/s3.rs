@@ -28,8 +28,12 @@ impl S3Server {
         for b in buckets {
             std::fs::create_dir_all(root.join(b))?;
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-        let fs = s3s_fs::FileSystem::new(root).map_err(|e| HarnessError::Setup(format!("s3s-fs: {e:?}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let fs = s3s_fs::FileSystem::new(root)
+            .map_err(|e| HarnessError::Setup(format!("s3s-fs: {e:?}")))?;
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         let service = builder.build();
@@ -38,13 +42,18 @@ impl S3Server {
         runtime.spawn(async move {
             let server = ConnBuilder::new(TokioExecutor::new());
             while let Ok((socket, _)) = listener.accept().await {
-                let conn = server.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+                let conn = server
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
             }
         });
-        Ok(Self { endpoint, runtime: Some(runtime) })
+        Ok(Self {
+            endpoint,
+            runtime: Some(runtime),
+        })
     }
 
     /// Environment for `object_store`'s S3 client to reach this server.

@@ -23,10 +23,31 @@ fn trainer_pipeline_runs_on_s3() {
     let artifact = dir.path().join("model.bin");
     let artifact = artifact.to_str().unwrap();
 
-    trainer_s3(&server, &["import", "rees46", csv.to_str().unwrap(), "--lake", "s3://vitrine-lake"]);
+    trainer_s3(
+        &server,
+        &[
+            "import",
+            "rees46",
+            csv.to_str().unwrap(),
+            "--lake",
+            "s3://vitrine-lake",
+        ],
+    );
     trainer_s3(&server, &["compact", "--lake", "s3://vitrine-lake"]);
-    trainer_s3(&server, &["train", "--lake", "s3://vitrine-lake", "--out", artifact]);
-    trainer_s3(&server, &["publish", "--artifact", artifact, "--models", "s3://vitrine-models"]);
+    trainer_s3(
+        &server,
+        &["train", "--lake", "s3://vitrine-lake", "--out", artifact],
+    );
+    trainer_s3(
+        &server,
+        &[
+            "publish",
+            "--artifact",
+            artifact,
+            "--models",
+            "s3://vitrine-models",
+        ],
+    );
 
     // The objects are really in the server's buckets.
     let table = root.join("vitrine-lake/tables/events/dt=2019-10-01/part-0.parquet");
@@ -42,7 +63,14 @@ fn trainer_pipeline_runs_on_s3() {
     // Bad credentials are a clear failure, not a silent success.
     let mut cmd = trainer(&["compact", "--lake", "s3://vitrine-lake"]).unwrap();
     for (k, v) in server.env() {
-        cmd.env(k, if k == "AWS_SECRET_ACCESS_KEY" { "wrong".to_owned() } else { v });
+        cmd.env(
+            k,
+            if k == "AWS_SECRET_ACCESS_KEY" {
+                "wrong".to_owned()
+            } else {
+                v
+            },
+        );
     }
     let out = cmd.output().unwrap();
     assert!(!out.status.success());
