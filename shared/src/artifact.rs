@@ -26,8 +26,9 @@ use serde_json::{Map, Value};
 
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"VITRINE\0";
-/// The format version this code writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this code writes and the newest it reads (v1: popularity and
+/// co-visitation; v2 adds int8 item factors, their scales and the Gram matrix for fold-in).
+pub const FORMAT_VERSION: u32 = 2;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 const SECTION_ENTRY_LEN: usize = 24;
@@ -48,6 +49,10 @@ mod sec {
     pub const CATEGORY_POPULAR: u32 = 9;
     pub const CO_VIEW: u32 = 10;
     pub const CO_BUY: u32 = 11;
+    pub const FACTOR_PARAMS: u32 = 12;
+    pub const ITEM_FACTORS: u32 = 13;
+    pub const ITEM_SCALES: u32 = 14;
+    pub const GRAM: u32 = 15;
 }
 
 /// Why an artifact can't be loaded.
@@ -104,6 +109,56 @@ pub struct ModelData {
     pub co_view: Vec<Vec<(u32, f32)>>,
     /// Per item: items bought together, best first.
     pub co_buy: Vec<Vec<(u32, f32)>>,
+    /// Item embeddings for fold-in scoring (format v2), when the model has them.
+    pub factors: Option<FactorData>,
+}
+
+/// Quantised item factors and what fold-in needs with them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FactorData {
+    /// Dimensions per item.
+    pub k: usize,
+    /// Fold-in's L2 regularisation λ.
+    pub regularization: f32,
+    /// Fold-in's confidence scale α.
+    pub alpha: f32,
+    /// Per item scale: the item's factors are `scale · q`.
+    pub scales: Vec<f32>,
+    /// `n × k` int8 factors, row-major.
+    pub quantized: Vec<i8>,
+    /// `YᵀY` over the dequantised factors, `k × k` row-major.
+    pub gram: Vec<f32>,
+}
+
+impl FactorData {
+    /// Quantises float factors (`n × k`, row-major) and computes the Gram matrix of what the edge
+    /// will actually use (the dequantised rows).
+    pub fn quantize(k: usize, rows: &[f32], regularization: f32, alpha: f32) -> Self {
+        let mut scales = Vec::with_capacity(rows.len() / k.max(1));
+        let mut quantized = Vec::with_capacity(rows.len());
+        let mut gram = vec![0.0f64; k * k];
+        for row in rows.chunks_exact(k.max(1)) {
+            let (scale, q) = crate::factors::quantize(row);
+            let deq = crate::factors::dequantize(scale, &q);
+            for r in 0..k {
+                for c in 0..k {
+                    gram[r * k + c] += f64::from(deq[r]) * f64::from(deq[c]);
+                }
+            }
+            scales.push(scale);
+            quantized.extend(q);
+        }
+        #[expect(clippy::cast_possible_truncation, reason = "stored as f32")]
+        let gram = gram.into_iter().map(|g| g as f32).collect();
+        Self {
+            k,
+            regularization,
+            alpha,
+            scales,
+            quantized,
+            gram,
+        }
+    }
 }
 
 struct Writer {
@@ -246,7 +301,43 @@ impl ModelData {
             .push((sec::CATEGORY_POPULAR, csr(&self.category_popular, n)?));
         w.sections.push((sec::CO_VIEW, csr(&self.co_view, n)?));
         w.sections.push((sec::CO_BUY, csr(&self.co_buy, n)?));
-        w.finish(FORMAT_VERSION, self.created_at, &self.version)
+        if let Some(f) = &self.factors {
+            if f.k == 0
+                || f.scales.len() != n
+                || f.quantized.len() != n * f.k
+                || f.gram.len() != f.k * f.k
+            {
+                return Err(ArtifactError::Invalid(
+                    "factor arrays do not match items × k".into(),
+                ));
+            }
+            let mut params = Vec::with_capacity(16);
+            put_u32(&mut params, len_u32(f.k, "factors")?);
+            put_f32(&mut params, f.regularization);
+            put_f32(&mut params, f.alpha);
+            put_u32(&mut params, 0);
+            w.sections.push((sec::FACTOR_PARAMS, params));
+            w.sections.push((
+                sec::ITEM_FACTORS,
+                f.quantized.iter().map(|&q| q.to_le_bytes()[0]).collect(),
+            ));
+            let mut scales = Vec::with_capacity(n * 4);
+            for &s in &f.scales {
+                put_f32(&mut scales, s);
+            }
+            w.sections.push((sec::ITEM_SCALES, scales));
+            let mut gram = Vec::with_capacity(f.gram.len() * 4);
+            for &g in &f.gram {
+                put_f32(&mut gram, g);
+            }
+            w.sections.push((sec::GRAM, gram));
+        }
+        let format = if self.factors.is_some() {
+            FORMAT_VERSION
+        } else {
+            1
+        };
+        w.finish(format, self.created_at, &self.version)
     }
 }
 
@@ -415,6 +506,111 @@ impl Csr {
     }
 }
 
+/// Factor sections of a loaded artifact: the int8 rows stay in the buffer; the small Gram matrix
+/// is decoded once.
+#[derive(Debug, Clone)]
+struct LoadedFactors {
+    k: usize,
+    regularization: f32,
+    alpha: f32,
+    rows: usize,
+    scales: usize,
+    gram: Vec<f32>,
+}
+
+impl LoadedFactors {
+    fn load(
+        b: &[u8],
+        get: &dyn Fn(u32) -> Result<Range<usize>, ArtifactError>,
+        n: usize,
+    ) -> Result<Self, ArtifactError> {
+        let bad = |id, why| ArtifactError::Malformed { id, why };
+        let params = get(sec::FACTOR_PARAMS)?;
+        let k = read_u32(b, params.start).ok_or(bad(sec::FACTOR_PARAMS, "no k"))? as usize;
+        let regularization =
+            read_f32(b, params.start + 4).ok_or(bad(sec::FACTOR_PARAMS, "no regularization"))?;
+        let alpha = read_f32(b, params.start + 8).ok_or(bad(sec::FACTOR_PARAMS, "no alpha"))?;
+        if k == 0 || k > 4096 || !regularization.is_finite() || !alpha.is_finite() {
+            return Err(bad(sec::FACTOR_PARAMS, "bad factor parameters"));
+        }
+        let rows = get(sec::ITEM_FACTORS)?;
+        if rows.len() != n * k {
+            return Err(bad(sec::ITEM_FACTORS, "n × k bytes expected"));
+        }
+        let scales = get(sec::ITEM_SCALES)?;
+        if scales.len() != n * 4 {
+            return Err(bad(sec::ITEM_SCALES, "one scale per item expected"));
+        }
+        let gram_range = get(sec::GRAM)?;
+        if gram_range.len() != k * k * 4 {
+            return Err(bad(sec::GRAM, "k × k floats expected"));
+        }
+        let gram = (0..k * k)
+            .filter_map(|i| read_f32(b, gram_range.start + i * 4))
+            .collect();
+        Ok(Self {
+            k,
+            regularization,
+            alpha,
+            rows: rows.start,
+            scales: scales.start,
+            gram,
+        })
+    }
+}
+
+/// Read access to a model's item factors.
+#[derive(Debug, Clone, Copy)]
+pub struct Factors<'a> {
+    bytes: &'a [u8],
+    f: &'a LoadedFactors,
+    n: usize,
+}
+
+impl<'a> Factors<'a> {
+    /// Dimensions per item.
+    pub fn k(&self) -> usize {
+        self.f.k
+    }
+
+    /// The fold-in hyperparameters the model was trained with.
+    pub fn fold_in_params(&self) -> crate::factors::FoldIn {
+        crate::factors::FoldIn {
+            regularization: self.f.regularization,
+            alpha: self.f.alpha,
+        }
+    }
+
+    /// `YᵀY`, `k × k` row-major.
+    pub fn gram(&self) -> &'a [f32] {
+        &self.f.gram
+    }
+
+    /// Scale and int8 row of item `i` (empty for an unknown item).
+    pub fn quantized(&self, i: u32) -> (f32, &'a [i8]) {
+        let i = i as usize;
+        if i >= self.n {
+            return (0.0, &[]);
+        }
+        let scale = read_f32(self.bytes, self.f.scales + i * 4).unwrap_or(0.0);
+        let start = self.f.rows + i * self.f.k;
+        let raw = self.bytes.get(start..start + self.f.k).unwrap_or_default();
+        (scale, bytemuck::cast_slice(raw))
+    }
+
+    /// The dequantised factor row of item `i`.
+    pub fn item_vector(&self, i: u32) -> Vec<f32> {
+        let (scale, q) = self.quantized(i);
+        crate::factors::dequantize(scale, q)
+    }
+
+    /// Score of item `i` for user vector `x`.
+    pub fn score(&self, x: &[f32], i: u32) -> f32 {
+        let (scale, q) = self.quantized(i);
+        crate::factors::dot_i8(x, scale, q)
+    }
+}
+
 /// A loaded artifact: one buffer plus checked section positions.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -434,6 +630,7 @@ pub struct Model {
     category_popular: Csr,
     co_view: Csr,
     co_buy: Csr,
+    factors: Option<LoadedFactors>,
     index: HashMap<String, u32>,
     category_index: HashMap<String, u32>,
 }
@@ -577,6 +774,11 @@ impl Model {
                 why: "one row per item expected",
             });
         }
+        let factors = if format_version >= 2 && sections.contains_key(&sec::FACTOR_PARAMS) {
+            Some(LoadedFactors::load(b, &get, n)?)
+        } else {
+            None
+        };
         let index = (0..n)
             .map(|i| (ids.get(b, i).to_owned(), i as u32))
             .collect();
@@ -599,6 +801,7 @@ impl Model {
             category_popular,
             co_view,
             co_buy,
+            factors,
             index,
             category_index,
             bytes,
@@ -722,6 +925,15 @@ impl Model {
     pub fn co_buy(&self, i: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
         self.co_buy.row(&self.bytes, i as usize)
     }
+
+    /// Item factors, when the artifact has them (format v2).
+    pub fn factors(&self) -> Option<Factors<'_>> {
+        self.factors.as_ref().map(|f| Factors {
+            bytes: &self.bytes,
+            f,
+            n: self.n_items,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -770,6 +982,24 @@ pub(crate) mod tests {
                 vec![(2, 0.3)],
                 vec![],
             ],
+            factors: None,
+        }
+    }
+
+    /// The fixture with 4-dimensional factors: laptops near each other, accessories near each other.
+    pub(crate) fn fixture_v2() -> ModelData {
+        let rows = [
+            [1.0, 0.2, 0.0, 0.1],
+            [0.9, 0.3, 0.1, 0.0],
+            [0.1, 1.0, 0.2, 0.0],
+            [0.0, 0.9, 0.3, 0.1],
+            [0.2, 0.1, 1.0, 0.3],
+        ];
+        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+        ModelData {
+            version: "golden-v2".into(),
+            factors: Some(FactorData::quantize(4, &flat, 0.1, 10.0)),
+            ..fixture()
         }
     }
 
@@ -858,14 +1088,13 @@ pub(crate) mod tests {
     }
 
     const GOLDEN_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v1.bin");
+    const GOLDEN_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v2.bin");
 
-    /// The committed v1 artifact must load forever; regenerate only with `VITRINE_BLESS=1` when
-    /// the v1 writer is meant to change (it should not: add a format version instead).
+    /// Committed artifacts of every format version must load forever. A model without factors is
+    /// still written as v1; regenerate the newest golden only with `VITRINE_BLESS=1`, when the
+    /// writer is meant to change (then bump the format version and keep the old golden).
     #[test]
     fn golden_v1_artifact_loads() {
-        if std::env::var_os("VITRINE_BLESS").is_some() {
-            std::fs::write(GOLDEN_V1, fixture().encode().unwrap()).unwrap();
-        }
         let golden = std::fs::read(GOLDEN_V1).unwrap();
         assert_eq!(
             golden,
@@ -879,6 +1108,60 @@ pub(crate) mod tests {
         );
         assert_eq!(m.item_id(4), "phone-1");
         assert_eq!(m.co_buy(2).collect::<Vec<_>>(), vec![(0, 0.8), (3, 0.3)]);
+        assert!(m.factors().is_none());
+    }
+
+    #[test]
+    fn golden_v2_artifact_loads() {
+        if std::env::var_os("VITRINE_BLESS").is_some() {
+            std::fs::write(GOLDEN_V2, fixture_v2().encode().unwrap()).unwrap();
+        }
+        let golden = std::fs::read(GOLDEN_V2).unwrap();
+        assert_eq!(
+            golden,
+            fixture_v2().encode().unwrap(),
+            "the v2 writer's output drifted from the golden file"
+        );
+        let m = Model::load(golden).unwrap();
+        assert_eq!((m.format_version(), m.version()), (2, "golden-v2"));
+        let f = m.factors().unwrap();
+        assert_eq!(f.k(), 4);
+        assert!((f.fold_in_params().alpha - 10.0).abs() < f32::EPSILON);
+        let v = f.item_vector(2);
+        assert!(
+            (v[1] - 1.0).abs() < 0.01 && (v[2] - 0.2).abs() < 0.01,
+            "{v:?}"
+        );
+        assert!(f.score(&[1.0, 0.0, 0.0, 0.0], 0) > f.score(&[1.0, 0.0, 0.0, 0.0], 2));
+        assert_eq!(f.gram().len(), 16);
+        assert_eq!(f.quantized(99).1.len(), 0);
+    }
+
+    #[test]
+    fn v2_is_compact() {
+        let (n, k) = (1000usize, 64usize);
+        #[expect(clippy::cast_precision_loss, reason = "test data")]
+        let rows: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+            .collect();
+        let f = FactorData::quantize(k, &rows, 0.1, 1.0);
+        let per_item = (f.quantized.len() + f.scales.len() * 4) / n;
+        assert!(per_item <= 80, "{per_item} bytes per item");
+    }
+
+    #[test]
+    fn v2_corruption_is_detected() {
+        let bytes = fixture_v2().encode().unwrap();
+        for at in (0..bytes.len()).step_by(11) {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x21;
+            assert!(Model::load(bad).is_err(), "flip at {at} went unnoticed");
+        }
+        let mut d = fixture_v2();
+        if let Some(f) = d.factors.as_mut() {
+            f.scales.pop();
+        }
+        assert!(matches!(d.encode(), Err(ArtifactError::Invalid(_))));
     }
 
     #[test]
