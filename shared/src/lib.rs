@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod lake;
 pub mod manifest;
 pub mod model_slot;
+pub mod personal;
 pub mod recommend;
 pub mod route;
 pub mod time;

@@ -22,6 +22,8 @@ pub enum Reason {
     ViewedTogether { item: String },
     /// Bought together with `item`.
     BoughtTogether { item: String },
+    /// Follows from the shopper's own recent `item`.
+    Session { item: String },
 }
 
 /// A ranked item.
