@@ -1,9 +1,13 @@
 //! The trainer library: every step of the nightly pipeline, callable from the `trainer` binary
 //! and from tests.
 
+pub mod compact;
 pub mod csr;
 pub mod events_table;
 pub mod ials;
+pub mod import;
 pub mod metrics;
 pub mod parquet_io;
+pub mod products;
+pub mod progress;
 pub mod store;
