@@ -10,4 +10,6 @@ pub mod metrics;
 pub mod parquet_io;
 pub mod products;
 pub mod progress;
+pub mod simulate;
 pub mod store;
+pub mod train;

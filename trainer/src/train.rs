@@ -1,0 +1,409 @@
+//! Training: the lake's tables in, a `shared::ModelData` out.
+//!
+//! Popularity with time decay (global and per category) and item-to-item co-visitation lists
+//! (viewed together within sessions, bought together by the same shopper) with configurable
+//! event-type weights. Everything is ordered deterministically, so the same lake gives the same
+//! artifact bytes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use shared::artifact::{ItemRecord, NONE};
+use shared::{Event, EventType, ModelData};
+
+use crate::products::Product;
+
+/// Why training parameters were refused or training could not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainError {
+    #[error("{0}")]
+    Params(String),
+    #[error("the lake has no events to train on (run `trainer compact` first)")]
+    NoEvents,
+}
+
+/// Checked training parameters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainValidParams {
+    pub half_life_days: f64,
+    pub view_weight: f32,
+    pub cart_weight: f32,
+    pub purchase_weight: f32,
+    /// Neighbours kept per item in each co-visitation list.
+    pub neighbors: usize,
+    /// How many following events in a session count as viewed together.
+    pub session_window: usize,
+    /// Days within which one shopper's purchases count as bought together.
+    pub cobuy_days: i64,
+}
+
+/// Unchecked training parameters with defaults; call [`TrainParams::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainParams(pub TrainValidParams);
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        Self(TrainValidParams {
+            half_life_days: 7.0,
+            view_weight: 1.0,
+            cart_weight: 3.0,
+            purchase_weight: 5.0,
+            neighbors: 50,
+            session_window: 10,
+            cobuy_days: 7,
+        })
+    }
+}
+
+impl TrainParams {
+    pub fn check(self) -> Result<TrainValidParams, TrainError> {
+        let p = self.0;
+        let bad = |m: String| Err(TrainError::Params(m));
+        if !(p.half_life_days.is_finite() && p.half_life_days > 0.0) {
+            return bad(format!("half-life must be > 0 days, got {}", p.half_life_days));
+        }
+        for (name, w) in [("view", p.view_weight), ("cart", p.cart_weight), ("purchase", p.purchase_weight)] {
+            if !(w.is_finite() && w >= 0.0) {
+                return bad(format!("{name} weight must be ≥ 0, got {w}"));
+            }
+        }
+        if p.view_weight + p.cart_weight + p.purchase_weight <= 0.0 {
+            return bad("at least one event weight must be > 0".into());
+        }
+        if !(1..=1000).contains(&p.neighbors) {
+            return bad(format!("neighbors must be between 1 and 1000, got {}", p.neighbors));
+        }
+        if !(1..=100).contains(&p.session_window) {
+            return bad(format!("session window must be between 1 and 100, got {}", p.session_window));
+        }
+        if !(0..=365).contains(&p.cobuy_days) {
+            return bad(format!("co-buy days must be between 0 and 365, got {}", p.cobuy_days));
+        }
+        Ok(p)
+    }
+}
+
+impl TrainValidParams {
+    /// The weight of one event type (0 for types that say nothing about preference).
+    pub fn weight(&self, t: EventType) -> f32 {
+        match t {
+            EventType::View | EventType::RecClick => self.view_weight,
+            EventType::AddToCart => self.cart_weight,
+            EventType::Purchase => self.purchase_weight,
+            _ => 0.0,
+        }
+    }
+}
+
+/// Items, categories and brands with stable indices.
+pub struct Catalog {
+    pub ids: Vec<String>,
+    pub index: HashMap<String, u32>,
+    pub records: Vec<ItemRecord>,
+    pub categories: Vec<String>,
+    pub brands: Vec<String>,
+}
+
+/// Builds the item dictionary: catalog products plus items only seen in events, sorted by id.
+pub fn catalog(products: &[Product], events: &[Event]) -> Catalog {
+    let by_id: BTreeMap<&str, &Product> = products.iter().map(|p| (p.id.as_str(), p)).collect();
+    let mut ids: BTreeSet<&str> = by_id.keys().copied().collect();
+    for e in events {
+        for (item, _) in e.items() {
+            ids.insert(item);
+        }
+    }
+    let categories: Vec<String> =
+        products.iter().map(|p| p.category.clone()).filter(|c| !c.is_empty()).collect::<BTreeSet<_>>().into_iter().collect();
+    let brands: Vec<String> =
+        products.iter().map(|p| p.brand.clone()).filter(|b| !b.is_empty()).collect::<BTreeSet<_>>().into_iter().collect();
+    let cat_idx: HashMap<&str, u32> = categories.iter().enumerate().map(|(i, c)| (c.as_str(), i as u32)).collect();
+    let brand_idx: HashMap<&str, u32> = brands.iter().enumerate().map(|(i, b)| (b.as_str(), i as u32)).collect();
+    let ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
+    let records = ids
+        .iter()
+        .map(|id| match by_id.get(id.as_str()) {
+            Some(p) => ItemRecord {
+                id: id.clone(),
+                title: p.title.clone(),
+                category: cat_idx.get(p.category.as_str()).copied().unwrap_or(NONE),
+                brand: brand_idx.get(p.brand.as_str()).copied().unwrap_or(NONE),
+                #[expect(clippy::cast_possible_truncation, reason = "prices are stored as f32")]
+                price: p.price as f32,
+                in_stock: p.in_stock,
+            },
+            None => ItemRecord { id: id.clone(), title: String::new(), category: NONE, brand: NONE, price: 0.0, in_stock: true },
+        })
+        .collect();
+    let index = ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
+    Catalog { ids, index, records, categories, brands }
+}
+
+/// Keeps the best `n` of each row, best first, ties by index.
+fn top_rows(rows: Vec<HashMap<u32, f32>>, n: usize) -> Vec<Vec<(u32, f32)>> {
+    rows.into_iter()
+        .map(|row| {
+            let mut v: Vec<(u32, f32)> = row.into_iter().collect();
+            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            v.truncate(n);
+            v
+        })
+        .collect()
+}
+
+/// Counts pairs and normalises `c_ij / sqrt(n_i · n_j)` where `n_i` is how many groups hold `i`.
+fn cooccurrence(groups: &[Vec<u32>], window: usize, n_items: usize, keep: usize) -> Vec<Vec<(u32, f32)>> {
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    let mut occurrences = vec![0u32; n_items];
+    for g in groups {
+        // Each item counts once per group, at its first position.
+        let mut seen = BTreeSet::new();
+        let g: Vec<u32> = g.iter().copied().filter(|&i| seen.insert(i)).collect();
+        for &i in &g {
+            occurrences[i as usize] += 1;
+        }
+        for (p, &a) in g.iter().enumerate() {
+            for &b in g.iter().skip(p + 1).take(window) {
+                if a != b {
+                    pairs.push((a.min(b), a.max(b)));
+                }
+            }
+        }
+    }
+    pairs.sort_unstable();
+    let mut rows: Vec<HashMap<u32, f32>> = vec![HashMap::new(); n_items];
+    let mut at = 0;
+    while at < pairs.len() {
+        let pair = pairs[at];
+        let run = pairs[at..].iter().take_while(|&&p| p == pair).count();
+        at += run;
+        let (a, b) = pair;
+        let norm = (f64::from(occurrences[a as usize]) * f64::from(occurrences[b as usize])).sqrt().max(1.0);
+        #[expect(clippy::cast_possible_truncation, clippy::cast_precision_loss, reason = "scores are f32")]
+        let s = (run as f64 / norm) as f32;
+        rows[a as usize].insert(b, s);
+        rows[b as usize].insert(a, s);
+    }
+    top_rows(rows, keep)
+}
+
+/// The model from the lake's events and products.
+pub fn build(events: &[Event], products: &[Product], p: &TrainValidParams, version: &str, created_at: i64) -> Result<ModelData, TrainError> {
+    if events.is_empty() {
+        return Err(TrainError::NoEvents);
+    }
+    let cat = catalog(products, events);
+    let n = cat.ids.len();
+    let t_ref = events.iter().map(|e| e.timestamp).max().unwrap_or(0);
+    let half_life_ms = p.half_life_days * 86_400_000.0;
+    let mut decayed = vec![0.0f64; n];
+    let mut raw = vec![0.0f64; n];
+    let mut sessions: BTreeMap<&str, Vec<(i64, u32)>> = BTreeMap::new();
+    let mut purchases: BTreeMap<&str, Vec<(i64, &str, u32)>> = BTreeMap::new();
+    for e in events {
+        let w = f64::from(p.weight(e.event_type));
+        #[expect(clippy::cast_precision_loss, reason = "age in ms fits f64")]
+        let decay = 0.5f64.powf((t_ref - e.timestamp).max(0) as f64 / half_life_ms);
+        for (item, qty) in e.items() {
+            let Some(&i) = cat.index.get(item) else { continue };
+            if w > 0.0 {
+                let amount = w * f64::from(qty.max(1));
+                decayed[i as usize] += amount * decay;
+                raw[i as usize] += amount;
+            }
+            match e.event_type {
+                EventType::View | EventType::AddToCart | EventType::RecClick => {
+                    sessions.entry(e.session_id.as_str()).or_default().push((e.timestamp, i));
+                }
+                EventType::Purchase => {
+                    let order = e.order_id.as_deref().unwrap_or(&e.event_id);
+                    purchases.entry(e.shopper()).or_default().push((e.timestamp, order, i));
+                }
+                _ => {}
+            }
+        }
+    }
+    // Decayed score, with all-time volume as a vanishing tie-breaker so old catalogs keep an order.
+    #[expect(clippy::cast_possible_truncation, reason = "scores are f32")]
+    let popularity: Vec<f32> = decayed.iter().zip(&raw).map(|(d, r)| (d + 1e-9 * r) as f32).collect();
+    let rank = |items: &mut Vec<u32>| items.sort_by(|&a, &b| popularity[b as usize].total_cmp(&popularity[a as usize]).then(a.cmp(&b)));
+    let mut popular: Vec<u32> = (0..n as u32).filter(|&i| popularity[i as usize] > 0.0).collect();
+    rank(&mut popular);
+    popular.truncate(1000);
+    let mut by_cat: Vec<Vec<u32>> = vec![Vec::new(); cat.categories.len()];
+    for (i, r) in cat.records.iter().enumerate() {
+        if r.category != NONE && popularity[i] > 0.0 {
+            by_cat[r.category as usize].push(i as u32);
+        }
+    }
+    let category_popular = by_cat
+        .into_iter()
+        .map(|mut items| {
+            rank(&mut items);
+            items.truncate(200);
+            items.into_iter().map(|i| (i, popularity[i as usize])).collect()
+        })
+        .collect();
+    let session_groups: Vec<Vec<u32>> = sessions
+        .into_values()
+        .map(|mut v| {
+            v.sort_unstable();
+            v.into_iter().map(|(_, i)| i).collect()
+        })
+        .collect();
+    let co_view = cooccurrence(&session_groups, p.session_window, n, p.neighbors);
+    let window_ms = p.cobuy_days * 86_400_000;
+    let mut buy_groups: Vec<Vec<u32>> = Vec::new();
+    for mut list in purchases.into_values() {
+        list.sort_unstable();
+        // Split one shopper's purchases into groups of orders no more than `cobuy_days` apart.
+        let mut group: Vec<u32> = Vec::new();
+        let mut start: Option<i64> = None;
+        for (ts, _, i) in list {
+            if start.is_some_and(|s| ts - s > window_ms) {
+                buy_groups.push(std::mem::take(&mut group));
+                start = None;
+            }
+            start.get_or_insert(ts);
+            group.push(i);
+        }
+        if !group.is_empty() {
+            buy_groups.push(group);
+        }
+    }
+    let co_buy = cooccurrence(&buy_groups, 100, n, p.neighbors);
+    let users: BTreeSet<&str> = events.iter().map(Event::shopper).collect();
+    let mut meta = Map::new();
+    meta.insert("kind".into(), Value::from("popularity+covisitation"));
+    meta.insert("params".into(), serde_json::to_value(p).unwrap_or(Value::Null));
+    meta.insert(
+        "counts".into(),
+        json!({"items": n, "categories": cat.categories.len(), "brands": cat.brands.len(), "events": events.len(),
+               "shoppers": users.len(), "sessions": session_groups.len(), "trained_until": t_ref}),
+    );
+    Ok(ModelData {
+        version: version.to_owned(),
+        created_at,
+        meta,
+        items: cat.records,
+        categories: cat.categories,
+        brands: cat.brands,
+        popularity,
+        popular,
+        category_popular,
+        co_view,
+        co_buy,
+        factors: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::PurchaseLine;
+
+    const T: i64 = 1_790_000_000_000;
+
+    fn ev(id: &str, t: EventType, shopper: &str, session: &str, item: &str, ts: i64) -> Event {
+        let mut e: Event = serde_json::from_value(serde_json::json!({
+            "event_id": id, "type": t, "anonymous_id": shopper, "session_id": session, "timestamp": ts
+        }))
+        .unwrap();
+        if t == EventType::Purchase {
+            e.order_id = Some(format!("o-{id}"));
+            e.lines = vec![PurchaseLine { item_id: item.into(), quantity: 1, price: 1.0, currency: "EUR".into() }];
+        } else {
+            e.item_id = Some(item.into());
+        }
+        e
+    }
+
+    fn product(id: &str, category: &str) -> Product {
+        Product {
+            id: id.into(),
+            title: format!("T{id}"),
+            brand: "b".into(),
+            category: category.into(),
+            price: 10.0,
+            currency: "EUR".into(),
+            in_stock: true,
+            rating: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn params() -> TrainValidParams {
+        TrainParams::default().check().unwrap()
+    }
+
+    #[test]
+    fn popularity_and_co_views_by_hand() {
+        use EventType::{AddToCart, View};
+        let events = vec![
+            ev("1", View, "a", "s1", "x", T),
+            ev("2", View, "a", "s1", "y", T + 1),
+            ev("3", AddToCart, "a", "s1", "y", T + 2),
+            ev("4", View, "b", "s2", "x", T + 3),
+            ev("5", View, "b", "s2", "y", T + 4),
+            ev("6", View, "b", "s2", "z", T + 5),
+        ];
+        let products = vec![product("x", "c1"), product("y", "c1"), product("z", "c2")];
+        let m = build(&events, &products, &params(), "v1", 0).unwrap();
+        let ids: Vec<&str> = m.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["x", "y", "z"]);
+        // y: 1 + 3 + 1 = 5, x: 2, z: 1 (no decay within milliseconds).
+        assert_eq!(m.popular, vec![1, 0, 2]);
+        assert!((m.popularity[1] - 5.0).abs() < 1e-3);
+        // x–y co-viewed in 2 sessions, each in 2 sessions: 2 / sqrt(2·2) = 1; y–z: 1 / sqrt(2·1).
+        assert_eq!(m.co_view[0][0].0, 1);
+        assert!((m.co_view[0][0].1 - 1.0).abs() < 1e-6);
+        assert_eq!(m.co_view[2], vec![(0, 1.0 / 2f32.sqrt()), (1, 1.0 / 2f32.sqrt())]);
+        assert_eq!(m.categories, ["c1", "c2"]);
+        assert_eq!(m.category_popular[0].iter().map(|x| x.0).collect::<Vec<_>>(), [1, 0]);
+        shared::Model::load(m.encode().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_bought_item_moves_to_the_top() {
+        let mut events: Vec<Event> = (0..20).map(|i| ev(&format!("v{i}"), EventType::View, "a", "s", "old", T - 30 * 86_400_000)).collect();
+        let before = build(&events, &[], &params(), "v1", 0).unwrap();
+        assert_eq!(before.popular, vec![0]);
+        for i in 0..50 {
+            events.push(ev(&format!("p{i}"), EventType::Purchase, &format!("u{i}"), "s", "new", T));
+        }
+        let after = build(&events, &[], &params(), "v2", 0).unwrap();
+        assert_eq!(after.items[after.popular[0] as usize].id, "new");
+        // Old history keeps a (tiny) score, so it stays recommendable behind the new item.
+        assert_eq!(after.popular.len(), 2);
+    }
+
+    #[test]
+    fn bought_together_within_the_window() {
+        let events = vec![
+            ev("1", EventType::Purchase, "a", "s1", "phone", T),
+            ev("2", EventType::Purchase, "a", "s2", "case", T + 86_400_000),
+            ev("3", EventType::Purchase, "a", "s3", "tv", T + 30 * 86_400_000),
+        ];
+        let m = build(&events, &[], &params(), "v", 0).unwrap();
+        let idx = |id: &str| m.items.iter().position(|i| i.id == id).unwrap() as u32;
+        assert_eq!(m.co_buy[idx("phone") as usize].iter().map(|x| x.0).collect::<Vec<_>>(), [idx("case")]);
+        assert!(m.co_buy[idx("tv") as usize].is_empty());
+    }
+
+    #[test]
+    fn deterministic_and_checked() {
+        let events = vec![ev("1", EventType::View, "a", "s", "x", T), ev("2", EventType::View, "a", "s", "y", T)];
+        let a = build(&events, &[], &params(), "v", 1).unwrap().encode().unwrap();
+        let b = build(&events, &[], &params(), "v", 1).unwrap().encode().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(build(&[], &[], &params(), "v", 1).unwrap_err(), TrainError::NoEvents);
+        let mut p = TrainParams::default();
+        p.0.half_life_days = 0.0;
+        assert!(p.check().is_err());
+        let mut p = TrainParams::default();
+        p.0.neighbors = 0;
+        assert!(p.check().is_err());
+    }
+}
