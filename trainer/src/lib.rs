@@ -4,12 +4,15 @@
 pub mod compact;
 pub mod csr;
 pub mod events_table;
+pub mod http;
 pub mod ials;
 pub mod import;
 pub mod metrics;
 pub mod parquet_io;
 pub mod products;
 pub mod progress;
+pub mod publish;
+pub mod pull;
 pub mod simulate;
 pub mod store;
 pub mod train;

@@ -43,7 +43,9 @@ impl SimParams {
     pub fn check(&self) -> Result<(), SimError> {
         let bad = |m: &str| Err(SimError::Params(m.to_owned()));
         if self.users == 0 || self.items < CATEGORIES.len() || self.days == 0 || self.events == 0 {
-            return bad("need events ≥ 1, users ≥ 1, days ≥ 1 and at least one item per category (≥ 19 items)");
+            return bad(
+                "need events ≥ 1, users ≥ 1, days ≥ 1 and at least one item per category (≥ 19 items)",
+            );
         }
         if self.items > 10_000_000 || self.users > 100_000_000 || self.days > 3650 {
             return bad("items ≤ 10M, users ≤ 100M, days ≤ 3650");
@@ -73,25 +75,276 @@ struct Category {
 }
 
 const CATEGORIES: &[Category] = &[
-    Category { code: "electronics.smartphone", weight: 14.0, price: 650.0, brands: &[("Samsung", &["Galaxy S23", "Galaxy S24 Ultra", "Galaxy A54"]), ("Apple", &["iPhone 15", "iPhone 15 Pro", "iPhone 14"]), ("Xiaomi", &["Redmi Note 13", "14T Pro"]), ("Google", &["Pixel 8", "Pixel 8 Pro"]), ("OnePlus", &["12", "Nord 3"])], variants: &["128GB", "256GB", "512GB"], accessories: &["electronics.accessories.case", "electronics.accessories.charger", "electronics.accessories.cable"], consumable: false },
-    Category { code: "computers.notebook", weight: 10.0, price: 1100.0, brands: &[("Lenovo", &["ThinkPad X1 Carbon Gen 11", "IdeaPad 5", "Legion 5 Pro"]), ("Apple", &["MacBook Air M2", "MacBook Pro 14 M3"]), ("ASUS", &["ZenBook 14 UX3402", "ROG Strix G16"]), ("HP", &["EliteBook 840 G10", "Pavilion 15"]), ("Dell", &["XPS 13 9315", "Inspiron 16"])], variants: &["8GB/256GB", "16GB/512GB", "32GB/1TB"], accessories: &["computers.peripherals.mouse", "computers.accessories.bag", "computers.peripherals.keyboard"], consumable: false },
-    Category { code: "electronics.audio.headphone", weight: 8.0, price: 160.0, brands: &[("Sony", &["WH-1000XM5", "WF-1000XM4"]), ("Bose", &["QuietComfort 45", "QuietComfort Earbuds II"]), ("JBL", &["Tune 760NC", "Live 660NC"]), ("Apple", &["AirPods Pro 2", "AirPods Max"]), ("Sennheiser", &["Momentum 4", "HD 560S"])], variants: &["Black", "White", "Blue"], accessories: &[], consumable: false },
-    Category { code: "electronics.video.tv", weight: 6.0, price: 900.0, brands: &[("Samsung", &["QN90C", "QN85C", "The Frame LS03B"]), ("LG", &["OLED C3", "OLED G3", "QNED81"]), ("Sony", &["Bravia XR A80L", "Bravia X90L"]), ("TCL", &["C845", "P745"])], variants: &["55\"", "65\"", "75\""], accessories: &["electronics.accessories.cable"], consumable: false },
-    Category { code: "computers.peripherals.mouse", weight: 5.0, price: 45.0, brands: &[("Logitech", &["MX Master 3S", "M720 Triathlon", "G502 X"]), ("Razer", &["DeathAdder V3", "Basilisk V3"]), ("Microsoft", &["Arc Mouse", "Bluetooth Ergonomic"])], variants: &["Graphite", "Pale Grey"], accessories: &[], consumable: false },
-    Category { code: "computers.peripherals.keyboard", weight: 4.0, price: 90.0, brands: &[("Logitech", &["MX Keys S", "K380"]), ("Keychron", &["K2 V2", "Q1 Pro"]), ("Razer", &["BlackWidow V4", "Huntsman Mini"])], variants: &["US", "UK", "DE"], accessories: &[], consumable: false },
-    Category { code: "computers.peripherals.monitor", weight: 5.0, price: 350.0, brands: &[("Dell", &["UltraSharp U2723QE", "S2721DGF"]), ("LG", &["UltraGear 27GP850", "27UL850"]), ("Samsung", &["Odyssey G7", "ViewFinity S8"]), ("ASUS", &["ProArt PA278QV", "TUF VG27AQ"])], variants: &["27\"", "32\""], accessories: &["electronics.accessories.cable"], consumable: false },
-    Category { code: "computers.components.videocards", weight: 4.0, price: 700.0, brands: &[("ASUS", &["RTX 4070 Dual OC", "RTX 4090 ROG Strix"]), ("MSI", &["RTX 4080 Gaming X Trio", "RTX 4060 Ventus 2X"]), ("Gigabyte", &["RX 7800 XT Gaming OC", "RTX 4070 Ti Eagle"])], variants: &["12GB", "16GB", "24GB"], accessories: &[], consumable: false },
-    Category { code: "electronics.tablet", weight: 5.0, price: 520.0, brands: &[("Apple", &["iPad Air 5", "iPad Pro 11 M2"]), ("Samsung", &["Galaxy Tab S9", "Galaxy Tab A9+"]), ("Lenovo", &["Tab P11 Gen 2", "Tab M10"])], variants: &["64GB", "128GB", "256GB"], accessories: &["electronics.accessories.case", "electronics.accessories.charger"], consumable: false },
-    Category { code: "electronics.smartwatch", weight: 4.0, price: 300.0, brands: &[("Apple", &["Watch Series 9", "Watch SE 2"]), ("Samsung", &["Galaxy Watch6", "Galaxy Watch6 Classic"]), ("Garmin", &["Forerunner 265", "Fenix 7"])], variants: &["41mm", "45mm"], accessories: &["electronics.accessories.charger"], consumable: false },
-    Category { code: "electronics.camera.photo", weight: 3.0, price: 1500.0, brands: &[("Canon", &["EOS R6 Mark II", "EOS R50"]), ("Sony", &["Alpha 7 IV", "ZV-E10"]), ("Nikon", &["Z6 II", "Z50"]), ("Fujifilm", &["X-T5", "X-S20"])], variants: &["Body", "Kit 24-105mm"], accessories: &["electronics.accessories.battery"], consumable: false },
-    Category { code: "electronics.accessories.case", weight: 4.0, price: 25.0, brands: &[("Spigen", &["Ultra Hybrid", "Tough Armor"]), ("OtterBox", &["Defender", "Symmetry"]), ("Apple", &["Silicone Case MagSafe"])], variants: &["Clear", "Black", "Blue"], accessories: &[], consumable: false },
-    Category { code: "electronics.accessories.charger", weight: 3.0, price: 30.0, brands: &[("Anker", &["PowerPort III 65W", "Nano 30W"]), ("Belkin", &["BoostCharge Pro 3-in-1", "25W USB-C"]), ("Samsung", &["EP-T4510 45W"])], variants: &["White", "Black"], accessories: &["electronics.accessories.cable"], consumable: false },
-    Category { code: "electronics.accessories.cable", weight: 3.0, price: 12.0, brands: &[("Anker", &["PowerLine III USB-C", "PowerLine Lightning"]), ("Belkin", &["USB-C to USB-C 2.0", "HDMI 2.1 Ultra"]), ("UGREEN", &["USB-C 100W", "DisplayPort 1.4"])], variants: &["1m", "2m", "3m"], accessories: &[], consumable: true },
-    Category { code: "electronics.accessories.battery", weight: 2.0, price: 10.0, brands: &[("Duracell", &["Plus AA 8-pack", "Plus AAA 8-pack"]), ("Energizer", &["Max AA 12-pack", "Lithium AA 4-pack"]), ("Varta", &["Longlife AA 10-pack"])], variants: &["Standard"], accessories: &[], consumable: true },
-    Category { code: "computers.peripherals.printer", weight: 2.0, price: 200.0, brands: &[("HP", &["LaserJet Pro M404dn", "DeskJet 4120e"]), ("Canon", &["PIXMA TS5350", "i-SENSYS MF445dw"]), ("Epson", &["EcoTank ET-2850", "WorkForce WF-2950"])], variants: &["Standard"], accessories: &["computers.accessories.ink"], consumable: false },
-    Category { code: "computers.accessories.ink", weight: 2.0, price: 30.0, brands: &[("HP", &["305XL Black", "305 Tri-colour"]), ("Canon", &["PG-545XL", "CL-546"]), ("Epson", &["T502 EcoTank Black", "102 Cyan"])], variants: &["Single", "Twin pack"], accessories: &[], consumable: true },
-    Category { code: "computers.accessories.bag", weight: 2.0, price: 60.0, brands: &[("Targus", &["CitySmart 15.6", "Newport Backpack"]), ("Samsonite", &["Guardit 2.0", "Openroad"]), ("Thule", &["Subterra", "Crossover 2"])], variants: &["14\"", "16\""], accessories: &[], consumable: false },
-    Category { code: "appliances.kitchen.coffee_machine", weight: 3.0, price: 400.0, brands: &[("DeLonghi", &["Magnifica Evo", "Dinamica Plus"]), ("Philips", &["LatteGo 5400", "3200 Series"]), ("Nespresso", &["Vertuo Next", "Essenza Mini"])], variants: &["Black", "Silver"], accessories: &[], consumable: false },
+    Category {
+        code: "electronics.smartphone",
+        weight: 14.0,
+        price: 650.0,
+        brands: &[
+            ("Samsung", &["Galaxy S23", "Galaxy S24 Ultra", "Galaxy A54"]),
+            ("Apple", &["iPhone 15", "iPhone 15 Pro", "iPhone 14"]),
+            ("Xiaomi", &["Redmi Note 13", "14T Pro"]),
+            ("Google", &["Pixel 8", "Pixel 8 Pro"]),
+            ("OnePlus", &["12", "Nord 3"]),
+        ],
+        variants: &["128GB", "256GB", "512GB"],
+        accessories: &[
+            "electronics.accessories.case",
+            "electronics.accessories.charger",
+            "electronics.accessories.cable",
+        ],
+        consumable: false,
+    },
+    Category {
+        code: "computers.notebook",
+        weight: 10.0,
+        price: 1100.0,
+        brands: &[
+            (
+                "Lenovo",
+                &["ThinkPad X1 Carbon Gen 11", "IdeaPad 5", "Legion 5 Pro"],
+            ),
+            ("Apple", &["MacBook Air M2", "MacBook Pro 14 M3"]),
+            ("ASUS", &["ZenBook 14 UX3402", "ROG Strix G16"]),
+            ("HP", &["EliteBook 840 G10", "Pavilion 15"]),
+            ("Dell", &["XPS 13 9315", "Inspiron 16"]),
+        ],
+        variants: &["8GB/256GB", "16GB/512GB", "32GB/1TB"],
+        accessories: &[
+            "computers.peripherals.mouse",
+            "computers.accessories.bag",
+            "computers.peripherals.keyboard",
+        ],
+        consumable: false,
+    },
+    Category {
+        code: "electronics.audio.headphone",
+        weight: 8.0,
+        price: 160.0,
+        brands: &[
+            ("Sony", &["WH-1000XM5", "WF-1000XM4"]),
+            ("Bose", &["QuietComfort 45", "QuietComfort Earbuds II"]),
+            ("JBL", &["Tune 760NC", "Live 660NC"]),
+            ("Apple", &["AirPods Pro 2", "AirPods Max"]),
+            ("Sennheiser", &["Momentum 4", "HD 560S"]),
+        ],
+        variants: &["Black", "White", "Blue"],
+        accessories: &[],
+        consumable: false,
+    },
+    Category {
+        code: "electronics.video.tv",
+        weight: 6.0,
+        price: 900.0,
+        brands: &[
+            ("Samsung", &["QN90C", "QN85C", "The Frame LS03B"]),
+            ("LG", &["OLED C3", "OLED G3", "QNED81"]),
+            ("Sony", &["Bravia XR A80L", "Bravia X90L"]),
+            ("TCL", &["C845", "P745"]),
+        ],
+        variants: &["55\"", "65\"", "75\""],
+        accessories: &["electronics.accessories.cable"],
+        consumable: false,
+    },
+    Category {
+        code: "computers.peripherals.mouse",
+        weight: 5.0,
+        price: 45.0,
+        brands: &[
+            ("Logitech", &["MX Master 3S", "M720 Triathlon", "G502 X"]),
+            ("Razer", &["DeathAdder V3", "Basilisk V3"]),
+            ("Microsoft", &["Arc Mouse", "Bluetooth Ergonomic"]),
+        ],
+        variants: &["Graphite", "Pale Grey"],
+        accessories: &[],
+        consumable: false,
+    },
+    Category {
+        code: "computers.peripherals.keyboard",
+        weight: 4.0,
+        price: 90.0,
+        brands: &[
+            ("Logitech", &["MX Keys S", "K380"]),
+            ("Keychron", &["K2 V2", "Q1 Pro"]),
+            ("Razer", &["BlackWidow V4", "Huntsman Mini"]),
+        ],
+        variants: &["US", "UK", "DE"],
+        accessories: &[],
+        consumable: false,
+    },
+    Category {
+        code: "computers.peripherals.monitor",
+        weight: 5.0,
+        price: 350.0,
+        brands: &[
+            ("Dell", &["UltraSharp U2723QE", "S2721DGF"]),
+            ("LG", &["UltraGear 27GP850", "27UL850"]),
+            ("Samsung", &["Odyssey G7", "ViewFinity S8"]),
+            ("ASUS", &["ProArt PA278QV", "TUF VG27AQ"]),
+        ],
+        variants: &["27\"", "32\""],
+        accessories: &["electronics.accessories.cable"],
+        consumable: false,
+    },
+    Category {
+        code: "computers.components.videocards",
+        weight: 4.0,
+        price: 700.0,
+        brands: &[
+            ("ASUS", &["RTX 4070 Dual OC", "RTX 4090 ROG Strix"]),
+            ("MSI", &["RTX 4080 Gaming X Trio", "RTX 4060 Ventus 2X"]),
+            ("Gigabyte", &["RX 7800 XT Gaming OC", "RTX 4070 Ti Eagle"]),
+        ],
+        variants: &["12GB", "16GB", "24GB"],
+        accessories: &[],
+        consumable: false,
+    },
+    Category {
+        code: "electronics.tablet",
+        weight: 5.0,
+        price: 520.0,
+        brands: &[
+            ("Apple", &["iPad Air 5", "iPad Pro 11 M2"]),
+            ("Samsung", &["Galaxy Tab S9", "Galaxy Tab A9+"]),
+            ("Lenovo", &["Tab P11 Gen 2", "Tab M10"]),
+        ],
+        variants: &["64GB", "128GB", "256GB"],
+        accessories: &[
+            "electronics.accessories.case",
+            "electronics.accessories.charger",
+        ],
+        consumable: false,
+    },
+    Category {
+        code: "electronics.smartwatch",
+        weight: 4.0,
+        price: 300.0,
+        brands: &[
+            ("Apple", &["Watch Series 9", "Watch SE 2"]),
+            ("Samsung", &["Galaxy Watch6", "Galaxy Watch6 Classic"]),
+            ("Garmin", &["Forerunner 265", "Fenix 7"]),
+        ],
+        variants: &["41mm", "45mm"],
+        accessories: &["electronics.accessories.charger"],
+        consumable: false,
+    },
+    Category {
+        code: "electronics.camera.photo",
+        weight: 3.0,
+        price: 1500.0,
+        brands: &[
+            ("Canon", &["EOS R6 Mark II", "EOS R50"]),
+            ("Sony", &["Alpha 7 IV", "ZV-E10"]),
+            ("Nikon", &["Z6 II", "Z50"]),
+            ("Fujifilm", &["X-T5", "X-S20"]),
+        ],
+        variants: &["Body", "Kit 24-105mm"],
+        accessories: &["electronics.accessories.battery"],
+        consumable: false,
+    },
+    Category {
+        code: "electronics.accessories.case",
+        weight: 4.0,
+        price: 25.0,
+        brands: &[
+            ("Spigen", &["Ultra Hybrid", "Tough Armor"]),
+            ("OtterBox", &["Defender", "Symmetry"]),
+            ("Apple", &["Silicone Case MagSafe"]),
+        ],
+        variants: &["Clear", "Black", "Blue"],
+        accessories: &[],
+        consumable: false,
+    },
+    Category {
+        code: "electronics.accessories.charger",
+        weight: 3.0,
+        price: 30.0,
+        brands: &[
+            ("Anker", &["PowerPort III 65W", "Nano 30W"]),
+            ("Belkin", &["BoostCharge Pro 3-in-1", "25W USB-C"]),
+            ("Samsung", &["EP-T4510 45W"]),
+        ],
+        variants: &["White", "Black"],
+        accessories: &["electronics.accessories.cable"],
+        consumable: false,
+    },
+    Category {
+        code: "electronics.accessories.cable",
+        weight: 3.0,
+        price: 12.0,
+        brands: &[
+            ("Anker", &["PowerLine III USB-C", "PowerLine Lightning"]),
+            ("Belkin", &["USB-C to USB-C 2.0", "HDMI 2.1 Ultra"]),
+            ("UGREEN", &["USB-C 100W", "DisplayPort 1.4"]),
+        ],
+        variants: &["1m", "2m", "3m"],
+        accessories: &[],
+        consumable: true,
+    },
+    Category {
+        code: "electronics.accessories.battery",
+        weight: 2.0,
+        price: 10.0,
+        brands: &[
+            ("Duracell", &["Plus AA 8-pack", "Plus AAA 8-pack"]),
+            ("Energizer", &["Max AA 12-pack", "Lithium AA 4-pack"]),
+            ("Varta", &["Longlife AA 10-pack"]),
+        ],
+        variants: &["Standard"],
+        accessories: &[],
+        consumable: true,
+    },
+    Category {
+        code: "computers.peripherals.printer",
+        weight: 2.0,
+        price: 200.0,
+        brands: &[
+            ("HP", &["LaserJet Pro M404dn", "DeskJet 4120e"]),
+            ("Canon", &["PIXMA TS5350", "i-SENSYS MF445dw"]),
+            ("Epson", &["EcoTank ET-2850", "WorkForce WF-2950"]),
+        ],
+        variants: &["Standard"],
+        accessories: &["computers.accessories.ink"],
+        consumable: false,
+    },
+    Category {
+        code: "computers.accessories.ink",
+        weight: 2.0,
+        price: 30.0,
+        brands: &[
+            ("HP", &["305XL Black", "305 Tri-colour"]),
+            ("Canon", &["PG-545XL", "CL-546"]),
+            ("Epson", &["T502 EcoTank Black", "102 Cyan"]),
+        ],
+        variants: &["Single", "Twin pack"],
+        accessories: &[],
+        consumable: true,
+    },
+    Category {
+        code: "computers.accessories.bag",
+        weight: 2.0,
+        price: 60.0,
+        brands: &[
+            ("Targus", &["CitySmart 15.6", "Newport Backpack"]),
+            ("Samsonite", &["Guardit 2.0", "Openroad"]),
+            ("Thule", &["Subterra", "Crossover 2"]),
+        ],
+        variants: &["14\"", "16\""],
+        accessories: &[],
+        consumable: false,
+    },
+    Category {
+        code: "appliances.kitchen.coffee_machine",
+        weight: 3.0,
+        price: 400.0,
+        brands: &[
+            ("DeLonghi", &["Magnifica Evo", "Dinamica Plus"]),
+            ("Philips", &["LatteGo 5400", "3200 Series"]),
+            ("Nespresso", &["Vertuo Next", "Essenza Mini"]),
+        ],
+        variants: &["Black", "Silver"],
+        accessories: &[],
+        consumable: false,
+    },
 ];
 
 /// The simulated catalog and per-category popularity samplers.
@@ -116,16 +369,19 @@ fn lognormal(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
 fn pick(rng: &mut StdRng, cumulative: &[f64]) -> usize {
     let total = cumulative.last().copied().unwrap_or(0.0);
     let x = rng.random::<f64>() * total;
-    cumulative.partition_point(|&c| c < x).min(cumulative.len().saturating_sub(1))
+    cumulative
+        .partition_point(|&c| c < x)
+        .min(cumulative.len().saturating_sub(1))
 }
 
 fn cumulate(weights: impl Iterator<Item = f64>) -> Vec<f64> {
     let mut acc = 0.0;
-    weights.map(|w| {
-        acc += w;
-        acc
-    })
-    .collect()
+    weights
+        .map(|w| {
+            acc += w;
+            acc
+        })
+        .collect()
 }
 
 impl Shop {
@@ -135,7 +391,11 @@ impl Shop {
         let mut by_category = vec![Vec::new(); CATEGORIES.len()];
         let mut counts: Vec<usize> = CATEGORIES
             .iter()
-            .map(|c| ((c.weight / total_weight) * p.items as f64).floor().max(1.0) as usize)
+            .map(|c| {
+                ((c.weight / total_weight) * p.items as f64)
+                    .floor()
+                    .max(1.0) as usize
+            })
             .collect();
         let mut assigned: usize = counts.iter().sum();
         let mut ci = 0;
@@ -151,7 +411,11 @@ impl Shop {
                 let model = series[rng.random_range(0..series.len())];
                 let variant = cat.variants[n % cat.variants.len()];
                 let id = format!("{}", 100_000 + products.len());
-                let suffix = if n >= cat.brands.len() * 3 { format!(" ({})", &id[id.len() - 3..]) } else { String::new() };
+                let suffix = if n >= cat.brands.len() * 3 {
+                    format!(" ({})", &id[id.len() - 3..])
+                } else {
+                    String::new()
+                };
                 let created = start_ms - rng.random_range(0..365) * DAY_MS;
                 by_category[c].push(products.len());
                 products.push(Product {
@@ -173,8 +437,18 @@ impl Shop {
             .map(|items| cumulate((0..items.len()).map(|r| 1.0 / (r as f64 + 1.0).powf(0.9))))
             .collect();
         let category_cumulative = cumulate(CATEGORIES.iter().map(|c| c.weight));
-        let category_index = CATEGORIES.iter().enumerate().map(|(i, c)| (c.code, i)).collect();
-        Self { products, by_category, cumulative, category_cumulative, category_index }
+        let category_index = CATEGORIES
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.code, i))
+            .collect();
+        Self {
+            products,
+            by_category,
+            cumulative,
+            category_cumulative,
+            category_index,
+        }
     }
 
     fn item_in(&self, rng: &mut StdRng, category: usize, brand: Option<&str>) -> usize {
@@ -198,7 +472,9 @@ struct Taste {
 fn taste(seed: u64, user: usize, shop: &Shop) -> Taste {
     let mut rng = StdRng::seed_from_u64(seed ^ (user as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let n = 1 + rng.random_range(0..3);
-    let categories: Vec<usize> = (0..n).map(|_| pick(&mut rng, &shop.category_cumulative)).collect();
+    let categories: Vec<usize> = (0..n)
+        .map(|_| pick(&mut rng, &shop.category_cumulative))
+        .collect();
     let brands = categories
         .iter()
         .map(|&c| {
@@ -249,9 +525,18 @@ pub async fn simulate(lake: &Lake, p: &SimParams) -> Result<SimReport, SimError>
     let start_ms = p.end_ms - p.days as i64 * DAY_MS;
     let mut rng = StdRng::seed_from_u64(p.seed);
     let shop = Shop::new(p, &mut rng, start_ms);
-    let mut report = SimReport { products: shop.products.len(), ..SimReport::default() };
-    let body: String = shop.products.iter().filter_map(|x| serde_json::to_string(x).ok()).map(|l| l + "\n").collect();
-    lake.put(&format!("{}simulated.ndjson", lake::RAW_PRODUCTS), body).await?;
+    let mut report = SimReport {
+        products: shop.products.len(),
+        ..SimReport::default()
+    };
+    let body: String = shop
+        .products
+        .iter()
+        .filter_map(|x| serde_json::to_string(x).ok())
+        .map(|l| l + "\n")
+        .collect();
+    lake.put(&format!("{}simulated.ndjson", lake::RAW_PRODUCTS), body)
+        .await?;
 
     let mut consumables: HashMap<usize, usize> = HashMap::new();
     let mut counter = 0usize;
@@ -259,19 +544,40 @@ pub async fn simulate(lake: &Lake, p: &SimParams) -> Result<SimReport, SimError>
     for day in 0..p.days {
         let day_start = start_ms + day as i64 * DAY_MS;
         let target = (p.events * (day + 1)) / p.days;
-        let mut day_rng = StdRng::seed_from_u64(p.seed.wrapping_add(1 + day as u64).wrapping_mul(0xA24B_AED4_963E_E407));
-        let mut out = DayWriter { lake, seed: p.seed, dt: shared::time::date_of(day_start), buf: String::new(), part: 0, files: 0 };
+        let mut day_rng = StdRng::seed_from_u64(
+            p.seed
+                .wrapping_add(1 + day as u64)
+                .wrapping_mul(0xA24B_AED4_963E_E407),
+        );
+        let mut out = DayWriter {
+            lake,
+            seed: p.seed,
+            dt: shared::time::date_of(day_start),
+            buf: String::new(),
+            part: 0,
+            files: 0,
+        };
         let mut events: Vec<Event> = Vec::new();
         while counter < target {
             events.clear();
-            session(&mut day_rng, &shop, p, day_start, &mut consumables, &mut events);
+            session(
+                &mut day_rng,
+                &shop,
+                p,
+                day_start,
+                &mut consumables,
+                &mut events,
+            );
             events.sort_by_key(|e| e.timestamp);
             for mut e in events.drain(..) {
                 if counter >= target {
                     break;
                 }
                 e.event_id = format!("sim-{}-{counter}", p.seed);
-                *report.by_type.entry(e.event_type.as_str().to_owned()).or_default() += 1;
+                *report
+                    .by_type
+                    .entry(e.event_type.as_str().to_owned())
+                    .or_default() += 1;
                 out.push(&e).await?;
                 counter += 1;
             }
@@ -285,7 +591,13 @@ pub async fn simulate(lake: &Lake, p: &SimParams) -> Result<SimReport, SimError>
     Ok(report)
 }
 
-fn base_event(kind: EventType, user: Option<String>, anon: Option<String>, session: &str, ts: i64) -> Event {
+fn base_event(
+    kind: EventType,
+    user: Option<String>,
+    anon: Option<String>,
+    session: &str,
+    ts: i64,
+) -> Event {
     Event {
         event_id: String::new(),
         event_type: kind,
@@ -325,7 +637,11 @@ fn session(
     let logged_in = rng.random::<f64>() < 0.6;
     let uid = format!("u{user}");
     let anon = format!("a{user}-{}", rng.random_range(0..3));
-    let (user_id, anonymous_id) = if logged_in { (Some(uid.clone()), None) } else { (None, Some(anon.clone())) };
+    let (user_id, anonymous_id) = if logged_in {
+        (Some(uid.clone()), None)
+    } else {
+        (None, Some(anon.clone()))
+    };
     // Evening-heavy start time.
     let hour = (8.0 + 14.0 * rng.random::<f64>().powf(0.7)).min(23.9);
     let mut ts = day_start + (hour * 3_600_000.0) as i64;
@@ -333,12 +649,21 @@ fn session(
     let ev = |kind, ts| base_event(kind, user_id.clone(), anonymous_id.clone(), &sid, ts);
 
     // Consumable repeat purchase: come back for ink, batteries or cables.
-    if let Some(&item) = consumables.get(&user).filter(|_| rng.random::<f64>() < 0.15) {
+    if let Some(&item) = consumables
+        .get(&user)
+        .filter(|_| rng.random::<f64>() < 0.15)
+    {
         let mut e = ev(EventType::View, ts);
         e.item_id = Some(shop.products[item].id.clone());
         out.push(e);
         step(rng, &mut ts);
-        out.push(purchase(rng, shop, &[item], ev(EventType::Purchase, ts), &sid));
+        out.push(purchase(
+            rng,
+            shop,
+            &[item],
+            ev(EventType::Purchase, ts),
+            &sid,
+        ));
         return;
     }
     let cat = if rng.random::<f64>() < 0.8 {
@@ -346,19 +671,36 @@ fn session(
     } else {
         pick(rng, &shop.category_cumulative)
     };
-    let brand = taste.categories.iter().position(|&c| c == cat).map(|i| taste.brands[i]);
+    let brand = taste
+        .categories
+        .iter()
+        .position(|&c| c == cat)
+        .map(|i| taste.brands[i]);
     let n_views = 1 + (rng.random::<f64>().powf(1.5) * 10.0) as usize;
     let mut viewed = Vec::with_capacity(n_views);
     for _ in 0..n_views {
-        let c = if rng.random::<f64>() < 0.85 { cat } else { pick(rng, &shop.category_cumulative) };
+        let c = if rng.random::<f64>() < 0.85 {
+            cat
+        } else {
+            pick(rng, &shop.category_cumulative)
+        };
         viewed.push(shop.item_in(rng, c, brand));
     }
     if rng.random::<f64>() < 0.2 {
         let first = &shop.products[viewed[0]];
-        let leaf = first.category.rsplit('.').next().unwrap_or_default().replace('_', " ");
+        let leaf = first
+            .category
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .replace('_', " ");
         let mut e = ev(EventType::Search, ts);
         e.query = Some(format!("{} {leaf}", first.brand));
-        e.results = viewed.iter().take(5).map(|&i| shop.products[i].id.clone()).collect();
+        e.results = viewed
+            .iter()
+            .take(5)
+            .map(|&i| shop.products[i].id.clone())
+            .collect();
         out.push(e);
         step(rng, &mut ts);
     }
@@ -370,7 +712,11 @@ fn session(
         e.currency = Some("EUR".into());
         out.push(e);
         step(rng, &mut ts);
-        let affinity = if brand.is_some_and(|b| shop.products[i].brand == b) { 0.14 } else { 0.07 };
+        let affinity = if brand.is_some_and(|b| shop.products[i].brand == b) {
+            0.14
+        } else {
+            0.07
+        };
         if rng.random::<f64>() < affinity && !cart.contains(&i) {
             let mut e = ev(EventType::AddToCart, ts);
             e.item_id = Some(shop.products[i].id.clone());
@@ -399,7 +745,9 @@ fn session(
     // Accessories bought with the main item.
     for &i in cart.clone().iter() {
         let cat_code = shop.products[i].category.as_str();
-        let Some(def) = CATEGORIES.iter().find(|c| c.code == cat_code) else { continue };
+        let Some(def) = CATEGORIES.iter().find(|c| c.code == cat_code) else {
+            continue;
+        };
         for acc in def.accessories {
             if rng.random::<f64>() < 0.35
                 && let Some(&ac) = shop.category_index.get(acc)
@@ -417,9 +765,19 @@ fn session(
         out.push(e);
         step(rng, &mut ts);
     }
-    let buyer = base_event(EventType::Purchase, Some(uid), anonymous_id.clone().filter(|_| logged_in), &sid, ts);
+    let buyer = base_event(
+        EventType::Purchase,
+        Some(uid),
+        anonymous_id.clone().filter(|_| logged_in),
+        &sid,
+        ts,
+    );
     out.push(purchase(rng, shop, &cart, buyer, &sid));
-    if let Some(&c) = cart.iter().find(|&&i| CATEGORIES.iter().any(|c| c.consumable && c.code == shop.products[i].category)) {
+    if let Some(&c) = cart.iter().find(|&&i| {
+        CATEGORIES
+            .iter()
+            .any(|c| c.consumable && c.code == shop.products[i].category)
+    }) {
         consumables.insert(user, c);
     }
 }
@@ -429,10 +787,16 @@ fn purchase(rng: &mut StdRng, shop: &Shop, items: &[usize], mut e: Event, sid: &
     e.lines = items
         .iter()
         .map(|&i| {
-            let consumable = CATEGORIES.iter().any(|c| c.consumable && c.code == shop.products[i].category);
+            let consumable = CATEGORIES
+                .iter()
+                .any(|c| c.consumable && c.code == shop.products[i].category);
             PurchaseLine {
                 item_id: shop.products[i].id.clone(),
-                quantity: if consumable { rng.random_range(1..4) } else { 1 },
+                quantity: if consumable {
+                    rng.random_range(1..4)
+                } else {
+                    1
+                },
                 price: shop.products[i].price,
                 currency: "EUR".into(),
             }
@@ -447,7 +811,14 @@ mod tests {
     use shared::ValidationPolicy;
 
     fn params(events: usize, seed: u64) -> SimParams {
-        SimParams { events, users: 300, items: 400, days: 3, seed, end_ms: 1_790_035_200_000 }
+        SimParams {
+            events,
+            users: 300,
+            items: 400,
+            days: 3,
+            seed,
+            end_ms: 1_790_035_200_000,
+        }
     }
 
     async fn run(p: &SimParams) -> (Lake, SimReport) {
@@ -482,12 +853,30 @@ mod tests {
                 .unwrap_or_else(|err| panic!("{err}: {v}"));
         }
         let count = |t: &str| r.by_type.get(t).copied().unwrap_or(0);
-        assert!(count("view") > count("add_to_cart") && count("add_to_cart") > count("purchase"), "{:?}", r.by_type);
-        assert!(count("purchase") > 10 && count("search") > 10 && count("login") > 0, "{:?}", r.by_type);
-        assert!(events.iter().filter(|e| e.event_type == EventType::Purchase).all(|e| e.lines.iter().all(|l| l.price > 0.0)));
-        let ids: std::collections::HashSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        assert!(
+            count("view") > count("add_to_cart") && count("add_to_cart") > count("purchase"),
+            "{:?}",
+            r.by_type
+        );
+        assert!(
+            count("purchase") > 10 && count("search") > 10 && count("login") > 0,
+            "{:?}",
+            r.by_type
+        );
+        assert!(
+            events
+                .iter()
+                .filter(|e| e.event_type == EventType::Purchase)
+                .all(|e| e.lines.iter().all(|l| l.price > 0.0))
+        );
+        let ids: std::collections::HashSet<&str> =
+            events.iter().map(|e| e.event_id.as_str()).collect();
         assert_eq!(ids.len(), events.len());
-        assert!(events.iter().all(|e| e.timestamp < p.end_ms && e.timestamp >= p.end_ms - 3 * DAY_MS));
+        assert!(
+            events
+                .iter()
+                .all(|e| e.timestamp < p.end_ms && e.timestamp >= p.end_ms - 3 * DAY_MS)
+        );
     }
 
     #[tokio::test]

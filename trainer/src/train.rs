@@ -61,9 +61,16 @@ impl TrainParams {
         let p = self.0;
         let bad = |m: String| Err(TrainError::Params(m));
         if !(p.half_life_days.is_finite() && p.half_life_days > 0.0) {
-            return bad(format!("half-life must be > 0 days, got {}", p.half_life_days));
+            return bad(format!(
+                "half-life must be > 0 days, got {}",
+                p.half_life_days
+            ));
         }
-        for (name, w) in [("view", p.view_weight), ("cart", p.cart_weight), ("purchase", p.purchase_weight)] {
+        for (name, w) in [
+            ("view", p.view_weight),
+            ("cart", p.cart_weight),
+            ("purchase", p.purchase_weight),
+        ] {
             if !(w.is_finite() && w >= 0.0) {
                 return bad(format!("{name} weight must be ≥ 0, got {w}"));
             }
@@ -72,13 +79,22 @@ impl TrainParams {
             return bad("at least one event weight must be > 0".into());
         }
         if !(1..=1000).contains(&p.neighbors) {
-            return bad(format!("neighbors must be between 1 and 1000, got {}", p.neighbors));
+            return bad(format!(
+                "neighbors must be between 1 and 1000, got {}",
+                p.neighbors
+            ));
         }
         if !(1..=100).contains(&p.session_window) {
-            return bad(format!("session window must be between 1 and 100, got {}", p.session_window));
+            return bad(format!(
+                "session window must be between 1 and 100, got {}",
+                p.session_window
+            ));
         }
         if !(0..=365).contains(&p.cobuy_days) {
-            return bad(format!("co-buy days must be between 0 and 365, got {}", p.cobuy_days));
+            return bad(format!(
+                "co-buy days must be between 0 and 365, got {}",
+                p.cobuy_days
+            ));
         }
         Ok(p)
     }
@@ -114,12 +130,30 @@ pub fn catalog(products: &[Product], events: &[Event]) -> Catalog {
             ids.insert(item);
         }
     }
-    let categories: Vec<String> =
-        products.iter().map(|p| p.category.clone()).filter(|c| !c.is_empty()).collect::<BTreeSet<_>>().into_iter().collect();
-    let brands: Vec<String> =
-        products.iter().map(|p| p.brand.clone()).filter(|b| !b.is_empty()).collect::<BTreeSet<_>>().into_iter().collect();
-    let cat_idx: HashMap<&str, u32> = categories.iter().enumerate().map(|(i, c)| (c.as_str(), i as u32)).collect();
-    let brand_idx: HashMap<&str, u32> = brands.iter().enumerate().map(|(i, b)| (b.as_str(), i as u32)).collect();
+    let categories: Vec<String> = products
+        .iter()
+        .map(|p| p.category.clone())
+        .filter(|c| !c.is_empty())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let brands: Vec<String> = products
+        .iter()
+        .map(|p| p.brand.clone())
+        .filter(|b| !b.is_empty())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let cat_idx: HashMap<&str, u32> = categories
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i as u32))
+        .collect();
+    let brand_idx: HashMap<&str, u32> = brands
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.as_str(), i as u32))
+        .collect();
     let ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
     let records = ids
         .iter()
@@ -133,11 +167,28 @@ pub fn catalog(products: &[Product], events: &[Event]) -> Catalog {
                 price: p.price as f32,
                 in_stock: p.in_stock,
             },
-            None => ItemRecord { id: id.clone(), title: String::new(), category: NONE, brand: NONE, price: 0.0, in_stock: true },
+            None => ItemRecord {
+                id: id.clone(),
+                title: String::new(),
+                category: NONE,
+                brand: NONE,
+                price: 0.0,
+                in_stock: true,
+            },
         })
         .collect();
-    let index = ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect();
-    Catalog { ids, index, records, categories, brands }
+    let index = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.clone(), i as u32))
+        .collect();
+    Catalog {
+        ids,
+        index,
+        records,
+        categories,
+        brands,
+    }
 }
 
 /// Keeps the best `n` of each row, best first, ties by index.
@@ -153,7 +204,12 @@ fn top_rows(rows: Vec<HashMap<u32, f32>>, n: usize) -> Vec<Vec<(u32, f32)>> {
 }
 
 /// Counts pairs and normalises `c_ij / sqrt(n_i · n_j)` where `n_i` is how many groups hold `i`.
-fn cooccurrence(groups: &[Vec<u32>], window: usize, n_items: usize, keep: usize) -> Vec<Vec<(u32, f32)>> {
+fn cooccurrence(
+    groups: &[Vec<u32>],
+    window: usize,
+    n_items: usize,
+    keep: usize,
+) -> Vec<Vec<(u32, f32)>> {
     let mut pairs: Vec<(u32, u32)> = Vec::new();
     let mut occurrences = vec![0u32; n_items];
     for g in groups {
@@ -179,8 +235,14 @@ fn cooccurrence(groups: &[Vec<u32>], window: usize, n_items: usize, keep: usize)
         let run = pairs[at..].iter().take_while(|&&p| p == pair).count();
         at += run;
         let (a, b) = pair;
-        let norm = (f64::from(occurrences[a as usize]) * f64::from(occurrences[b as usize])).sqrt().max(1.0);
-        #[expect(clippy::cast_possible_truncation, clippy::cast_precision_loss, reason = "scores are f32")]
+        let norm = (f64::from(occurrences[a as usize]) * f64::from(occurrences[b as usize]))
+            .sqrt()
+            .max(1.0);
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_precision_loss,
+            reason = "scores are f32"
+        )]
         let s = (run as f64 / norm) as f32;
         rows[a as usize].insert(b, s);
         rows[b as usize].insert(a, s);
@@ -189,7 +251,13 @@ fn cooccurrence(groups: &[Vec<u32>], window: usize, n_items: usize, keep: usize)
 }
 
 /// The model from the lake's events and products.
-pub fn build(events: &[Event], products: &[Product], p: &TrainValidParams, version: &str, created_at: i64) -> Result<ModelData, TrainError> {
+pub fn build(
+    events: &[Event],
+    products: &[Product],
+    p: &TrainValidParams,
+    version: &str,
+    created_at: i64,
+) -> Result<ModelData, TrainError> {
     if events.is_empty() {
         return Err(TrainError::NoEvents);
     }
@@ -206,7 +274,9 @@ pub fn build(events: &[Event], products: &[Product], p: &TrainValidParams, versi
         #[expect(clippy::cast_precision_loss, reason = "age in ms fits f64")]
         let decay = 0.5f64.powf((t_ref - e.timestamp).max(0) as f64 / half_life_ms);
         for (item, qty) in e.items() {
-            let Some(&i) = cat.index.get(item) else { continue };
+            let Some(&i) = cat.index.get(item) else {
+                continue;
+            };
             if w > 0.0 {
                 let amount = w * f64::from(qty.max(1));
                 decayed[i as usize] += amount * decay;
@@ -214,11 +284,17 @@ pub fn build(events: &[Event], products: &[Product], p: &TrainValidParams, versi
             }
             match e.event_type {
                 EventType::View | EventType::AddToCart | EventType::RecClick => {
-                    sessions.entry(e.session_id.as_str()).or_default().push((e.timestamp, i));
+                    sessions
+                        .entry(e.session_id.as_str())
+                        .or_default()
+                        .push((e.timestamp, i));
                 }
                 EventType::Purchase => {
                     let order = e.order_id.as_deref().unwrap_or(&e.event_id);
-                    purchases.entry(e.shopper()).or_default().push((e.timestamp, order, i));
+                    purchases
+                        .entry(e.shopper())
+                        .or_default()
+                        .push((e.timestamp, order, i));
                 }
                 _ => {}
             }
@@ -226,9 +302,21 @@ pub fn build(events: &[Event], products: &[Product], p: &TrainValidParams, versi
     }
     // Decayed score, with all-time volume as a vanishing tie-breaker so old catalogs keep an order.
     #[expect(clippy::cast_possible_truncation, reason = "scores are f32")]
-    let popularity: Vec<f32> = decayed.iter().zip(&raw).map(|(d, r)| (d + 1e-9 * r) as f32).collect();
-    let rank = |items: &mut Vec<u32>| items.sort_by(|&a, &b| popularity[b as usize].total_cmp(&popularity[a as usize]).then(a.cmp(&b)));
-    let mut popular: Vec<u32> = (0..n as u32).filter(|&i| popularity[i as usize] > 0.0).collect();
+    let popularity: Vec<f32> = decayed
+        .iter()
+        .zip(&raw)
+        .map(|(d, r)| (d + 1e-9 * r) as f32)
+        .collect();
+    let rank = |items: &mut Vec<u32>| {
+        items.sort_by(|&a, &b| {
+            popularity[b as usize]
+                .total_cmp(&popularity[a as usize])
+                .then(a.cmp(&b))
+        })
+    };
+    let mut popular: Vec<u32> = (0..n as u32)
+        .filter(|&i| popularity[i as usize] > 0.0)
+        .collect();
     rank(&mut popular);
     popular.truncate(1000);
     let mut by_cat: Vec<Vec<u32>> = vec![Vec::new(); cat.categories.len()];
@@ -242,7 +330,10 @@ pub fn build(events: &[Event], products: &[Product], p: &TrainValidParams, versi
         .map(|mut items| {
             rank(&mut items);
             items.truncate(200);
-            items.into_iter().map(|i| (i, popularity[i as usize])).collect()
+            items
+                .into_iter()
+                .map(|i| (i, popularity[i as usize]))
+                .collect()
         })
         .collect();
     let session_groups: Vec<Vec<u32>> = sessions
@@ -276,7 +367,10 @@ pub fn build(events: &[Event], products: &[Product], p: &TrainValidParams, versi
     let users: BTreeSet<&str> = events.iter().map(Event::shopper).collect();
     let mut meta = Map::new();
     meta.insert("kind".into(), Value::from("popularity+covisitation"));
-    meta.insert("params".into(), serde_json::to_value(p).unwrap_or(Value::Null));
+    meta.insert(
+        "params".into(),
+        serde_json::to_value(p).unwrap_or(Value::Null),
+    );
     meta.insert(
         "counts".into(),
         json!({"items": n, "categories": cat.categories.len(), "brands": cat.brands.len(), "events": events.len(),
@@ -312,7 +406,12 @@ mod tests {
         .unwrap();
         if t == EventType::Purchase {
             e.order_id = Some(format!("o-{id}"));
-            e.lines = vec![PurchaseLine { item_id: item.into(), quantity: 1, price: 1.0, currency: "EUR".into() }];
+            e.lines = vec![PurchaseLine {
+                item_id: item.into(),
+                quantity: 1,
+                price: 1.0,
+                currency: "EUR".into(),
+            }];
         } else {
             e.item_id = Some(item.into());
         }
@@ -359,19 +458,46 @@ mod tests {
         // x–y co-viewed in 2 sessions, each in 2 sessions: 2 / sqrt(2·2) = 1; y–z: 1 / sqrt(2·1).
         assert_eq!(m.co_view[0][0].0, 1);
         assert!((m.co_view[0][0].1 - 1.0).abs() < 1e-6);
-        assert_eq!(m.co_view[2], vec![(0, 1.0 / 2f32.sqrt()), (1, 1.0 / 2f32.sqrt())]);
+        assert_eq!(
+            m.co_view[2],
+            vec![(0, 1.0 / 2f32.sqrt()), (1, 1.0 / 2f32.sqrt())]
+        );
         assert_eq!(m.categories, ["c1", "c2"]);
-        assert_eq!(m.category_popular[0].iter().map(|x| x.0).collect::<Vec<_>>(), [1, 0]);
+        assert_eq!(
+            m.category_popular[0]
+                .iter()
+                .map(|x| x.0)
+                .collect::<Vec<_>>(),
+            [1, 0]
+        );
         shared::Model::load(m.encode().unwrap()).unwrap();
     }
 
     #[test]
     fn a_bought_item_moves_to_the_top() {
-        let mut events: Vec<Event> = (0..20).map(|i| ev(&format!("v{i}"), EventType::View, "a", "s", "old", T - 30 * 86_400_000)).collect();
+        let mut events: Vec<Event> = (0..20)
+            .map(|i| {
+                ev(
+                    &format!("v{i}"),
+                    EventType::View,
+                    "a",
+                    "s",
+                    "old",
+                    T - 30 * 86_400_000,
+                )
+            })
+            .collect();
         let before = build(&events, &[], &params(), "v1", 0).unwrap();
         assert_eq!(before.popular, vec![0]);
         for i in 0..50 {
-            events.push(ev(&format!("p{i}"), EventType::Purchase, &format!("u{i}"), "s", "new", T));
+            events.push(ev(
+                &format!("p{i}"),
+                EventType::Purchase,
+                &format!("u{i}"),
+                "s",
+                "new",
+                T,
+            ));
         }
         let after = build(&events, &[], &params(), "v2", 0).unwrap();
         assert_eq!(after.items[after.popular[0] as usize].id, "new");
@@ -384,21 +510,46 @@ mod tests {
         let events = vec![
             ev("1", EventType::Purchase, "a", "s1", "phone", T),
             ev("2", EventType::Purchase, "a", "s2", "case", T + 86_400_000),
-            ev("3", EventType::Purchase, "a", "s3", "tv", T + 30 * 86_400_000),
+            ev(
+                "3",
+                EventType::Purchase,
+                "a",
+                "s3",
+                "tv",
+                T + 30 * 86_400_000,
+            ),
         ];
         let m = build(&events, &[], &params(), "v", 0).unwrap();
         let idx = |id: &str| m.items.iter().position(|i| i.id == id).unwrap() as u32;
-        assert_eq!(m.co_buy[idx("phone") as usize].iter().map(|x| x.0).collect::<Vec<_>>(), [idx("case")]);
+        assert_eq!(
+            m.co_buy[idx("phone") as usize]
+                .iter()
+                .map(|x| x.0)
+                .collect::<Vec<_>>(),
+            [idx("case")]
+        );
         assert!(m.co_buy[idx("tv") as usize].is_empty());
     }
 
     #[test]
     fn deterministic_and_checked() {
-        let events = vec![ev("1", EventType::View, "a", "s", "x", T), ev("2", EventType::View, "a", "s", "y", T)];
-        let a = build(&events, &[], &params(), "v", 1).unwrap().encode().unwrap();
-        let b = build(&events, &[], &params(), "v", 1).unwrap().encode().unwrap();
+        let events = vec![
+            ev("1", EventType::View, "a", "s", "x", T),
+            ev("2", EventType::View, "a", "s", "y", T),
+        ];
+        let a = build(&events, &[], &params(), "v", 1)
+            .unwrap()
+            .encode()
+            .unwrap();
+        let b = build(&events, &[], &params(), "v", 1)
+            .unwrap()
+            .encode()
+            .unwrap();
         assert_eq!(a, b);
-        assert_eq!(build(&[], &[], &params(), "v", 1).unwrap_err(), TrainError::NoEvents);
+        assert_eq!(
+            build(&[], &[], &params(), "v", 1).unwrap_err(),
+            TrainError::NoEvents
+        );
         let mut p = TrainParams::default();
         p.0.half_life_days = 0.0;
         assert!(p.check().is_err());
