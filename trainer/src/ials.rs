@@ -38,6 +38,9 @@ pub struct IalsValidParams {
     pub seed: u64,
     /// Worker threads; 0 uses every core.
     pub threads: usize,
+    /// Solve the user side once more, tightly, after the last iteration (only needed when the
+    /// trained user vectors themselves are used; serving and evaluation fold users in).
+    pub refine_users: bool,
 }
 
 /// Unchecked hyperparameters with defaults; call [`IalsParams::check`].
@@ -54,6 +57,7 @@ impl Default for IalsParams {
             cg_steps: 3,
             seed: 42,
             threads: 0,
+            refine_users: false,
         })
     }
 }
@@ -85,6 +89,10 @@ impl IalsParams {
     }
     pub fn threads(mut self, n: usize) -> Self {
         self.0.threads = n;
+        self
+    }
+    pub fn refine_users(mut self, on: bool) -> Self {
+        self.0.refine_users = on;
         self
     }
 
@@ -264,8 +272,8 @@ fn solve_side(
 
 /// Trains on a user × item matrix of aggregated interaction weights.
 ///
-/// After the last iteration the user side is solved once more, more tightly, against the final
-/// item factors, so `user_factors` matches what fold-in computes for the same history.
+/// With `refine_users`, the user side is solved once more, tightly, against the final item
+/// factors, so `user_factors` matches what fold-in computes for the same history.
 pub fn fit(p: &IalsValidParams, users_items: &Csr) -> IalsModel {
     let items_users = users_items.transpose();
     let mut rng = StdRng::seed_from_u64(p.seed);

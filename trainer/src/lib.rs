@@ -3,6 +3,7 @@
 
 pub mod compact;
 pub mod csr;
+pub mod evaluate;
 pub mod events_table;
 pub mod http;
 pub mod ials;
@@ -13,6 +14,7 @@ pub mod products;
 pub mod progress;
 pub mod publish;
 pub mod pull;
+pub mod sequences;
 pub mod simulate;
 pub mod store;
 pub mod train;

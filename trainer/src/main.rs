@@ -136,6 +136,36 @@ enum Command {
         #[command(flatten)]
         worker: WorkerArgs,
     },
+    /// Offline evaluation on benchmark data against baselines computed in the same run.
+    Evaluate {
+        /// A `user item item …` sequences file: leave-last-out, full ranking.
+        #[arg(long, conflicts_with = "sessions")]
+        sequences: Option<PathBuf>,
+        /// A `SessionId ItemId Time` training file: next-click prediction on `--test`.
+        #[arg(long, requires = "test")]
+        sessions: Option<PathBuf>,
+        /// Test sessions for `--sessions`.
+        #[arg(long)]
+        test: Option<PathBuf>,
+        #[arg(long, default_value_t = 128)]
+        factors: usize,
+        #[arg(long, default_value_t = 15)]
+        iterations: usize,
+        #[arg(long, default_value_t = 0.1)]
+        regularization: f32,
+        #[arg(long, default_value_t = 10.0)]
+        alpha: f32,
+        #[arg(long, default_value_t = 3)]
+        cg_steps: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Co-visitation window (following items).
+        #[arg(long, default_value_t = 3)]
+        window: usize,
+        /// Validation users used to choose the blend.
+        #[arg(long, default_value_t = 5000)]
+        tune_users: usize,
+    },
     /// The nightly job: pull (with --worker), compact, train, publish.
     Run {
         #[command(flatten)]
@@ -333,6 +363,45 @@ async fn run(cli: Cli) -> Result<()> {
             let lake = Lake::open(&lake.lake)?;
             let r = pull::pull(url, worker.key()?, &lake).await?;
             report("pull", &r)
+        }
+        Command::Evaluate {
+            sequences,
+            sessions,
+            test,
+            factors,
+            iterations,
+            regularization,
+            alpha,
+            cg_steps,
+            seed,
+            window,
+            tune_users,
+        } => {
+            let ials = trainer::ials::IalsParams::default()
+                .factors(factors)
+                .iterations(iterations)
+                .regularization(regularization)
+                .alpha(alpha)
+                .cg_steps(cg_steps)
+                .seed(seed)
+                .check()?;
+            let p = trainer::evaluate::VitrineParams {
+                ials,
+                window,
+                neighbors: 100,
+            };
+            if let Some(path) = sequences {
+                let seqs = trainer::sequences::read_user_sequences(&path)?;
+                let r = trainer::evaluate::leave_last_out(&seqs, &p, tune_users)?;
+                report("evaluate", &r)
+            } else if let (Some(train_path), Some(test_path)) = (sessions, test) {
+                let train = trainer::sequences::read_sessions(&train_path)?;
+                let test = trainer::sequences::read_sessions(&test_path)?;
+                let r = trainer::evaluate::next_click(&train, &test, &p)?;
+                report("evaluate", &r)
+            } else {
+                bail!("give --sequences FILE, or --sessions TRAIN --test TEST")
+            }
         }
         Command::Run {
             lake,

@@ -84,6 +84,19 @@ impl MetricsAccumulator {
         self.total_recommended += top.len();
     }
 
+    /// Adds another accumulator's users (for per-thread accumulation).
+    pub fn merge(&mut self, other: Self) {
+        self.users += other.users;
+        self.recall += other.recall;
+        self.ndcg += other.ndcg;
+        self.hits += other.hits;
+        self.hits20 += other.hits20;
+        self.mrr += other.mrr;
+        self.recommended.extend(other.recommended);
+        self.popular_recommended += other.popular_recommended;
+        self.total_recommended += other.total_recommended;
+    }
+
     /// Final averages; `catalog` is the number of items that could be recommended.
     #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
     pub fn finish(&self, catalog: usize) -> Metrics {

@@ -204,7 +204,7 @@ fn top_rows(rows: Vec<HashMap<u32, f32>>, n: usize) -> Vec<Vec<(u32, f32)>> {
 }
 
 /// Counts pairs and normalises `c_ij / sqrt(n_i · n_j)` where `n_i` is how many groups hold `i`.
-fn cooccurrence(
+pub fn cooccurrence(
     groups: &[Vec<u32>],
     window: usize,
     n_items: usize,
