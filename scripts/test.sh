@@ -19,4 +19,13 @@ bash scripts/build-edge.sh
 step "build the trainer"
 cargo build -p trainer --locked
 step "unit and end-to-end tests"
-cargo test --workspace --locked -- --test-threads 2
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --locked -- --test-threads 2 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line over every test binary (cargo prints one per binary, the last often a doc-test run of 0).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

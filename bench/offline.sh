@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Offline quality + training speed, Vitrine vs peers measured in the same run:
+#  - Amazon-Beauty (leave-last-out, full ranking): Vitrine, most popular, item-kNN (in the trainer),
+#    and the Python `implicit` library's ALS and BPR (bench/peers, pip-installed into bench/.venv).
+#  - YooChoose clicks sample: next-click HR@20 / MRR@20, Vitrine session fold-in vs session-kNN.
+# Prints a Markdown table; record it in docs/benchmarks.md.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+data=${VITRINE_DATA:-$root/../shared/data}
+out=${BENCH_OUT:-$root/bench/out}
+mkdir -p "$out"
+factors=${FACTORS:-128}
+iterations=${ITERATIONS:-15}
+
+cargo build --release -p trainer --locked -q
+trainer=target/release/trainer
+
+if [ ! -x bench/.venv/bin/python ]; then
+  python3 -m venv bench/.venv
+  bench/.venv/bin/pip install -q -r bench/peers/requirements.txt
+fi
+
+echo "== Vitrine on Amazon-Beauty ($factors factors, $iterations iterations)" >&2
+RUST_LOG=warn "$trainer" evaluate --sequences "$data/amazon-beauty.txt" --factors "$factors" --iterations "$iterations" > "$out/vitrine-beauty.json"
+echo "== implicit (ALS, BPR) on Amazon-Beauty" >&2
+OPENBLAS_NUM_THREADS=1 bench/.venv/bin/python bench/peers/implicit_beauty.py "$data/amazon-beauty.txt" \
+  --factors "$factors" --iterations "$iterations" > "$out/implicit-beauty.jsonl"
+echo "== YooChoose next-click" >&2
+RUST_LOG=warn "$trainer" evaluate --sessions "$data/yoochoose-clicks-100k-train.txt" \
+  --test "$data/yoochoose-clicks-100k-test.txt" --factors 64 --iterations 15 > "$out/vitrine-yoochoose.json"
+
+bench/.venv/bin/python - "$out" <<'PY'
+import json, sys, os
+out = sys.argv[1]
+v = json.load(open(os.path.join(out, "vitrine-beauty.json")))
+peers = [json.loads(l) for l in open(os.path.join(out, "implicit-beauty.jsonl")) if l.strip()]
+als = next(p for p in peers if p["model"] == "implicit-als")
+vit = next(r for r in v["results"] if r["model"].startswith("vitrine (iALS"))
+print("| Amazon-Beauty model | NDCG@10 | Recall@10 = HR@10 | HR@20 | MRR@10 | fit s |")
+print("|---|---|---|---|---|---|")
+for r in v["results"]:
+    m = r["metrics"]
+    print(f"| {r['model']} | {m['ndcg']:.4f} | {m['recall']:.4f} | {m['hit_rate_20']:.4f} | {m['mrr']:.4f} | {r['fit_seconds']:.1f} |")
+for p in peers:
+    print(f"| {p['model']} 0.7.3 | {p['ndcg@10']:.4f} | {p['recall@10']:.4f} | {p['hr@20']:.4f} | {p['mrr@10']:.4f} | {p['fit_seconds']:.1f} |")
+print()
+print(f"Vitrine / implicit ALS: NDCG@10 ×{vit['metrics']['ndcg'] / als['ndcg@10']:.2f}, "
+      f"training time ×{vit['fit_seconds'] / als['fit_seconds']:.2f} (lower is faster); blend {json.dumps(v['blend'])}")
+y = json.load(open(os.path.join(out, "vitrine-yoochoose.json")))
+print()
+print("| YooChoose next click | HR@20 | MRR@20 | predictions | fit s |")
+print("|---|---|---|---|---|")
+for r in y["results"]:
+    print(f"| {r['model']} | {r['hr@20']:.4f} | {r['mrr@20']:.4f} | {r['predictions']} | {r['fit_seconds']:.1f} |")
+PY
