@@ -1,12 +1,10 @@
 //! Public endpoints: health, model status, event ingest and recommendations.
 
-use std::collections::HashSet;
-
 use serde_json::json;
 use shared::api::{RecommendQuery, RecommendResponse, SimilarQuery};
 use shared::event::ValidationPolicy;
 use shared::ingest::{MAX_BATCH_BYTES, parse_batch, send_chunks};
-use shared::{ApiError, Code, Model, recommend};
+use shared::{ApiError, Code, Model, personal, recommend};
 use worker::{Env, Request};
 
 use crate::http::{HandlerResult, json, now_ms, query_pairs, storage_error};
@@ -90,13 +88,7 @@ fn respond(model: &Model, items: Vec<recommend::Scored>, started: i64) -> Handle
 pub async fn recommendations(req: &Request, env: &Env, started: i64) -> HandlerResult {
     let q = RecommendQuery::parse(query_pairs(req))?;
     let model = require_model(env).await?;
-    let items = recommend::popular(
-        &model,
-        q.category.as_deref(),
-        q.k,
-        q.offset,
-        &HashSet::new(),
-    );
+    let items = personal::for_you(&model, &q.context, q.category.as_deref(), q.k, q.offset);
     respond(&model, items, started)
 }
 

@@ -87,7 +87,38 @@ impl Query {
             Some(v) => Ok(Some(v.to_owned())),
         }
     }
+
+    /// A comma-separated list of at most `max` ids (empty when absent).
+    pub fn id_list(&self, name: &str, max: usize) -> Result<Vec<String>, ApiError> {
+        let Some(v) = self.get(name) else {
+            return Ok(Vec::new());
+        };
+        let ids: Vec<String> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if ids.len() > max {
+            return Err(ApiError::invalid_param(
+                name,
+                &format!("lists at most {max} ids"),
+            ));
+        }
+        if ids.iter().any(|id| {
+            id.chars().count() > crate::event::MAX_ID_LEN || id.chars().any(char::is_control)
+        }) {
+            return Err(ApiError::invalid_param(
+                name,
+                "ids must be at most 128 printable characters",
+            ));
+        }
+        Ok(ids)
+    }
 }
+
+/// Most context items a request may name.
+pub const MAX_CONTEXT: usize = 50;
 
 /// `GET /v1/recommendations`
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,13 +126,22 @@ pub struct RecommendQuery {
     pub user_id: Option<String>,
     pub anonymous_id: Option<String>,
     pub category: Option<String>,
+    /// Items the shopper is looking at or just saw, most recent first (`context=a,b,c`): folded
+    /// into the user vector on this request.
+    pub context: Vec<String>,
     pub k: usize,
     pub offset: usize,
 }
 
 impl RecommendQuery {
-    pub const PARAMS: &'static [&'static str] =
-        &["user_id", "anonymous_id", "category", "k", "offset"];
+    pub const PARAMS: &'static [&'static str] = &[
+        "user_id",
+        "anonymous_id",
+        "category",
+        "context",
+        "k",
+        "offset",
+    ];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
         let q = Query::new(pairs, Self::PARAMS)?;
@@ -109,6 +149,7 @@ impl RecommendQuery {
             user_id: q.id("user_id")?,
             anonymous_id: q.id("anonymous_id")?,
             category: q.id("category")?,
+            context: q.id_list("context", MAX_CONTEXT)?,
             k: q.usize_in("k", DEFAULT_K, 1, MAX_K)?,
             offset: q.usize_in("offset", 0, 0, MAX_OFFSET)?,
         })
@@ -264,6 +305,15 @@ mod tests {
         assert!(e.message.contains("more than once"));
         let long = "u".repeat(200);
         assert!(RecommendQuery::parse(pairs(&[("user_id", &long)])).is_err());
+    }
+
+    #[test]
+    fn context_lists_are_checked() {
+        let q = RecommendQuery::parse(pairs(&[("context", "a, b,,c")])).unwrap();
+        assert_eq!(q.context, ["a", "b", "c"]);
+        let many = vec!["x"; MAX_CONTEXT + 1].join(",");
+        let e = RecommendQuery::parse(pairs(&[("context", &many)])).unwrap_err();
+        assert!(e.message.contains("`context`"), "{}", e.message);
     }
 
     #[test]

@@ -24,6 +24,9 @@ use std::ops::Range;
 
 use serde_json::{Map, Value};
 
+pub use crate::ivf::IvfData;
+use crate::ivf::LoadedIvf;
+
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"VITRINE\0";
 /// The format version this code writes and the newest it reads (v1: popularity and
@@ -53,6 +56,8 @@ mod sec {
     pub const ITEM_FACTORS: u32 = 13;
     pub const ITEM_SCALES: u32 = 14;
     pub const GRAM: u32 = 15;
+    pub const IVF_CENTROIDS: u32 = 16;
+    pub const IVF_LISTS: u32 = 17;
 }
 
 /// Why an artifact can't be loaded.
@@ -128,6 +133,8 @@ pub struct FactorData {
     pub quantized: Vec<i8>,
     /// `YᵀY` over the dequantised factors, `k × k` row-major.
     pub gram: Vec<f32>,
+    /// Candidate index for large catalogs.
+    pub ivf: Option<IvfData>,
 }
 
 impl FactorData {
@@ -157,6 +164,7 @@ impl FactorData {
             scales,
             quantized,
             gram,
+            ivf: None,
         }
     }
 }
@@ -331,6 +339,11 @@ impl ModelData {
                 put_f32(&mut gram, g);
             }
             w.sections.push((sec::GRAM, gram));
+            if let Some(ivf) = &f.ivf {
+                w.sections
+                    .push((sec::IVF_CENTROIDS, ivf.encode_centroids(f.k)?));
+                w.sections.push((sec::IVF_LISTS, ivf.encode_lists(n)?));
+            }
         }
         let format = if self.factors.is_some() {
             FORMAT_VERSION
@@ -516,6 +529,7 @@ struct LoadedFactors {
     rows: usize,
     scales: usize,
     gram: Vec<f32>,
+    ivf: Option<LoadedIvf>,
 }
 
 impl LoadedFactors {
@@ -548,7 +562,20 @@ impl LoadedFactors {
         let gram = (0..k * k)
             .filter_map(|i| read_f32(b, gram_range.start + i * 4))
             .collect();
+        let ivf = match (get(sec::IVF_CENTROIDS), get(sec::IVF_LISTS)) {
+            (Ok(c), Ok(l)) => Some(LoadedIvf::load(
+                b,
+                c,
+                l,
+                (sec::IVF_CENTROIDS, sec::IVF_LISTS),
+                k,
+                n,
+            )?),
+            (Err(_), Err(_)) => None,
+            (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e),
+        };
         Ok(Self {
+            ivf,
             k,
             regularization,
             alpha,
@@ -608,6 +635,18 @@ impl<'a> Factors<'a> {
     pub fn score(&self, x: &[f32], i: u32) -> f32 {
         let (scale, q) = self.quantized(i);
         crate::factors::dot_i8(x, scale, q)
+    }
+
+    /// The IVF index's tuned probe count, when the artifact has an index.
+    pub fn ivf_nprobe(&self) -> Option<usize> {
+        self.f.ivf.as_ref().map(LoadedIvf::nprobe)
+    }
+
+    /// Candidate items for user vector `x` from the IVF index (`nprobe` clusters, default the
+    /// tuned count), or `None` when the artifact has no index and every item is a candidate.
+    pub fn candidates(&self, x: &[f32], nprobe: Option<usize>) -> Option<Vec<u32>> {
+        let ivf = self.f.ivf.as_ref()?;
+        Some(ivf.candidates(self.bytes, x, nprobe.unwrap_or(ivf.nprobe())))
     }
 }
 

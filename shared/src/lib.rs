@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod factors;
 pub mod ingest;
+pub mod ivf;
 pub mod lake;
 pub mod manifest;
 pub mod model_slot;

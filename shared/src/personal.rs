@@ -61,7 +61,7 @@ impl Blend {
 }
 
 /// Recency-weighted history: item → weight, keeping the first (most recent) position seen.
-fn weigh(history: &[Interaction], blend: &Blend, n: usize) -> Vec<(u32, f32)> {
+pub fn weigh(history: &[Interaction], blend: &Blend, n: usize) -> Vec<(u32, f32)> {
     let mut order: Vec<u32> = Vec::new();
     let mut weights: HashMap<u32, f32> = HashMap::new();
     let mut decay = 1.0f32;
@@ -107,7 +107,19 @@ pub fn score_all(model: &Model, history: &[Interaction], blend: &Blend) -> Optio
             f.fold_in_params(),
         );
         if let Some(x) = x {
-            let mut emb: Vec<f32> = (0..n as u32).map(|i| f.score(&x, i)).collect();
+            let mut emb = vec![0.0f32; n];
+            match f.candidates(&x, None) {
+                Some(candidates) => {
+                    for i in candidates {
+                        emb[i as usize] = f.score(&x, i);
+                    }
+                }
+                None => {
+                    for (i, e) in emb.iter_mut().enumerate() {
+                        *e = f.score(&x, i as u32);
+                    }
+                }
+            }
             normalise(&mut emb);
             for (t, e) in total.iter_mut().zip(&emb) {
                 *t += blend.embedding * e;
@@ -213,6 +225,29 @@ pub fn personal(
     out.into_iter().skip(offset).collect()
 }
 
+/// The for-you list the edge serves: the context items (most recent first, unknown ids ignored)
+/// folded in and blended with the model's tuned weights; popular items (in `category`, when
+/// given) when there is no usable context.
+pub fn for_you(
+    model: &Model,
+    context: &[String],
+    category: Option<&str>,
+    k: usize,
+    offset: usize,
+) -> Vec<Scored> {
+    let history: Vec<Interaction> = context
+        .iter()
+        .filter_map(|id| model.item_index(id))
+        .map(|idx| Interaction { idx, weight: 1.0 })
+        .collect();
+    if history.is_empty() || category.is_some() {
+        let exclude = history.iter().map(|h| h.idx).collect();
+        return crate::recommend::popular(model, category, k, offset, &exclude);
+    }
+    let exclude: HashSet<u32> = history.iter().map(|h| h.idx).collect();
+    personal(model, &history, k, offset, &exclude, &Blend::of(model))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +333,19 @@ mod tests {
             &Blend::default(),
         );
         assert_eq!(ids(&m, &r2), ids(&m, &r)[2..]);
+    }
+
+    #[test]
+    fn for_you_folds_in_the_context() {
+        let m = Model::load(fixture_v2().encode().unwrap()).unwrap();
+        let r = for_you(&m, &["laptop-1".into(), "nope".into()], None, 2, 0);
+        assert_eq!(ids(&m, &r)[0], "laptop-2");
+        assert!(!ids(&m, &r).contains(&"laptop-1".to_owned()));
+        let r = for_you(&m, &["nope".into()], None, 2, 0);
+        assert_eq!(ids(&m, &r), ["mouse-1", "phone-1"]);
+        // A category request starts with the category, then fills up with popular items.
+        let r = for_you(&m, &[], Some("computers.notebook"), 5, 0);
+        assert_eq!(ids(&m, &r)[..2], ["laptop-1", "laptop-2"]);
     }
 
     #[test]

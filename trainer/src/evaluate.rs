@@ -55,6 +55,12 @@ pub struct Report {
     pub items: usize,
     pub interactions: usize,
     pub blend: Blend,
+    /// 1 − NDCG@10(int8 factors) / NDCG@10(float factors), embedding alone.
+    pub quantization_ndcg_loss: f64,
+    /// Seconds of the final iALS fit alone (the figure comparable to a peer's ALS `fit`).
+    pub ials_fit_seconds: f64,
+    /// Artifact bytes per item for the factors: k int8 values + one f32 scale.
+    pub bytes_per_item_factors: usize,
     pub results: Vec<ModelResult>,
 }
 
@@ -110,6 +116,15 @@ fn top_percent(pop: &[f32]) -> HashSet<u32> {
     top_k(pop, k, &HashSet::new()).into_iter().collect()
 }
 
+/// Float item factors kept beside the artifact, to measure what int8 quantisation costs.
+pub struct FloatFactors {
+    /// Seconds spent in the iALS fit alone.
+    pub fit_seconds: f64,
+    pub k: usize,
+    pub rows: Vec<f32>,
+    pub gram: Vec<f32>,
+}
+
 /// Builds a real artifact (popularity, co-visitation, iALS factors) from training sequences.
 pub fn build_model(
     train: &[Vec<u32>],
@@ -117,6 +132,16 @@ pub fn build_model(
     p: &VitrineParams,
     blend: &Blend,
 ) -> Result<Model, EvalError> {
+    build_model_with_floats(train, item_ids, p, blend).map(|(m, _)| m)
+}
+
+/// [`build_model`], also returning the float factors.
+pub fn build_model_with_floats(
+    train: &[Vec<u32>],
+    item_ids: &[String],
+    p: &VitrineParams,
+    blend: &Blend,
+) -> Result<(Model, FloatFactors), EvalError> {
     let n = item_ids.len();
     let popularity = counts(train, n);
     let mut popular = top_k(&popularity, 1000, &HashSet::new());
@@ -131,9 +156,18 @@ pub fn build_model(
         })
         .collect();
     let matrix = Csr::from_triples(train.len(), n, triples);
-    let model = fit(&p.ials, &matrix);
+    let (model, ials_seconds) = timed(|| fit(&p.ials, &matrix));
     let flat: Vec<f32> = model.item_factors.iter().copied().collect();
     let factors = FactorData::quantize(p.ials.factors, &flat, p.ials.regularization, p.ials.alpha);
+    let floats = FloatFactors {
+        fit_seconds: ials_seconds,
+        k: p.ials.factors,
+        gram: crate::ials::gram(model.item_factors.view(), 0.0)
+            .iter()
+            .copied()
+            .collect(),
+        rows: flat,
+    };
     let mut meta = Map::new();
     meta.insert(
         "blend".into(),
@@ -163,7 +197,36 @@ pub fn build_model(
         co_buy: vec![Vec::new(); n],
         factors: Some(factors),
     };
-    Ok(Model::load(data.encode()?)?)
+    Ok((Model::load(data.encode()?)?, floats))
+}
+
+/// Embedding-only ranking with float factors (what the int8 artifact approximates), with the
+/// same recency weighting as the served ranking.
+fn rank_float(
+    f: &FloatFactors,
+    fold: shared::factors::FoldIn,
+    blend: &Blend,
+    history: &[u32],
+) -> Vec<u32> {
+    let k = f.k;
+    let hist: Vec<Interaction> = history
+        .iter()
+        .rev()
+        .map(|&idx| Interaction { idx, weight: 1.0 })
+        .collect();
+    let weights = shared::personal::weigh(&hist, blend, f.rows.len() / k.max(1));
+    let rows = weights
+        .iter()
+        .map(|&(i, w)| (&f.rows[i as usize * k..(i as usize + 1) * k], w));
+    let Some(x) = shared::factors::fold_in(k, &f.gram, rows, fold) else {
+        return Vec::new();
+    };
+    let scores: Vec<f32> = f
+        .rows
+        .chunks_exact(k)
+        .map(|r| shared::factors::dot(&x, r))
+        .collect();
+    top_k(&scores, 20, &history.iter().copied().collect())
 }
 
 /// Vitrine's ranking for one training history (oldest first), masking its items.
@@ -197,22 +260,31 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
     (v, t.elapsed().as_secs_f64())
 }
 
-/// The blends tried on the validation split.
-fn candidate_blends() -> Vec<Blend> {
-    let mut out = Vec::new();
+/// The blends tried on the validation split, pure popularity included (so the tuned blend is
+/// never chosen worse than popularity on validation).
+pub fn candidate_blends() -> Vec<Blend> {
+    let mut out = vec![Blend {
+        embedding: 0.0,
+        covisit: 0.0,
+        popularity: 1.0,
+        recency: 1.0,
+        max_history: 50,
+    }];
     for embedding in [0.0, 0.5, 1.0] {
         for covisit in [0.0, 0.5, 1.0, 2.0] {
             for recency in [0.6, 0.85, 1.0] {
-                if embedding == 0.0 && covisit == 0.0 {
-                    continue;
+                for popularity in [0.02, 0.3] {
+                    if embedding == 0.0 && covisit == 0.0 {
+                        continue;
+                    }
+                    out.push(Blend {
+                        embedding,
+                        covisit,
+                        popularity,
+                        recency,
+                        max_history: 50,
+                    });
                 }
-                out.push(Blend {
-                    embedding,
-                    covisit,
-                    popularity: 0.02,
-                    recency,
-                    max_history: 50,
-                });
             }
         }
     }
@@ -291,8 +363,8 @@ pub fn leave_last_out(
         eval_seconds: eval_s,
     });
 
-    let (model, fit_v) = timed(|| build_model(&train, &seqs.item_ids, p, &blend));
-    let model = model?;
+    let (built, fit_v) = timed(|| build_model_with_floats(&train, &seqs.item_ids, p, &blend));
+    let (model, floats) = built?;
     let (m, eval_s) = timed(|| {
         run_eval(&train, &test, &popular, n, &|h| {
             rank_vitrine(&model, h, &blend, 20)
@@ -315,8 +387,29 @@ pub fn leave_last_out(
             rank_vitrine(&model, h, &emb_only, 20)
         })
     });
+    let quantized_ndcg = m.ndcg;
     results.push(ModelResult {
-        model: "vitrine iALS alone (fold-in)".into(),
+        model: "vitrine iALS alone (fold-in, int8 factors)".into(),
+        metrics: m,
+        fit_seconds: fit_v,
+        eval_seconds: eval_s,
+    });
+    let fold = shared::factors::FoldIn {
+        regularization: p.ials.regularization,
+        alpha: p.ials.alpha,
+    };
+    let (m, eval_s) = timed(|| {
+        run_eval(&train, &test, &popular, n, &|h| {
+            rank_float(&floats, fold, &emb_only, h)
+        })
+    });
+    let quantization_ndcg_loss = if m.ndcg > 0.0 {
+        1.0 - quantized_ndcg / m.ndcg
+    } else {
+        0.0
+    };
+    results.push(ModelResult {
+        model: "vitrine iALS alone (fold-in, float32 factors)".into(),
         metrics: m,
         fit_seconds: fit_v,
         eval_seconds: eval_s,
@@ -327,6 +420,9 @@ pub fn leave_last_out(
         items: n,
         interactions: seqs.seqs.iter().map(Vec::len).sum(),
         blend,
+        quantization_ndcg_loss,
+        ials_fit_seconds: floats.fit_seconds,
+        bytes_per_item_factors: p.ials.factors + 4,
         results,
     })
 }

@@ -3,11 +3,16 @@
 
 pub mod compact;
 pub mod csr;
+pub mod embed;
 pub mod evaluate;
+pub mod evaluations_table;
 pub mod events_table;
+pub mod gate;
+pub mod holdout;
 pub mod http;
 pub mod ials;
 pub mod import;
+pub mod ivf;
 pub mod metrics;
 pub mod parquet_io;
 pub mod products;
@@ -18,3 +23,4 @@ pub mod sequences;
 pub mod simulate;
 pub mod store;
 pub mod train;
+pub mod training_run;

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
-use shared::{Manifest, Model};
+use shared::Manifest;
 use trainer::store::Lake;
-use trainer::{compact, import, publish, pull, simulate, train};
+use trainer::{compact, import, publish, pull, simulate, train, training_run};
 
 #[derive(Parser)]
 #[command(
@@ -74,9 +74,71 @@ struct TrainArgs {
     /// Neighbours kept per item in the co-visitation lists.
     #[arg(long, default_value_t = 50)]
     neighbors: usize,
+    /// Embedding dimensions of the iALS model (0: popularity and co-visitation only).
+    #[arg(long, default_value_t = 64)]
+    factors: usize,
+    #[arg(long, default_value_t = 15)]
+    iterations: usize,
+    #[arg(long, default_value_t = 10.0)]
+    alpha: f32,
+    #[arg(long, default_value_t = 0.1)]
+    regularization: f32,
+    /// Seed of the iALS initialisation (same lake + seed → same artifact).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Catalogs with at least this many items get an IVF candidate index.
+    #[arg(long, default_value_t = 50_000)]
+    ivf_min_items: usize,
+    /// Days at the end of the data held out for evaluation and the quality gate.
+    #[arg(long, default_value_t = 1.0)]
+    holdout_days: f64,
+    /// Most shoppers scored per holdout half.
+    #[arg(long, default_value_t = 2000)]
+    holdout_shoppers: usize,
     /// Model version (default: UTC time plus a content hash).
     #[arg(long)]
     version: Option<String>,
+}
+
+impl TrainArgs {
+    fn params(&self) -> Result<train::TrainValidParams> {
+        let ials = if self.factors == 0 {
+            None
+        } else {
+            Some(
+                trainer::ials::IalsParams::default()
+                    .factors(self.factors)
+                    .iterations(self.iterations)
+                    .alpha(self.alpha)
+                    .regularization(self.regularization)
+                    .seed(self.seed)
+                    .check()?,
+            )
+        };
+        Ok(train::TrainParams(train::TrainValidParams {
+            half_life_days: self.half_life_days,
+            view_weight: self.view_weight,
+            cart_weight: self.cart_weight,
+            purchase_weight: self.purchase_weight,
+            neighbors: self.neighbors,
+            ials,
+            ivf_min_items: self.ivf_min_items,
+            ..train::TrainParams::default().0
+        })
+        .check()?)
+    }
+
+    fn options(&self) -> Result<training_run::RunOptions> {
+        if !(self.holdout_days.is_finite() && self.holdout_days > 0.0) {
+            bail!("--holdout-days must be > 0, got {}", self.holdout_days);
+        }
+        Ok(training_run::RunOptions {
+            holdout_days: self.holdout_days,
+            max_cases: self.holdout_shoppers,
+            version: self.version.clone(),
+            now_ms: now_ms(),
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -109,10 +171,13 @@ enum Command {
         #[command(flatten)]
         lake: LakeArg,
     },
-    /// Train a model from the lake tables and write the artifact (+ `<out>.manifest.json`).
+    /// Train a model from the lake tables, evaluate it on a time holdout against baselines and the
+    /// live model, and write the artifact (+ `<out>.manifest.json`).
     Train {
         #[command(flatten)]
         lake: LakeArg,
+        #[command(flatten)]
+        models: ModelsArg,
         /// Where to write the artifact.
         #[arg(long)]
         out: PathBuf,
@@ -124,6 +189,18 @@ enum Command {
         /// The artifact written by `train` (its manifest is `<artifact>.manifest.json`).
         #[arg(long)]
         artifact: PathBuf,
+        #[command(flatten)]
+        models: ModelsArg,
+        #[command(flatten)]
+        worker: WorkerArgs,
+        /// Publish even if the quality gate refuses (recorded in models/<version>/gate.json).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Point models/latest.json back at an already published version (verified first).
+    Rollback {
+        /// The version to make live.
+        version: String,
         #[command(flatten)]
         models: ModelsArg,
         #[command(flatten)]
@@ -179,6 +256,9 @@ enum Command {
         worker: WorkerArgs,
         #[command(flatten)]
         params: TrainArgs,
+        /// Publish even if the quality gate refuses.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -212,72 +292,38 @@ fn manifest_path(artifact: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-async fn do_train(lake: &Lake, out: &Path, a: &TrainArgs) -> Result<Manifest> {
-    let params = train::TrainParams(train::TrainValidParams {
-        half_life_days: a.half_life_days,
-        view_weight: a.view_weight,
-        cart_weight: a.cart_weight,
-        purchase_weight: a.purchase_weight,
-        neighbors: a.neighbors,
-        ..train::TrainParams::default().0
-    })
-    .check()?;
-    let started = std::time::Instant::now();
-    let columns = [
-        "event_id",
-        "event_type",
-        "ts",
-        "user_id",
-        "anonymous_id",
-        "session_id",
-        "item_id",
-        "quantity",
-        "order_id",
-        "lines",
-    ];
-    let events = compact::read_events(lake, &columns)
+async fn do_train(lake: &Lake, models: &str, out: &Path, a: &TrainArgs) -> Result<Manifest> {
+    let params = a.params()?;
+    let models = Lake::open(models)?;
+    let r = training_run::run(lake, Some(&models), &params, &a.options()?)
         .await
-        .with_context(|| format!("reading events from {lake}"))?;
-    let products = compact::read_products(lake).await?;
-    tracing::info!(
-        events = events.len(),
-        products = products.len(),
-        "read the lake"
-    );
-    let created_at = now_ms();
-    let version = match &a.version {
-        Some(v) => v.clone(),
-        None => {
-            let probe = train::build(&events, &products, &params, "probe", created_at)?.encode()?;
-            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-            format!("{stamp}-{}", &publish::sha256_hex(&probe)[..8])
-        }
-    };
-    if !shared::lake::is_safe_segment(&version) || version.len() > 32 {
-        bail!(
-            "version `{version}` must be at most 32 characters of letters, digits, '-', '_' or '.'"
-        );
-    }
-    let bytes = train::build(&events, &products, &params, &version, created_at)?.encode()?;
-    let model = Model::load(bytes.clone())?;
-    let manifest = publish::manifest_for(&bytes, &model);
+        .with_context(|| format!("training from {lake}"))?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
-    std::fs::write(manifest_path(out), manifest.to_json())
+    std::fs::write(out, &r.bytes).with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(manifest_path(out), r.manifest.to_json())
         .with_context(|| format!("writing {}", manifest_path(out).display()))?;
     tracing::info!(
-        version,
-        items = model.n_items(),
-        bytes = bytes.len(),
-        seconds = started.elapsed().as_secs_f64(),
+        version = r.manifest.version,
+        items = r
+            .manifest
+            .counts
+            .get("items")
+            .and_then(serde_json::Value::as_u64),
+        bytes = r.bytes.len(),
+        seconds = r.seconds,
         "trained"
     );
-    Ok(manifest)
+    Ok(r.manifest)
 }
 
-async fn do_publish(artifact: &Path, models: &str, worker: &WorkerArgs) -> Result<Manifest> {
+async fn do_publish(
+    artifact: &Path,
+    models: &str,
+    worker: &WorkerArgs,
+    force: bool,
+) -> Result<Manifest> {
     let bytes =
         std::fs::read(artifact).with_context(|| format!("reading {}", artifact.display()))?;
     let mpath = manifest_path(artifact);
@@ -285,10 +331,10 @@ async fn do_publish(artifact: &Path, models: &str, worker: &WorkerArgs) -> Resul
     let manifest =
         Manifest::parse(&text).with_context(|| format!("parsing {}", mpath.display()))?;
     let store = Lake::open(models)?;
-    publish::publish(&store, &bytes, &manifest)
+    let verdict = publish::publish_gated(&store, &bytes, &manifest, force, now_ms())
         .await
         .with_context(|| format!("publishing to {store}"))?;
-    tracing::info!(version = manifest.version, store = %store, "published");
+    tracing::info!(version = manifest.version, store = %store, gate = ?verdict, "published");
     if let Some(url) = &worker.worker {
         publish::to_worker(url, worker.key()?, &bytes, &manifest).await?;
         tracing::info!(
@@ -345,18 +391,39 @@ async fn run(cli: Cli) -> Result<()> {
             let r = compact::compact(&lake).await?;
             report("compact", &r)
         }
-        Command::Train { lake, out, params } => {
+        Command::Train {
+            lake,
+            models,
+            out,
+            params,
+        } => {
             let lake = Lake::open(&lake.lake)?;
-            let m = do_train(&lake, &out, &params).await?;
+            let m = do_train(&lake, &models.models, &out, &params).await?;
             report("train", &m)
         }
         Command::Publish {
             artifact,
             models,
             worker,
+            force,
         } => {
-            let m = do_publish(&artifact, &models.models, &worker).await?;
+            let m = do_publish(&artifact, &models.models, &worker, force).await?;
             report("publish", &m)
+        }
+        Command::Rollback {
+            version,
+            models,
+            worker,
+        } => {
+            let store = Lake::open(&models.models)?;
+            let (m, bytes) = publish::rollback(&store, &version)
+                .await
+                .with_context(|| format!("rolling back {store} to {version}"))?;
+            tracing::warn!(version = m.version, store = %store, "rolled back");
+            if let Some(url) = &worker.worker {
+                publish::to_worker(url, worker.key()?, &bytes, &m).await?;
+            }
+            report("rollback", &m)
         }
         Command::Pull { lake, worker } => {
             let url = worker.worker.as_deref().context("--worker is required")?;
@@ -409,6 +476,7 @@ async fn run(cli: Cli) -> Result<()> {
             out_dir,
             worker,
             params,
+            force,
         } => {
             let store = Lake::open(&lake.lake)?;
             if let Some(url) = &worker.worker {
@@ -422,8 +490,8 @@ async fn run(cli: Cli) -> Result<()> {
                 "compacted"
             );
             let out = out_dir.join("model.bin");
-            do_train(&store, &out, &params).await?;
-            let m = do_publish(&out, &models.models, &worker).await?;
+            do_train(&store, &models.models, &out, &params).await?;
+            let m = do_publish(&out, &models.models, &worker, force).await?;
             report("run", &m)
         }
     }

@@ -22,6 +22,73 @@ pub enum PublishError {
     Conflict(String),
     #[error("worker {url}: {message}")]
     Worker { url: String, message: String },
+    #[error("quality gate refused version {version}: {reason} (use --force to publish anyway)")]
+    Gate { version: String, reason: String },
+    #[error("version {0} is not published in this store")]
+    UnknownVersion(String),
+}
+
+/// Where the gate's decision about a version is recorded.
+pub fn gate_key(version: &str) -> String {
+    format!("models/{version}/gate.json")
+}
+
+/// Applies the quality gate against the live model, records the decision next to the model, and
+/// publishes unless refused (or refused but `force`d, which is logged and recorded).
+pub async fn publish_gated(
+    models: &Lake,
+    bytes: &[u8],
+    manifest: &Manifest,
+    force: bool,
+    now_ms: i64,
+) -> Result<crate::gate::Verdict, PublishError> {
+    verify(bytes, manifest)?;
+    let current = live(models).await?;
+    let verdict = crate::gate::judge(manifest, current.as_ref());
+    let record = serde_json::json!({
+        "version": manifest.version,
+        "decision": verdict,
+        "forced": force && verdict.refused(),
+        "live_before": current.as_ref().map(|m| m.version.clone()),
+        "at": now_ms,
+    });
+    models
+        .put(
+            &gate_key(&manifest.version),
+            serde_json::to_vec_pretty(&record).unwrap_or_default(),
+        )
+        .await?;
+    if verdict.refused() {
+        if !force {
+            return Err(PublishError::Gate {
+                version: manifest.version.clone(),
+                reason: verdict.reason().to_owned(),
+            });
+        }
+        tracing::warn!(
+            version = manifest.version,
+            reason = verdict.reason(),
+            "quality gate overridden with --force"
+        );
+    }
+    publish(models, bytes, manifest).await?;
+    Ok(verdict)
+}
+
+/// Flips `latest` back (or forward) to an already published version, after verifying its
+/// artifact again. Returns the manifest now live and its bytes.
+pub async fn rollback(models: &Lake, version: &str) -> Result<(Manifest, Vec<u8>), PublishError> {
+    if !lake::is_safe_segment(version) {
+        return Err(PublishError::UnknownVersion(version.to_owned()));
+    }
+    let Some(text) = models.get_opt(&lake::manifest_key(version)).await? else {
+        return Err(PublishError::UnknownVersion(version.to_owned()));
+    };
+    let manifest = Manifest::parse(&text)?;
+    let bytes = models.get(&lake::model_key(version)).await?.to_vec();
+    verify(&bytes, &manifest)?;
+    models.put(lake::LATEST, manifest.to_json()).await?;
+    Ok((manifest, bytes))
 }
 
 /// SHA-256 of bytes, lowercase hex.
@@ -152,6 +219,7 @@ mod tests {
         .unwrap();
         let data = build(
             &[e],
+            None,
             &[],
             &TrainParams::default().check().unwrap(),
             version,
@@ -200,6 +268,60 @@ mod tests {
                 .is_none()
         );
         assert_eq!(live(&models).await.unwrap().unwrap().version, "v1");
+    }
+
+    #[tokio::test]
+    async fn rollback_flips_latest_to_a_verified_version() {
+        let models = Lake::open("memory://").unwrap();
+        let (b1, m1) = artifact("v1");
+        let (b2, m2) = artifact("v2");
+        publish(&models, &b1, &m1).await.unwrap();
+        publish(&models, &b2, &m2).await.unwrap();
+        let (m, bytes) = rollback(&models, "v1").await.unwrap();
+        assert_eq!((m.version.as_str(), bytes), ("v1", b1));
+        assert_eq!(live(&models).await.unwrap().unwrap().version, "v1");
+        assert!(matches!(
+            rollback(&models, "v9").await,
+            Err(PublishError::UnknownVersion(_))
+        ));
+        assert!(matches!(
+            rollback(&models, "../x").await,
+            Err(PublishError::UnknownVersion(_))
+        ));
+        // A damaged artifact is never rolled back to.
+        models
+            .put("models/v2/model.bin", b"garbage".to_vec())
+            .await
+            .unwrap();
+        assert!(rollback(&models, "v2").await.is_err());
+        assert_eq!(live(&models).await.unwrap().unwrap().version, "v1");
+    }
+
+    #[tokio::test]
+    async fn the_gate_refuses_unless_forced_and_records_why() {
+        let models = Lake::open("memory://").unwrap();
+        let (b1, m1) = artifact("v1");
+        publish(&models, &b1, &m1).await.unwrap();
+        let (b2, mut m2) = artifact("v2");
+        m2.metrics = serde_json::json!({"ndcg@10": 0.01, "baseline_popularity_ndcg@10": 0.02})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let err = publish_gated(&models, &b2, &m2, false, 1)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PublishError::Gate { .. }), "{err}");
+        assert_eq!(live(&models).await.unwrap().unwrap().version, "v1");
+        let record: serde_json::Value =
+            serde_json::from_slice(&models.get(&gate_key("v2")).await.unwrap()).unwrap();
+        assert_eq!(record["decision"]["verdict"], "refuse");
+        assert_eq!(record["forced"], false);
+        let v = publish_gated(&models, &b2, &m2, true, 2).await.unwrap();
+        assert!(v.refused());
+        assert_eq!(live(&models).await.unwrap().unwrap().version, "v2");
+        let record: serde_json::Value =
+            serde_json::from_slice(&models.get(&gate_key("v2")).await.unwrap()).unwrap();
+        assert_eq!(record["forced"], true);
     }
 
     #[tokio::test]

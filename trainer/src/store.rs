@@ -68,8 +68,15 @@ impl std::fmt::Display for Lake {
     }
 }
 
-/// Turns a URL or a plain path into a URL (plain paths become `file://` absolute URLs).
+/// Turns a URL or a plain path into a URL (plain paths, and relative `file://./dir` URLs like
+/// the CLI defaults, become absolute `file://` URLs).
 pub fn to_url(spec: &str) -> Result<Url, StoreError> {
+    if let Some(rest) = spec.strip_prefix("file://")
+        && !rest.starts_with('/')
+        && !rest.is_empty()
+    {
+        return to_url(rest);
+    }
     if spec.contains("://") {
         return Url::parse(spec).map_err(|_| StoreError::BadUrl(spec.to_owned()));
     }
@@ -295,5 +302,15 @@ mod tests {
             to_url("s3://"),
             Ok(_) | Err(StoreError::BadUrl(_))
         ));
+    }
+
+    /// Regression: the CLI defaults (`file://./.vitrine/lake`, `file://./.vitrine/models`) were
+    /// refused because `.` parsed as a URL host.
+    #[test]
+    fn relative_file_urls_resolve_against_the_working_directory() {
+        let cwd = std::env::current_dir().unwrap();
+        let url = to_url("file://./.vitrine/models").unwrap();
+        assert_eq!(url.to_file_path().unwrap(), cwd.join("./.vitrine/models"));
+        assert_eq!(to_url("file:///abs/dir").unwrap().path(), "/abs/dir");
     }
 }

@@ -1,9 +1,10 @@
 //! Training: the lake's tables in, a `shared::ModelData` out.
 //!
-//! Popularity with time decay (global and per category) and item-to-item co-visitation lists
-//! (viewed together within sessions, bought together by the same shopper) with configurable
-//! event-type weights. Everything is ordered deterministically, so the same lake gives the same
-//! artifact bytes.
+//! Popularity with time decay (global and per category), item-to-item co-visitation lists
+//! (viewed together within sessions, bought together by the same shopper) and implicit-ALS item
+//! embeddings (with cold-start content vectors and, for large catalogs, an IVF index), all with
+//! configurable event-type weights. Everything is ordered deterministically, so the same lake and
+//! seed give the same artifact bytes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -12,6 +13,9 @@ use serde_json::{Map, Value, json};
 use shared::artifact::{ItemRecord, NONE};
 use shared::{Event, EventType, ModelData};
 
+use crate::csr::Csr;
+use crate::embed;
+use crate::ials::IalsValidParams;
 use crate::products::Product;
 
 /// Why training parameters were refused or training could not run.
@@ -21,6 +25,8 @@ pub enum TrainError {
     Params(String),
     #[error("the lake has no events to train on (run `trainer compact` first)")]
     NoEvents,
+    #[error("IVF index: {0}")]
+    Ivf(String),
 }
 
 /// Checked training parameters.
@@ -36,6 +42,11 @@ pub struct TrainValidParams {
     pub session_window: usize,
     /// Days within which one shopper's purchases count as bought together.
     pub cobuy_days: i64,
+    /// Implicit-ALS embeddings; `None` trains popularity and co-visitation only.
+    #[serde(skip)]
+    pub ials: Option<IalsValidParams>,
+    /// Catalogs at least this large get an IVF candidate index.
+    pub ivf_min_items: usize,
 }
 
 /// Unchecked training parameters with defaults; call [`TrainParams::check`].
@@ -52,6 +63,8 @@ impl Default for TrainParams {
             neighbors: 50,
             session_window: 10,
             cobuy_days: 7,
+            ials: crate::ials::IalsParams::default().check().ok(),
+            ivf_min_items: 50_000,
         })
     }
 }
@@ -101,6 +114,11 @@ impl TrainParams {
 }
 
 impl TrainValidParams {
+    /// The interaction weight of a purchase line or cart event's quantity.
+    pub fn weight_of(&self, t: EventType, quantity: u32) -> f32 {
+        self.weight(t) * quantity_weight(quantity)
+    }
+
     /// The weight of one event type (0 for types that say nothing about preference).
     pub fn weight(&self, t: EventType) -> f32 {
         match t {
@@ -110,6 +128,11 @@ impl TrainValidParams {
             _ => 0.0,
         }
     }
+}
+
+/// A quantity as a weight multiplier (1 to 1000).
+pub fn quantity_weight(quantity: u32) -> f32 {
+    f32::from(u16::try_from(quantity.clamp(1, 1000)).unwrap_or(1000))
 }
 
 /// Items, categories and brands with stable indices.
@@ -122,7 +145,7 @@ pub struct Catalog {
 }
 
 /// Builds the item dictionary: catalog products plus items only seen in events, sorted by id.
-pub fn catalog(products: &[Product], events: &[Event]) -> Catalog {
+pub fn catalog<'a>(products: &[Product], events: impl Iterator<Item = &'a Event>) -> Catalog {
     let by_id: BTreeMap<&str, &Product> = products.iter().map(|p| (p.id.as_str(), p)).collect();
     let mut ids: BTreeSet<&str> = by_id.keys().copied().collect();
     for e in events {
@@ -250,18 +273,23 @@ pub fn cooccurrence(
     top_rows(rows, keep)
 }
 
-/// The model from the lake's events and products.
+/// The model from the lake's events (those before `until`, when given) and products.
 pub fn build(
     events: &[Event],
+    until: Option<i64>,
     products: &[Product],
     p: &TrainValidParams,
     version: &str,
     created_at: i64,
 ) -> Result<ModelData, TrainError> {
+    let events: Vec<&Event> = events
+        .iter()
+        .filter(|e| until.is_none_or(|u| e.timestamp < u))
+        .collect();
     if events.is_empty() {
         return Err(TrainError::NoEvents);
     }
-    let cat = catalog(products, events);
+    let cat = catalog(products, events.iter().copied());
     let n = cat.ids.len();
     let t_ref = events.iter().map(|e| e.timestamp).max().unwrap_or(0);
     let half_life_ms = p.half_life_days * 86_400_000.0;
@@ -269,8 +297,12 @@ pub fn build(
     let mut raw = vec![0.0f64; n];
     let mut sessions: BTreeMap<&str, Vec<(i64, u32)>> = BTreeMap::new();
     let mut purchases: BTreeMap<&str, Vec<(i64, &str, u32)>> = BTreeMap::new();
-    for e in events {
+    let mut shoppers: HashMap<&str, u32> = HashMap::new();
+    let mut triples: Vec<(u32, u32, f32)> = Vec::new();
+    for &e in &events {
         let w = f64::from(p.weight(e.event_type));
+        let next = u32::try_from(shoppers.len()).unwrap_or(u32::MAX);
+        let shopper = *shoppers.entry(e.shopper()).or_insert(next);
         #[expect(clippy::cast_precision_loss, reason = "age in ms fits f64")]
         let decay = 0.5f64.powf((t_ref - e.timestamp).max(0) as f64 / half_life_ms);
         for (item, qty) in e.items() {
@@ -281,6 +313,9 @@ pub fn build(
                 let amount = w * f64::from(qty.max(1));
                 decayed[i as usize] += amount * decay;
                 raw[i as usize] += amount;
+                if p.ials.is_some() {
+                    triples.push((shopper, i, p.weight_of(e.event_type, qty)));
+                }
             }
             match e.event_type {
                 EventType::View | EventType::AddToCart | EventType::RecClick => {
@@ -364,9 +399,31 @@ pub fn build(
         }
     }
     let co_buy = cooccurrence(&buy_groups, 100, n, p.neighbors);
-    let users: BTreeSet<&str> = events.iter().map(Event::shopper).collect();
     let mut meta = Map::new();
-    meta.insert("kind".into(), Value::from("popularity+covisitation"));
+    let factors = match &p.ials {
+        None => {
+            meta.insert("kind".into(), Value::from("popularity+covisitation"));
+            None
+        }
+        Some(ip) => {
+            meta.insert("kind".into(), Value::from("ials+covisitation+popularity"));
+            let matrix = Csr::from_triples(shoppers.len(), n, std::mem::take(&mut triples));
+            let e = embed::item_embeddings(&matrix, ip, &cat.records);
+            let mut data = embed::to_factor_data(&e, ip);
+            let mut info = json!({"k": ip.factors, "iterations": ip.iterations, "alpha": ip.alpha,
+                "regularization": ip.regularization, "seed": ip.seed, "trained_items": e.trained,
+                "cold_items_with_content_vectors": e.cold_filled, "bytes_per_item": ip.factors + 4});
+            if n >= p.ivf_min_items {
+                let (ivf, report) = crate::ivf::build(&e.rows, e.k, &e.user_sample)
+                    .map_err(|err| TrainError::Ivf(err.to_string()))?;
+                info["ivf"] = serde_json::to_value(&report).unwrap_or(Value::Null);
+                data.ivf = Some(ivf);
+            }
+            meta.insert("factors".into(), info);
+            Some(data)
+        }
+    };
+    let users = shoppers.len();
     meta.insert(
         "params".into(),
         serde_json::to_value(p).unwrap_or(Value::Null),
@@ -374,7 +431,7 @@ pub fn build(
     meta.insert(
         "counts".into(),
         json!({"items": n, "categories": cat.categories.len(), "brands": cat.brands.len(), "events": events.len(),
-               "shoppers": users.len(), "sessions": session_groups.len(), "trained_until": t_ref}),
+               "shoppers": users, "sessions": session_groups.len(), "trained_until": t_ref}),
     );
     Ok(ModelData {
         version: version.to_owned(),
@@ -388,7 +445,7 @@ pub fn build(
         category_popular,
         co_view,
         co_buy,
-        factors: None,
+        factors,
     })
 }
 
@@ -449,7 +506,7 @@ mod tests {
             ev("6", View, "b", "s2", "z", T + 5),
         ];
         let products = vec![product("x", "c1"), product("y", "c1"), product("z", "c2")];
-        let m = build(&events, &products, &params(), "v1", 0).unwrap();
+        let m = build(&events, None, &products, &params(), "v1", 0).unwrap();
         let ids: Vec<&str> = m.items.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(ids, ["x", "y", "z"]);
         // y: 1 + 3 + 1 = 5, x: 2, z: 1 (no decay within milliseconds).
@@ -487,7 +544,7 @@ mod tests {
                 )
             })
             .collect();
-        let before = build(&events, &[], &params(), "v1", 0).unwrap();
+        let before = build(&events, None, &[], &params(), "v1", 0).unwrap();
         assert_eq!(before.popular, vec![0]);
         for i in 0..50 {
             events.push(ev(
@@ -499,7 +556,7 @@ mod tests {
                 T,
             ));
         }
-        let after = build(&events, &[], &params(), "v2", 0).unwrap();
+        let after = build(&events, None, &[], &params(), "v2", 0).unwrap();
         assert_eq!(after.items[after.popular[0] as usize].id, "new");
         // Old history keeps a (tiny) score, so it stays recommendable behind the new item.
         assert_eq!(after.popular.len(), 2);
@@ -519,7 +576,7 @@ mod tests {
                 T + 30 * 86_400_000,
             ),
         ];
-        let m = build(&events, &[], &params(), "v", 0).unwrap();
+        let m = build(&events, None, &[], &params(), "v", 0).unwrap();
         let idx = |id: &str| m.items.iter().position(|i| i.id == id).unwrap() as u32;
         assert_eq!(
             m.co_buy[idx("phone") as usize]
@@ -537,17 +594,17 @@ mod tests {
             ev("1", EventType::View, "a", "s", "x", T),
             ev("2", EventType::View, "a", "s", "y", T),
         ];
-        let a = build(&events, &[], &params(), "v", 1)
+        let a = build(&events, None, &[], &params(), "v", 1)
             .unwrap()
             .encode()
             .unwrap();
-        let b = build(&events, &[], &params(), "v", 1)
+        let b = build(&events, None, &[], &params(), "v", 1)
             .unwrap()
             .encode()
             .unwrap();
         assert_eq!(a, b);
         assert_eq!(
-            build(&[], &[], &params(), "v", 1).unwrap_err(),
+            build(&[], None, &[], &params(), "v", 1).unwrap_err(),
             TrainError::NoEvents
         );
         let mut p = TrainParams::default();

@@ -36,7 +36,15 @@ fn trainer_pipeline_runs_on_s3() {
     trainer_s3(&server, &["compact", "--lake", "s3://vitrine-lake"]);
     trainer_s3(
         &server,
-        &["train", "--lake", "s3://vitrine-lake", "--out", artifact],
+        &[
+            "train",
+            "--lake",
+            "s3://vitrine-lake",
+            "--models",
+            "s3://vitrine-models",
+            "--out",
+            artifact,
+        ],
     );
     trainer_s3(
         &server,

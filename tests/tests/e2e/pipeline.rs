@@ -27,7 +27,7 @@ fn rees46_products() -> HashSet<String> {
 fn train_and_publish(lake: &str, models: &str, out: &Path, worker: &Worker) -> String {
     run_trainer(&["compact", "--lake", lake]).unwrap();
     let out_s = out.to_str().unwrap();
-    run_trainer(&["train", "--lake", lake, "--out", out_s]).unwrap();
+    run_trainer(&["train", "--lake", lake, "--models", models, "--out", out_s]).unwrap();
     run_trainer(&[
         "publish",
         "--artifact",
@@ -79,6 +79,46 @@ fn loop_from_import_to_serving_to_retraining() {
         .get(&format!("/v1/items/{}/similar?k=5", before[0]))
         .unwrap();
     assert_eq!(s, 200, "{similar}");
+
+    // The live model is the embedding model (artifact v2), and a request's context items are
+    // folded in on the spot: the answer is explained by them and never repeats them.
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("models/models/latest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["format_version"], 2, "{manifest}");
+    let context = [before[3].as_str(), before[1].as_str()];
+    let (s, personal) = w
+        .get(&format!(
+            "/v1/recommendations?anonymous_id=shopper-1&k=10&context={}",
+            context.join(",")
+        ))
+        .unwrap();
+    assert_eq!(s, 200, "{personal}");
+    let ids = item_ids(&personal);
+    assert_eq!(ids.len(), 10, "{personal}");
+    assert!(
+        ids.iter().all(|id| !context.contains(&id.as_str())),
+        "{personal}"
+    );
+    assert_eq!(
+        personal["items"][0]["reason"]["kind"], "session",
+        "{personal}"
+    );
+    assert!(
+        context.contains(&personal["items"][0]["reason"]["item"].as_str().unwrap()),
+        "{personal}"
+    );
+    let (s, bad) = w
+        .get(&format!(
+            "/v1/recommendations?context={}",
+            vec!["x"; 51].join(",")
+        ))
+        .unwrap();
+    assert_eq!(
+        (s, bad["error"]["code"].as_str()),
+        (400, Some("invalid_parameter"))
+    );
     let (s, missing) = w.get("/v1/items/no-such-item/similar").unwrap();
     assert_eq!(
         (s, missing["error"]["code"].as_str()),

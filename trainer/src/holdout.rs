@@ -1,0 +1,351 @@
+//! Time-split evaluation on the lake, run inside `train`: the last days are held out, a model is
+//! trained on what came before, and each shopper active in both periods is asked "what will they
+//! touch next?". Shoppers are split by a hash into a validation half (the blend is tuned there)
+//! and a test half (the reported figures). Any model can be scored on the same cases, so the
+//! candidate, the baselines and the live model are compared on identical ground.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+use shared::personal::{Blend, Interaction, personal};
+use shared::recommend::popular;
+use shared::time::DAY_MS;
+use shared::{Event, Model};
+
+use crate::metrics::{Metrics, MetricsAccumulator};
+use crate::train::TrainValidParams;
+
+/// One shopper's question: their history before the cutoff and what they touched after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    /// (item id, weight), most recent first.
+    pub history: Vec<(String, f32)>,
+    /// Items touched after the cutoff that were not in the history.
+    pub targets: Vec<String>,
+}
+
+/// The split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holdout {
+    /// Events at or after this instant (epoch ms) are held out.
+    pub cutoff: i64,
+    pub validation: Vec<Case>,
+    pub test: Vec<Case>,
+}
+
+/// FNV-1a, so the validation/test assignment is stable across runs and platforms.
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Splits the events at `t_end − holdout_days`; keeps at most `max_cases` shoppers per half.
+pub fn split(
+    events: &[Event],
+    p: &TrainValidParams,
+    holdout_days: f64,
+    max_cases: usize,
+) -> Holdout {
+    let t_end = events.iter().map(|e| e.timestamp).max().unwrap_or(0);
+    #[expect(clippy::cast_possible_truncation, reason = "days in ms fit i64")]
+    let cutoff = t_end - (holdout_days * DAY_MS as f64) as i64;
+    type History<'a> = Vec<(i64, &'a str, f32)>;
+    let mut by_shopper: BTreeMap<&str, (History<'_>, Vec<&str>)> = BTreeMap::new();
+    for e in events {
+        let w = p.weight(e.event_type);
+        if w <= 0.0 {
+            continue;
+        }
+        let entry = by_shopper.entry(e.shopper()).or_default();
+        for (item, qty) in e.items() {
+            if e.timestamp < cutoff {
+                entry
+                    .0
+                    .push((e.timestamp, item, w * crate::train::quantity_weight(qty)));
+            } else {
+                entry.1.push(item);
+            }
+        }
+    }
+    let mut halves: [Vec<(u64, Case)>; 2] = [Vec::new(), Vec::new()];
+    for (shopper, (mut hist, after)) in by_shopper {
+        if hist.is_empty() || after.is_empty() {
+            continue;
+        }
+        hist.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let seen: HashSet<&str> = hist.iter().map(|h| h.1).collect();
+        let mut targets: Vec<String> = Vec::new();
+        for item in after {
+            if !seen.contains(item) && !targets.iter().any(|t| t == item) {
+                targets.push(item.to_owned());
+            }
+        }
+        if targets.is_empty() {
+            continue;
+        }
+        let h = fnv(shopper);
+        let case = Case {
+            history: hist
+                .into_iter()
+                .map(|(_, i, w)| (i.to_owned(), w))
+                .collect(),
+            targets,
+        };
+        halves[usize::from(h.is_multiple_of(2))].push((h, case));
+    }
+    let [validation, test] = halves.map(|mut v| {
+        v.sort_by_key(|(h, _)| *h);
+        v.truncate(max_cases);
+        v.into_iter().map(|(_, c)| c).collect()
+    });
+    Holdout {
+        cutoff,
+        validation,
+        test,
+    }
+}
+
+/// How a model ranks for a case.
+#[derive(Debug, Clone, Copy)]
+pub enum Ranker {
+    /// The model's personal ranking with this blend (the edge's function).
+    Personal(Blend),
+    /// Most popular items (baseline).
+    Popular,
+    /// Co-visitation neighbours of the history only (item-kNN baseline).
+    ItemKnn,
+}
+
+/// Scores `model` on `cases` at K = 10 (top 20 kept for HR@20).
+pub fn evaluate(model: &Model, cases: &[Case], ranker: Ranker) -> Metrics {
+    let top_share: HashSet<u32> = model
+        .popular()
+        .take((model.n_items() / 100).max(1))
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = cases.len().div_ceil(threads).max(1);
+    let accs: Vec<MetricsAccumulator> = std::thread::scope(|s| {
+        let handles: Vec<_> = cases
+            .chunks(chunk)
+            .map(|part| {
+                let top_share = &top_share;
+                s.spawn(move || {
+                    let mut acc = MetricsAccumulator::new(10);
+                    for c in part {
+                        let (ranked, relevant) = rank_case(model, c, ranker);
+                        acc.add(&ranked, &relevant, top_share);
+                    }
+                    acc
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut total = MetricsAccumulator::new(10);
+    for a in accs {
+        total.merge(a);
+    }
+    total.finish(model.n_items())
+}
+
+fn rank_case(model: &Model, c: &Case, ranker: Ranker) -> (Vec<u32>, HashSet<u32>) {
+    let history: Vec<Interaction> = c
+        .history
+        .iter()
+        .filter_map(|(id, w)| {
+            Some(Interaction {
+                idx: model.item_index(id)?,
+                weight: *w,
+            })
+        })
+        .collect();
+    let exclude: HashSet<u32> = history.iter().map(|h| h.idx).collect();
+    // Targets the model does not know count as misses, never as hits.
+    let relevant: HashSet<u32> = c
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            model
+                .item_index(id)
+                .unwrap_or(u32::MAX - u32::try_from(n).unwrap_or(0))
+        })
+        .collect();
+    let ranked = match ranker {
+        Ranker::Personal(blend) => personal(model, &history, 20, 0, &exclude, &blend),
+        Ranker::Popular => popular(model, None, 20, 0, &exclude),
+        Ranker::ItemKnn => {
+            let knn = Blend {
+                embedding: 0.0,
+                covisit: 1.0,
+                popularity: 0.0,
+                recency: 1.0,
+                max_history: usize::MAX,
+            };
+            personal(model, &history, 20, 0, &exclude, &knn)
+                .into_iter()
+                .filter(|s| !matches!(s.reason, shared::recommend::Reason::Popular))
+                .collect()
+        }
+    };
+    (ranked.into_iter().map(|s| s.idx).collect(), relevant)
+}
+
+/// The blend with the best validation NDCG@10 among `candidates` (first wins ties).
+pub fn tune_blend(model: &Model, validation: &[Case], candidates: &[Blend]) -> (Blend, f64) {
+    let mut best = (Blend::default(), f64::MIN);
+    for &b in candidates {
+        let m = evaluate(model, validation, Ranker::Personal(b));
+        if m.ndcg > best.1 {
+            best = (b, m.ndcg);
+        }
+    }
+    best
+}
+
+/// One evaluated model, as recorded in the manifest and `tables/model_evaluations`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluated {
+    /// `vitrine`, `popularity`, `item_knn`, or `live:<version>`.
+    pub model: String,
+    pub metrics: Metrics,
+}
+
+/// Figures keyed for the manifest's `metrics` object.
+pub fn manifest_metrics(
+    results: &[Evaluated],
+    cutoff: i64,
+    cases: usize,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("split".into(), "time".into());
+    m.insert("cutoff".into(), cutoff.into());
+    m.insert("test_shoppers".into(), cases.into());
+    let by_name: HashMap<&str, &Metrics> = results
+        .iter()
+        .map(|r| (r.model.as_str(), &r.metrics))
+        .collect();
+    if let Some(v) = by_name.get("vitrine") {
+        m.insert("ndcg@10".into(), v.ndcg.into());
+        m.insert("recall@10".into(), v.recall.into());
+        m.insert("hr@10".into(), v.hit_rate.into());
+        m.insert("mrr@10".into(), v.mrr.into());
+        m.insert("coverage".into(), v.coverage.into());
+        m.insert("popular_share".into(), v.popular_share.into());
+    }
+    if let Some(p) = by_name.get("popularity") {
+        m.insert("baseline_popularity_ndcg@10".into(), p.ndcg.into());
+    }
+    if let Some(p) = by_name.get("item_knn") {
+        m.insert("baseline_item_knn_ndcg@10".into(), p.ndcg.into());
+    }
+    for r in results {
+        if let Some(v) = r.model.strip_prefix("live:") {
+            m.insert("live_version".into(), v.into());
+            m.insert("live_ndcg@10".into(), r.metrics.ndcg.into());
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::TrainParams;
+    use shared::EventType;
+
+    const T: i64 = 1_790_000_000_000;
+
+    fn view(id: usize, shopper: &str, item: &str, ts: i64) -> Event {
+        serde_json::from_value(serde_json::json!({
+            "event_id": format!("e{id}"), "type": EventType::View, "anonymous_id": shopper,
+            "session_id": "s", "timestamp": ts, "item_id": item
+        }))
+        .unwrap()
+    }
+
+    /// Two tastes, ten days: each shopper views items of their taste, low numbers more often.
+    fn shop() -> Vec<Event> {
+        let mut events = Vec::new();
+        for u in 0..300usize {
+            let base = if u % 2 == 0 { 0 } else { 20 };
+            for d in 0..10usize {
+                let (r, s) = ((u * 31 + d * 17) % 20, (u * 13 + d * 7 + 5) % 20);
+                let item = format!("i{}", base + r.min(s));
+                let ts = T + i64::try_from(d).unwrap() * DAY_MS;
+                events.push(view(events.len(), &format!("u{u}"), &item, ts));
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn gate_refuses_a_model_with_random_factors() {
+        use crate::gate::judge;
+        use crate::train::build;
+        use rand::{Rng, SeedableRng};
+        let events = shop();
+        let p = TrainParams::default().check().unwrap();
+        let h = split(&events, &p, 3.0, 1000);
+        assert!(h.test.len() >= 20);
+        let data = build(&events, Some(h.cutoff), &[], &p, "v", 0).unwrap();
+        // Embedding plus a little popularity (no co-visitation, so the factors carry the model).
+        let emb_only = Blend {
+            covisit: 0.0,
+            popularity: 0.3,
+            ..Blend::default()
+        };
+        let judged = |data: &shared::ModelData| {
+            let m = Model::load(data.encode().unwrap()).unwrap();
+            let results = vec![
+                Evaluated {
+                    model: "vitrine".into(),
+                    metrics: evaluate(&m, &h.test, Ranker::Personal(emb_only)),
+                },
+                Evaluated {
+                    model: "popularity".into(),
+                    metrics: evaluate(&m, &h.test, Ranker::Popular),
+                },
+            ];
+            let mut manifest = crate::publish::manifest_for(&data.encode().unwrap(), &m);
+            manifest.metrics = manifest_metrics(&results, h.cutoff, h.test.len());
+            judge(&manifest, None)
+        };
+        assert!(!judged(&data).refused(), "{:?}", judged(&data));
+        // Same model, factors replaced by noise.
+        let mut broken = data.clone();
+        let f = broken.factors.as_mut().unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let noise: Vec<f32> = (0..f.scales.len() * f.k)
+            .map(|_| rng.random::<f32>() - 0.5)
+            .collect();
+        *f = shared::artifact::FactorData::quantize(f.k, &noise, f.regularization, f.alpha);
+        let v = judged(&broken);
+        assert!(v.refused(), "{v:?}");
+    }
+
+    #[test]
+    fn splits_by_time_and_hash() {
+        let mut events = Vec::new();
+        for u in 0..40 {
+            let s = format!("u{u}");
+            events.push(view(events.len(), &s, "a", T));
+            events.push(view(events.len(), &s, "b", T + 1));
+            events.push(view(events.len(), &s, "c", T + 3 * DAY_MS));
+            events.push(view(events.len(), &s, "a", T + 3 * DAY_MS)); // seen before: not a target
+        }
+        events.push(view(999, "only-after", "c", T + 3 * DAY_MS));
+        let p = TrainParams::default().check().unwrap();
+        let h = split(&events, &p, 1.0, 1000);
+        assert_eq!(h.cutoff, T + 2 * DAY_MS);
+        assert_eq!(h.validation.len() + h.test.len(), 40);
+        assert!(!h.validation.is_empty() && !h.test.is_empty());
+        let c = &h.test[0];
+        assert_eq!(c.targets, ["c"]);
+        assert_eq!(c.history[0].0, "b"); // most recent first
+        assert_eq!(split(&events, &p, 1.0, 5).test.len(), 5);
+        // Same input, same split.
+        assert_eq!(split(&events, &p, 1.0, 1000), h);
+    }
+}

@@ -1,0 +1,222 @@
+//! One training run as `trainer train` performs it: read the lake, hold out the last days, train on
+//! the rest, tune the blend on validation shoppers, score the candidate, the baselines and the
+//! live model on test shoppers, then train the final model on everything with the tuned blend and
+//! the figures in its meta (and so in its manifest), and record them in `tables/model_evaluations`.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::Value;
+use shared::personal::Blend;
+use shared::{Manifest, Model};
+
+use crate::holdout::{self, Evaluated, Ranker};
+use crate::store::Lake;
+use crate::train::{self, TrainValidParams};
+use crate::{compact, evaluate, evaluations_table, publish};
+
+/// Fewest test (and validation) shoppers for the holdout figures to count.
+pub const MIN_CASES: usize = 20;
+
+/// Failures of a training run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("reading the lake: {0}")]
+    Read(#[from] compact::CompactError),
+    #[error(transparent)]
+    Train(#[from] train::TrainError),
+    #[error(transparent)]
+    Artifact(#[from] shared::ArtifactError),
+    #[error(transparent)]
+    Publish(#[from] publish::PublishError),
+    #[error("writing tables/model_evaluations: {0}")]
+    Evaluations(#[from] evaluations_table::EvaluationsError),
+    #[error("version `{0}` must be at most 32 characters of letters, digits, '-', '_' or '.'")]
+    BadVersion(String),
+}
+
+/// Options of the run besides the model's own parameters.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Days held out at the end of the data.
+    pub holdout_days: f64,
+    /// Most shoppers per holdout half.
+    pub max_cases: usize,
+    /// Model version; default: UTC time plus a content hash.
+    pub version: Option<String>,
+    pub now_ms: i64,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutput {
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+    pub manifest: Manifest,
+    pub blend: Blend,
+    pub evaluation: Vec<Evaluated>,
+    pub evaluations_table: Option<String>,
+    pub seconds: f64,
+}
+
+const COLUMNS: [&str; 10] = [
+    "event_id",
+    "event_type",
+    "ts",
+    "user_id",
+    "anonymous_id",
+    "session_id",
+    "item_id",
+    "quantity",
+    "order_id",
+    "lines",
+];
+
+/// Trains, evaluates and writes nothing but `tables/model_evaluations`; the caller writes or
+/// publishes the artifact.
+pub async fn run(
+    lake: &Lake,
+    models: Option<&Lake>,
+    p: &TrainValidParams,
+    o: &RunOptions,
+) -> Result<RunOutput, RunError> {
+    let started = Instant::now();
+    let events = compact::read_events(lake, &COLUMNS).await?;
+    let products = compact::read_products(lake).await?;
+    tracing::info!(
+        events = events.len(),
+        products = products.len(),
+        "read the lake"
+    );
+    let split = holdout::split(&events, p, o.holdout_days, o.max_cases);
+    let mut blend = Blend::default();
+    let mut evaluation = Vec::new();
+    let enough = split.test.len() >= MIN_CASES && split.validation.len() >= MIN_CASES;
+    if enough {
+        let pre = train::build(
+            &events,
+            Some(split.cutoff),
+            &products,
+            p,
+            "holdout",
+            o.now_ms,
+        )?;
+        let pre = Model::load(pre.encode()?)?;
+        let candidates = evaluate::candidate_blends();
+        let validation = if pre.n_items() > 50_000 {
+            &split.validation[..split.validation.len().min(500)]
+        } else {
+            &split.validation[..]
+        };
+        let (best, ndcg) = holdout::tune_blend(&pre, validation, &candidates);
+        blend = best;
+        tracing::info!(?blend, ndcg, "blend tuned on validation shoppers");
+        for (name, ranker) in [
+            ("vitrine", Ranker::Personal(blend)),
+            ("popularity", Ranker::Popular),
+            ("item_knn", Ranker::ItemKnn),
+        ] {
+            let metrics = holdout::evaluate(&pre, &split.test, ranker);
+            evaluation.push(Evaluated {
+                model: name.into(),
+                metrics,
+            });
+        }
+        if let Some(live) = live_model(models, split.cutoff).await? {
+            let metrics = holdout::evaluate(&live, &split.test, Ranker::Personal(Blend::of(&live)));
+            evaluation.push(Evaluated {
+                model: format!("live:{}", live.version()),
+                metrics,
+            });
+        }
+        for e in &evaluation {
+            tracing::info!(
+                model = e.model,
+                ndcg = e.metrics.ndcg,
+                recall = e.metrics.recall,
+                "holdout"
+            );
+        }
+    } else {
+        tracing::warn!(
+            test = split.test.len(),
+            validation = split.validation.len(),
+            "too few shoppers after the cutoff for a holdout evaluation; the gate will skip"
+        );
+    }
+    let mut data = train::build(&events, None, &products, p, "probe", o.now_ms)?;
+    data.meta.insert(
+        "blend".into(),
+        serde_json::to_value(blend).unwrap_or(Value::Null),
+    );
+    if enough {
+        data.meta.insert(
+            "metrics".into(),
+            Value::Object(holdout::manifest_metrics(
+                &evaluation,
+                split.cutoff,
+                split.test.len(),
+            )),
+        );
+    }
+    let version = match &o.version {
+        Some(v) => v.clone(),
+        None => {
+            let hash = publish::sha256_hex(&data.encode()?);
+            let stamp = chrono::DateTime::from_timestamp_millis(o.now_ms)
+                .unwrap_or_default()
+                .format("%Y%m%dT%H%M%SZ");
+            format!("{stamp}-{}", &hash[..8])
+        }
+    };
+    if !shared::lake::is_safe_segment(&version) || version.len() > 32 {
+        return Err(RunError::BadVersion(version));
+    }
+    data.version.clone_from(&version);
+    let bytes = data.encode()?;
+    let model = Model::load(bytes.clone())?;
+    let manifest = publish::manifest_for(&bytes, &model);
+    let evaluations_table = if enough {
+        Some(evaluations_table::write(lake, &version, o.now_ms, split.cutoff, &evaluation).await?)
+    } else {
+        None
+    };
+    Ok(RunOutput {
+        bytes,
+        manifest,
+        blend,
+        evaluation,
+        evaluations_table,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The live model, if there is one and it was trained only on data before `cutoff` (so scoring it
+/// on the holdout is fair).
+async fn live_model(models: Option<&Lake>, cutoff: i64) -> Result<Option<Model>, RunError> {
+    let Some(models) = models else {
+        return Ok(None);
+    };
+    let Some(m) = publish::live(models).await? else {
+        return Ok(None);
+    };
+    let trained_until = m.counts.get("trained_until").and_then(Value::as_i64);
+    if trained_until.is_none_or(|t| t >= cutoff) {
+        tracing::info!(
+            live = m.version,
+            "live model saw the holdout period; the gate compares manifests instead"
+        );
+        return Ok(None);
+    }
+    let bytes = models
+        .get(&m.artifact)
+        .await
+        .map_err(publish::PublishError::from)?;
+    match publish::verify(&bytes, &m) {
+        Ok(model) => Ok(Some(model)),
+        Err(e) => {
+            tracing::warn!(live = m.version, error = %e, "live model unreadable; not compared");
+            Ok(None)
+        }
+    }
+}
