@@ -25,7 +25,7 @@ start=$(date +%s.%N)
 "$trainer" compact --lake "$lake" >/dev/null 2>&1
 end=$(date +%s.%N)
 compact_s=$(echo "$end - $start" | bc -l)
-"$trainer" train --lake "$lake" --out "$work/model.bin" >/dev/null 2>&1
+"$trainer" train --lake "$lake" --models "file://$work/models" --out "$work/model.bin" >/dev/null 2>&1
 
 port=$((20000 + RANDOM % 20000))
 key=bench-key

@@ -28,7 +28,7 @@ if [ ! -d "$state/lake/raw/events" ]; then
   "$trainer" simulate --lake "$lake"
 fi
 "$trainer" compact --lake "$lake"
-"$trainer" train --lake "$lake" --out "$state/artifacts/model.bin"
+"$trainer" train --lake "$lake" --models "$models" --out "$state/artifacts/model.bin"
 "$trainer" publish --artifact "$state/artifacts/model.bin" --models "$models"
 
 echo "==> starting the worker on http://127.0.0.1:$port" >&2

@@ -4,14 +4,15 @@
 //! and a test half (the reported figures). Any model can be scored on the same cases, so the
 //! candidate, the baselines and the live model are compared on identical ground.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
+use shared::Model;
 use shared::personal::{Blend, Interaction, personal};
 use shared::recommend::popular;
 use shared::time::DAY_MS;
-use shared::{Event, Model};
 
+use crate::interactions::Interactions;
 use crate::metrics::{Metrics, MetricsAccumulator};
 use crate::train::TrainValidParams;
 
@@ -33,68 +34,83 @@ pub struct Holdout {
     pub test: Vec<Case>,
 }
 
-/// FNV-1a, so the validation/test assignment is stable across runs and platforms.
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// Splits the events at `t_end − holdout_days`; keeps at most `max_cases` shoppers per half.
+/// Splits the interactions at `t_end − holdout_days`; keeps at most `max_cases` shoppers per
+/// half (those with the smallest id hashes, so the choice is stable).
 pub fn split(
-    events: &[Event],
+    ix: &Interactions,
     p: &TrainValidParams,
     holdout_days: f64,
     max_cases: usize,
 ) -> Holdout {
-    let t_end = events.iter().map(|e| e.timestamp).max().unwrap_or(0);
+    let t_end = ix.t_end();
     #[expect(clippy::cast_possible_truncation, reason = "days in ms fit i64")]
     let cutoff = t_end - (holdout_days * DAY_MS as f64) as i64;
-    type History<'a> = Vec<(i64, &'a str, f32)>;
-    let mut by_shopper: BTreeMap<&str, (History<'_>, Vec<&str>)> = BTreeMap::new();
-    for e in events {
-        let w = p.weight(e.event_type);
-        if w <= 0.0 {
-            continue;
-        }
-        let entry = by_shopper.entry(e.shopper()).or_default();
-        for (item, qty) in e.items() {
-            if e.timestamp < cutoff {
-                entry
-                    .0
-                    .push((e.timestamp, item, w * crate::train::quantity_weight(qty)));
-            } else {
-                entry.1.push(item);
-            }
+    let weighted = |r: usize| p.weight(ix.kind[r]) > 0.0;
+    // 1. Shoppers active on both sides of the cutoff, by half, smallest hashes first.
+    let mut before = vec![false; ix.shoppers()];
+    let mut after = vec![false; ix.shoppers()];
+    for r in (0..ix.len()).filter(|&r| weighted(r)) {
+        let s = ix.shopper[r] as usize;
+        if ix.ts[r] < cutoff {
+            before[s] = true;
+        } else {
+            after[s] = true;
         }
     }
-    let mut halves: [Vec<(u64, Case)>; 2] = [Vec::new(), Vec::new()];
-    for (shopper, (mut hist, after)) in by_shopper {
-        if hist.is_empty() || after.is_empty() {
-            continue;
+    let mut halves: [Vec<(u64, u32)>; 2] = [Vec::new(), Vec::new()];
+    for s in 0..ix.shoppers() {
+        if before[s] && after[s] {
+            let h = ix.shopper_hash[s];
+            halves[usize::from(h.is_multiple_of(2))].push((h, u32::try_from(s).unwrap_or(0)));
         }
-        hist.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-        let seen: HashSet<&str> = hist.iter().map(|h| h.1).collect();
+    }
+    // Some candidates end with no new item; keep spares.
+    let mut chosen: HashMap<u32, usize> = HashMap::new();
+    for (half, list) in halves.iter_mut().enumerate() {
+        list.sort_unstable();
+        for &(_, s) in list.iter().take(max_cases.saturating_mul(2)) {
+            chosen.insert(s, half);
+        }
+    }
+    // 2. Their rows, most recent first.
+    let mut rows: Vec<u32> = (0..ix.len())
+        .filter(|&r| weighted(r) && chosen.contains_key(&ix.shopper[r]))
+        .map(|r| u32::try_from(r).unwrap_or(u32::MAX))
+        .collect();
+    rows.sort_unstable_by_key(|&r| {
+        let r = r as usize;
+        (ix.shopper[r], std::cmp::Reverse(ix.ts[r]), r)
+    });
+    let mut cases: [Vec<(u64, Case)>; 2] = [Vec::new(), Vec::new()];
+    for group in rows.chunk_by(|a, b| ix.shopper[*a as usize] == ix.shopper[*b as usize]) {
+        let s = ix.shopper[group[0] as usize];
+        let mut history: Vec<(String, f32)> = Vec::new();
+        let mut later: Vec<u32> = Vec::new();
+        for &r in group {
+            let r = r as usize;
+            if ix.ts[r] < cutoff {
+                let w = p.weight_of(ix.kind[r], u32::from(ix.quantity[r]));
+                history.push((ix.item_id(ix.item[r]).to_owned(), w));
+            } else {
+                later.push(ix.item[r]);
+            }
+        }
+        let seen: HashSet<&str> = history.iter().map(|h| h.0.as_str()).collect();
         let mut targets: Vec<String> = Vec::new();
-        for item in after {
-            if !seen.contains(item) && !targets.iter().any(|t| t == item) {
-                targets.push(item.to_owned());
+        // `later` is most recent first; targets keep time order.
+        for &i in later.iter().rev() {
+            let id = ix.item_id(i);
+            if !seen.contains(id) && !targets.iter().any(|t| t == id) {
+                targets.push(id.to_owned());
             }
         }
         if targets.is_empty() {
             continue;
         }
-        let h = fnv(shopper);
-        let case = Case {
-            history: hist
-                .into_iter()
-                .map(|(_, i, w)| (i.to_owned(), w))
-                .collect(),
-            targets,
-        };
-        halves[usize::from(h.is_multiple_of(2))].push((h, case));
+        let half = chosen.get(&s).copied().unwrap_or(0);
+        cases[half].push((ix.shopper_hash[s as usize], Case { history, targets }));
     }
-    let [validation, test] = halves.map(|mut v| {
+    let [validation, test] = cases.map(|mut v| {
         v.sort_by_key(|(h, _)| *h);
         v.truncate(max_cases);
         v.into_iter().map(|(_, c)| c).collect()
@@ -253,7 +269,7 @@ pub fn manifest_metrics(
 mod tests {
     use super::*;
     use crate::train::TrainParams;
-    use shared::EventType;
+    use shared::{Event, EventType};
 
     const T: i64 = 1_790_000_000_000;
 
@@ -287,9 +303,10 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let events = shop();
         let p = TrainParams::default().check().unwrap();
-        let h = split(&events, &p, 3.0, 1000);
+        let ix = Interactions::from_events(&events);
+        let h = split(&ix, &p, 3.0, 1000);
         assert!(h.test.len() >= 20);
-        let data = build(&events, Some(h.cutoff), &[], &p, "v", 0).unwrap();
+        let data = build(&ix, Some(h.cutoff), &[], &p, "v", 0).unwrap();
         // Embedding plus a little popularity (no co-visitation, so the factors carry the model).
         let emb_only = Blend {
             covisit: 0.0,
@@ -337,15 +354,16 @@ mod tests {
         }
         events.push(view(999, "only-after", "c", T + 3 * DAY_MS));
         let p = TrainParams::default().check().unwrap();
-        let h = split(&events, &p, 1.0, 1000);
+        let ix = Interactions::from_events(&events);
+        let h = split(&ix, &p, 1.0, 1000);
         assert_eq!(h.cutoff, T + 2 * DAY_MS);
         assert_eq!(h.validation.len() + h.test.len(), 40);
         assert!(!h.validation.is_empty() && !h.test.is_empty());
         let c = &h.test[0];
         assert_eq!(c.targets, ["c"]);
         assert_eq!(c.history[0].0, "b"); // most recent first
-        assert_eq!(split(&events, &p, 1.0, 5).test.len(), 5);
+        assert_eq!(split(&ix, &p, 1.0, 5).test.len(), 5);
         // Same input, same split.
-        assert_eq!(split(&events, &p, 1.0, 1000), h);
+        assert_eq!(split(&ix, &p, 1.0, 1000), h);
     }
 }

@@ -6,7 +6,8 @@
 //! Deterministic for a seed: initialisation comes from a seeded RNG and every row's solve depends
 //! only on the other side's factors, whatever the thread split.
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, Slice};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -140,8 +141,8 @@ pub fn gram(y: ArrayView2<'_, f32>, regularization: f32) -> Array2<f32> {
     g
 }
 
-/// Dot product in 8 independent lanes, so the compiler vectorises it (a plain float sum is a
-/// serial dependency chain it may not reorder).
+/// Dot product in 8 independent lanes, so it vectorises (a plain float sum is one serial
+/// dependency chain the compiler may not reorder).
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let (ca, ta) = a.as_chunks::<8>();
     let (cb, tb) = b.as_chunks::<8>();
@@ -161,68 +162,135 @@ fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
-fn matvec(g: &[f32], x: &[f32], out: &mut [f32]) {
-    let k = x.len();
-    for (r, o) in out.iter_mut().enumerate() {
-        *o = dot(&g[r * k..(r + 1) * k], x);
+/// Rows solved together: their `G·p` products are one matrix product (gemm, which
+/// `matrixmultiply` runs with the CPU's best vector instructions, detected at run time).
+const BLOCK: usize = 64;
+
+/// Scratch matrices of one block.
+struct Block {
+    x: Array2<f32>,
+    r: Array2<f32>,
+    p: Array2<f32>,
+    ap: Array2<f32>,
+    rs: Vec<f32>,
+    active: Vec<bool>,
+}
+
+impl Block {
+    fn new(k: usize) -> Self {
+        let z = || Array2::zeros((BLOCK, k));
+        Self {
+            x: z(),
+            r: z(),
+            p: z(),
+            ap: z(),
+            rs: vec![0.0; BLOCK],
+            active: vec![false; BLOCK],
+        }
     }
 }
 
-/// A few CG steps on one row's normal equations, warm-started from `x`.
+/// A few CG steps on the normal equations of rows `first..first + m` of `m` (one block),
+/// warm-started from and written back to `target` (the block's rows of the factor matrix).
 #[expect(
     clippy::too_many_arguments,
     reason = "the solver's state, passed flat for speed"
 )]
-fn cg_row(
-    x: &mut [f32],
-    cols: &[u32],
-    weights: &[f32],
+fn cg_block(
+    target: &mut ArrayViewMut2<'_, f32>,
+    first: usize,
+    m: &Csr,
     other: &[f32],
-    g: &[f32],
+    g: &ArrayView2<'_, f32>,
     alpha: f32,
     steps: usize,
-    scratch: &mut [Vec<f32>; 3],
+    b: &mut Block,
 ) {
-    let k = x.len();
-    let [r, p, ap] = scratch;
+    let rows = target.nrows();
+    let k = target.ncols();
+    b.x.slice_axis_mut(Axis(0), Slice::from(..rows))
+        .assign(target);
+    let item = |c: u32| &other[c as usize * k..(c as usize + 1) * k];
     // r = b − A x = Σ (c − (c − 1)·yᵀx) y − G x
-    matvec(g, x, r);
-    for v in r.iter_mut() {
-        *v = -*v;
-    }
-    for (&c, &w) in cols.iter().zip(weights) {
-        let y = &other[c as usize * k..(c as usize + 1) * k];
-        let conf = 1.0 + alpha * w;
-        axpy(conf - (conf - 1.0) * dot(y, x), y, r);
-    }
-    p.copy_from_slice(r);
-    let mut rs_old = dot(r, r);
-    for _ in 0..steps {
-        if rs_old < 1e-20 {
-            break;
-        }
-        matvec(g, p, ap);
+    general_mat_mul(
+        -1.0,
+        &b.x.slice_axis(Axis(0), Slice::from(..rows)),
+        g,
+        0.0,
+        &mut b.r.slice_axis_mut(Axis(0), Slice::from(..rows)),
+    );
+    for j in 0..rows {
+        let (cols, weights) = m.row(first + j);
+        b.active[j] = !cols.is_empty();
+        let (Some(x), Some(r)) = (b.x.row(j).to_slice(), b.r.row_mut(j).into_slice()) else {
+            continue;
+        };
         for (&c, &w) in cols.iter().zip(weights) {
-            let y = &other[c as usize * k..(c as usize + 1) * k];
-            axpy(alpha * w * dot(y, p), y, ap);
+            let y = item(c);
+            let conf = 1.0 + alpha * w;
+            axpy(conf - (conf - 1.0) * dot(y, x), y, r);
         }
-        let denom = dot(p, ap);
-        if denom <= 0.0 || !denom.is_finite() {
-            break;
+    }
+    b.p.slice_axis_mut(Axis(0), Slice::from(..rows))
+        .assign(&b.r.slice_axis(Axis(0), Slice::from(..rows)));
+    for j in 0..rows {
+        let r = b.r.row(j);
+        b.rs[j] = r.dot(&r);
+    }
+    for _ in 0..steps {
+        general_mat_mul(
+            1.0,
+            &b.p.slice_axis(Axis(0), Slice::from(..rows)),
+            g,
+            0.0,
+            &mut b.ap.slice_axis_mut(Axis(0), Slice::from(..rows)),
+        );
+        for j in 0..rows {
+            if !b.active[j] || b.rs[j] < 1e-20 {
+                continue;
+            }
+            let (cols, weights) = m.row(first + j);
+            let (Some(p), Some(ap)) = (b.p.row(j).to_slice(), b.ap.row_mut(j).into_slice()) else {
+                continue;
+            };
+            for (&c, &w) in cols.iter().zip(weights) {
+                let y = item(c);
+                axpy(alpha * w * dot(y, p), y, ap);
+            }
+            let denom = dot(p, ap);
+            if denom <= 0.0 || !denom.is_finite() {
+                b.active[j] = false;
+                continue;
+            }
+            let step = b.rs[j] / denom;
+            let (Some(x), Some(r)) = (b.x.row_mut(j).into_slice(), b.r.row_mut(j).into_slice())
+            else {
+                continue;
+            };
+            axpy(step, p, x);
+            axpy(-step, ap, r);
+            let rs_new = dot(r, r);
+            let beta = rs_new / b.rs[j];
+            b.rs[j] = rs_new;
+            let (Some(p), Some(r)) = (b.p.row_mut(j).into_slice(), b.r.row(j).to_slice()) else {
+                continue;
+            };
+            for (pi, ri) in p.iter_mut().zip(r) {
+                *pi = ri + beta * *pi;
+            }
         }
-        let step = rs_old / denom;
-        axpy(step, p, x);
-        axpy(-step, ap, r);
-        let rs_new = dot(r, r);
-        let beta = rs_new / rs_old;
-        for (pi, ri) in p.iter_mut().zip(r.iter()) {
-            *pi = ri + beta * *pi;
+    }
+    for j in 0..rows {
+        if m.row(first + j).0.is_empty() {
+            target.row_mut(j).fill(0.0);
+        } else {
+            target.row_mut(j).assign(&b.x.row(j));
         }
-        rs_old = rs_new;
     }
 }
 
-/// Solves every row of `target` against `other` (one half-iteration), rows split across threads.
+/// Solves every row of `target` against `other` (one half-iteration), rows split across threads
+/// and, within a thread, into blocks.
 fn solve_side(
     target: &mut Array2<f32>,
     m: &Csr,
@@ -232,10 +300,6 @@ fn solve_side(
 ) {
     let k = p.factors;
     let g = gram(other.view(), p.regularization);
-    let g = g
-        .as_slice()
-        .map(<[f32]>::to_vec)
-        .unwrap_or_else(|| g.iter().copied().collect());
     let other_flat: Vec<f32> = other
         .as_slice()
         .map_or_else(|| other.iter().copied().collect(), <[f32]>::to_vec);
@@ -247,34 +311,13 @@ fn solve_side(
     let rows = target.nrows();
     let chunk = rows.div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
-        for (ci, mut block) in target.axis_chunks_iter_mut(Axis(0), chunk).enumerate() {
-            let (g, other_flat) = (&g, &other_flat);
+        for (ci, mut part) in target.axis_chunks_iter_mut(Axis(0), chunk).enumerate() {
+            let (g, other_flat) = (g.view(), &other_flat);
             s.spawn(move || {
-                let mut scratch = [vec![0.0; k], vec![0.0; k], vec![0.0; k]];
-                let mut x = vec![0.0f32; k];
-                for (i, mut row) in block.outer_iter_mut().enumerate() {
-                    let r = ci * chunk + i;
-                    let (cols, weights) = m.row(r);
-                    if cols.is_empty() {
-                        row.fill(0.0);
-                        continue;
-                    }
-                    for (xi, v) in x.iter_mut().zip(row.iter()) {
-                        *xi = *v;
-                    }
-                    cg_row(
-                        &mut x,
-                        cols,
-                        weights,
-                        other_flat,
-                        g,
-                        p.alpha,
-                        steps,
-                        &mut scratch,
-                    );
-                    for (v, xi) in row.iter_mut().zip(&x) {
-                        *v = *xi;
-                    }
+                let mut b = Block::new(k);
+                for (bi, mut block) in part.axis_chunks_iter_mut(Axis(0), BLOCK).enumerate() {
+                    let first = ci * chunk + bi * BLOCK;
+                    cg_block(&mut block, first, m, other_flat, &g, p.alpha, steps, &mut b);
                 }
             });
         }

@@ -2,6 +2,7 @@
 //! and from tests.
 
 pub mod compact;
+pub mod covisit;
 pub mod csr;
 pub mod embed;
 pub mod evaluate;
@@ -12,6 +13,7 @@ pub mod holdout;
 pub mod http;
 pub mod ials;
 pub mod import;
+pub mod interactions;
 pub mod ivf;
 pub mod metrics;
 pub mod parquet_io;

@@ -292,7 +292,12 @@ fn manifest_path(artifact: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-async fn do_train(lake: &Lake, models: &str, out: &Path, a: &TrainArgs) -> Result<Manifest> {
+async fn do_train(
+    lake: &Lake,
+    models: &str,
+    out: &Path,
+    a: &TrainArgs,
+) -> Result<training_run::RunOutput> {
     let params = a.params()?;
     let models = Lake::open(models)?;
     let r = training_run::run(lake, Some(&models), &params, &a.options()?)
@@ -315,7 +320,7 @@ async fn do_train(lake: &Lake, models: &str, out: &Path, a: &TrainArgs) -> Resul
         seconds = r.seconds,
         "trained"
     );
-    Ok(r.manifest)
+    Ok(r)
 }
 
 async fn do_publish(
@@ -398,8 +403,8 @@ async fn run(cli: Cli) -> Result<()> {
             params,
         } => {
             let lake = Lake::open(&lake.lake)?;
-            let m = do_train(&lake, &models.models, &out, &params).await?;
-            report("train", &m)
+            let r = do_train(&lake, &models.models, &out, &params).await?;
+            report("train", &r)
         }
         Command::Publish {
             artifact,

@@ -218,7 +218,7 @@ mod tests {
         }))
         .unwrap();
         let data = build(
-            &[e],
+            &crate::interactions::Interactions::from_events(&[e]),
             None,
             &[],
             &TrainParams::default().check().unwrap(),

@@ -11,11 +11,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use shared::artifact::{ItemRecord, NONE};
-use shared::{Event, EventType, ModelData};
+use shared::{EventType, ModelData};
 
+use crate::covisit::{self, Groups};
 use crate::csr::Csr;
 use crate::embed;
 use crate::ials::IalsValidParams;
+use crate::interactions::Interactions;
 use crate::products::Product;
 
 /// Why training parameters were refused or training could not run.
@@ -144,13 +146,14 @@ pub struct Catalog {
     pub brands: Vec<String>,
 }
 
-/// Builds the item dictionary: catalog products plus items only seen in events, sorted by id.
-pub fn catalog<'a>(products: &[Product], events: impl Iterator<Item = &'a Event>) -> Catalog {
+/// Builds the item dictionary: catalog products plus items seen in `seen` interned items,
+/// sorted by id; also maps interned item indices to catalog indices.
+pub fn catalog(products: &[Product], ix: &Interactions, seen: &[bool]) -> (Catalog, Vec<u32>) {
     let by_id: BTreeMap<&str, &Product> = products.iter().map(|p| (p.id.as_str(), p)).collect();
     let mut ids: BTreeSet<&str> = by_id.keys().copied().collect();
-    for e in events {
-        for (item, _) in e.items() {
-            ids.insert(item);
+    for (i, id) in ix.items.iter().enumerate() {
+        if seen.get(i).copied().unwrap_or(false) {
+            ids.insert(id);
         }
     }
     let categories: Vec<String> = products
@@ -200,139 +203,90 @@ pub fn catalog<'a>(products: &[Product], events: impl Iterator<Item = &'a Event>
             },
         })
         .collect();
-    let index = ids
+    let index: HashMap<String, u32> = ids
         .iter()
         .enumerate()
         .map(|(i, id)| (id.clone(), i as u32))
         .collect();
-    Catalog {
-        ids,
-        index,
-        records,
-        categories,
-        brands,
-    }
+    let remap = ix
+        .items
+        .iter()
+        .map(|id| index.get(id).copied().unwrap_or(u32::MAX))
+        .collect();
+    (
+        Catalog {
+            ids,
+            index,
+            records,
+            categories,
+            brands,
+        },
+        remap,
+    )
 }
 
-/// Keeps the best `n` of each row, best first, ties by index.
-fn top_rows(rows: Vec<HashMap<u32, f32>>, n: usize) -> Vec<Vec<(u32, f32)>> {
-    rows.into_iter()
-        .map(|row| {
-            let mut v: Vec<(u32, f32)> = row.into_iter().collect();
-            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            v.truncate(n);
-            v
-        })
-        .collect()
-}
-
-/// Counts pairs and normalises `c_ij / sqrt(n_i · n_j)` where `n_i` is how many groups hold `i`.
+/// Co-visitation lists (kept here for callers that group items as vectors).
 pub fn cooccurrence(
     groups: &[Vec<u32>],
     window: usize,
     n_items: usize,
     keep: usize,
 ) -> Vec<Vec<(u32, f32)>> {
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    let mut occurrences = vec![0u32; n_items];
-    for g in groups {
-        // Each item counts once per group, at its first position.
-        let mut seen = BTreeSet::new();
-        let g: Vec<u32> = g.iter().copied().filter(|&i| seen.insert(i)).collect();
-        for &i in &g {
-            occurrences[i as usize] += 1;
-        }
-        for (p, &a) in g.iter().enumerate() {
-            for &b in g.iter().skip(p + 1).take(window) {
-                if a != b {
-                    pairs.push((a.min(b), a.max(b)));
-                }
-            }
-        }
-    }
-    pairs.sort_unstable();
-    let mut rows: Vec<HashMap<u32, f32>> = vec![HashMap::new(); n_items];
-    let mut at = 0;
-    while at < pairs.len() {
-        let pair = pairs[at];
-        let run = pairs[at..].iter().take_while(|&&p| p == pair).count();
-        at += run;
-        let (a, b) = pair;
-        let norm = (f64::from(occurrences[a as usize]) * f64::from(occurrences[b as usize]))
-            .sqrt()
-            .max(1.0);
-        #[expect(
-            clippy::cast_possible_truncation,
-            clippy::cast_precision_loss,
-            reason = "scores are f32"
-        )]
-        let s = (run as f64 / norm) as f32;
-        rows[a as usize].insert(b, s);
-        rows[b as usize].insert(a, s);
-    }
-    top_rows(rows, keep)
+    covisit::cooccurrence(&Groups::from_vecs(groups), window, n_items, keep)
 }
 
-/// The model from the lake's events (those before `until`, when given) and products.
+/// The model from the lake's interactions (those before `until`, when given) and products.
 pub fn build(
-    events: &[Event],
+    ix: &Interactions,
     until: Option<i64>,
     products: &[Product],
     p: &TrainValidParams,
     version: &str,
     created_at: i64,
 ) -> Result<ModelData, TrainError> {
-    let events: Vec<&Event> = events
-        .iter()
-        .filter(|e| until.is_none_or(|u| e.timestamp < u))
-        .collect();
-    if events.is_empty() {
+    let kept = |r: &usize| until.is_none_or(|u| ix.ts[*r] < u);
+    let mut seen = vec![false; ix.items.len()];
+    let mut t_ref = i64::MIN;
+    let mut rows = 0usize;
+    for r in (0..ix.len()).filter(kept) {
+        seen[ix.item[r] as usize] = true;
+        t_ref = t_ref.max(ix.ts[r]);
+        rows += 1;
+    }
+    if rows == 0 {
         return Err(TrainError::NoEvents);
     }
-    let cat = catalog(products, events.iter().copied());
+    let (cat, remap) = catalog(products, ix, &seen);
     let n = cat.ids.len();
-    let t_ref = events.iter().map(|e| e.timestamp).max().unwrap_or(0);
     let half_life_ms = p.half_life_days * 86_400_000.0;
     let mut decayed = vec![0.0f64; n];
     let mut raw = vec![0.0f64; n];
-    let mut sessions: BTreeMap<&str, Vec<(i64, u32)>> = BTreeMap::new();
-    let mut purchases: BTreeMap<&str, Vec<(i64, &str, u32)>> = BTreeMap::new();
-    let mut shoppers: HashMap<&str, u32> = HashMap::new();
+    let mut session_rows: Vec<u32> = Vec::new();
+    let mut purchases: Vec<(u32, i64, u32)> = Vec::new();
     let mut triples: Vec<(u32, u32, f32)> = Vec::new();
-    for &e in &events {
-        let w = f64::from(p.weight(e.event_type));
-        let next = u32::try_from(shoppers.len()).unwrap_or(u32::MAX);
-        let shopper = *shoppers.entry(e.shopper()).or_insert(next);
-        #[expect(clippy::cast_precision_loss, reason = "age in ms fits f64")]
-        let decay = 0.5f64.powf((t_ref - e.timestamp).max(0) as f64 / half_life_ms);
-        for (item, qty) in e.items() {
-            let Some(&i) = cat.index.get(item) else {
-                continue;
-            };
-            if w > 0.0 {
-                let amount = w * f64::from(qty.max(1));
-                decayed[i as usize] += amount * decay;
-                raw[i as usize] += amount;
-                if p.ials.is_some() {
-                    triples.push((shopper, i, p.weight_of(e.event_type, qty)));
-                }
+    let mut shoppers_seen = vec![false; ix.shoppers()];
+    for r in (0..ix.len()).filter(kept) {
+        let i = remap[ix.item[r] as usize];
+        let kind = ix.kind[r];
+        let qty = u32::from(ix.quantity[r]);
+        shoppers_seen[ix.shopper[r] as usize] = true;
+        let w = f64::from(p.weight(kind));
+        if w > 0.0 {
+            #[expect(clippy::cast_precision_loss, reason = "age in ms fits f64")]
+            let decay = 0.5f64.powf((t_ref - ix.ts[r]).max(0) as f64 / half_life_ms);
+            let amount = w * f64::from(qty);
+            decayed[i as usize] += amount * decay;
+            raw[i as usize] += amount;
+            if p.ials.is_some() {
+                triples.push((ix.shopper[r], i, p.weight_of(kind, qty)));
             }
-            match e.event_type {
-                EventType::View | EventType::AddToCart | EventType::RecClick => {
-                    sessions
-                        .entry(e.session_id.as_str())
-                        .or_default()
-                        .push((e.timestamp, i));
-                }
-                EventType::Purchase => {
-                    let order = e.order_id.as_deref().unwrap_or(&e.event_id);
-                    purchases
-                        .entry(e.shopper())
-                        .or_default()
-                        .push((e.timestamp, order, i));
-                }
-                _ => {}
+        }
+        match kind {
+            EventType::View | EventType::AddToCart | EventType::RecClick => {
+                session_rows.push(u32::try_from(r).unwrap_or(u32::MAX));
             }
+            EventType::Purchase => purchases.push((ix.shopper[r], ix.ts[r], i)),
+            _ => {}
         }
     }
     // Decayed score, with all-time volume as a vanishing tie-breaker so old catalogs keep an order.
@@ -371,34 +325,38 @@ pub fn build(
                 .collect()
         })
         .collect();
-    let session_groups: Vec<Vec<u32>> = sessions
-        .into_values()
-        .map(|mut v| {
-            v.sort_unstable();
-            v.into_iter().map(|(_, i)| i).collect()
-        })
-        .collect();
-    let co_view = cooccurrence(&session_groups, p.session_window, n, p.neighbors);
-    let window_ms = p.cobuy_days * 86_400_000;
-    let mut buy_groups: Vec<Vec<u32>> = Vec::new();
-    for mut list in purchases.into_values() {
-        list.sort_unstable();
-        // Split one shopper's purchases into groups of orders no more than `cobuy_days` apart.
-        let mut group: Vec<u32> = Vec::new();
-        let mut start: Option<i64> = None;
-        for (ts, _, i) in list {
-            if start.is_some_and(|s| ts - s > window_ms) {
-                buy_groups.push(std::mem::take(&mut group));
-                start = None;
-            }
-            start.get_or_insert(ts);
-            group.push(i);
+    // Sessions: rows ordered by (session, time), cut where the session changes.
+    session_rows.sort_unstable_by_key(|&r| (ix.session[r as usize], ix.ts[r as usize], r));
+    let mut sessions = Groups::new();
+    let mut last: Option<u64> = None;
+    for &r in &session_rows {
+        let s = ix.session[r as usize];
+        if last.is_some_and(|l| l != s) {
+            sessions.close();
         }
-        if !group.is_empty() {
-            buy_groups.push(group);
-        }
+        last = Some(s);
+        sessions.items.push(remap[ix.item[r as usize] as usize]);
     }
-    let co_buy = cooccurrence(&buy_groups, 100, n, p.neighbors);
+    sessions.close();
+    drop(session_rows);
+    let co_view = covisit::cooccurrence(&sessions, p.session_window, n, p.neighbors);
+    let n_sessions = sessions.len();
+    drop(sessions);
+    // Baskets: one shopper's purchases no more than `cobuy_days` apart.
+    purchases.sort_unstable();
+    let window_ms = p.cobuy_days * 86_400_000;
+    let mut baskets = Groups::new();
+    let mut start: Option<(u32, i64)> = None;
+    for &(shopper, ts, i) in &purchases {
+        if start.is_some_and(|(s, t0)| s != shopper || ts - t0 > window_ms) {
+            baskets.close();
+            start = None;
+        }
+        start.get_or_insert((shopper, ts));
+        baskets.items.push(i);
+    }
+    baskets.close();
+    let co_buy = covisit::cooccurrence(&baskets, 100, n, p.neighbors);
     let mut meta = Map::new();
     let factors = match &p.ials {
         None => {
@@ -407,8 +365,9 @@ pub fn build(
         }
         Some(ip) => {
             meta.insert("kind".into(), Value::from("ials+covisitation+popularity"));
-            let matrix = Csr::from_triples(shoppers.len(), n, std::mem::take(&mut triples));
+            let matrix = Csr::from_triples(ix.shoppers(), n, std::mem::take(&mut triples));
             let e = embed::item_embeddings(&matrix, ip, &cat.records);
+            drop(matrix);
             let mut data = embed::to_factor_data(&e, ip);
             let mut info = json!({"k": ip.factors, "iterations": ip.iterations, "alpha": ip.alpha,
                 "regularization": ip.regularization, "seed": ip.seed, "trained_items": e.trained,
@@ -423,15 +382,15 @@ pub fn build(
             Some(data)
         }
     };
-    let users = shoppers.len();
+    let users = shoppers_seen.iter().filter(|&&s| s).count();
     meta.insert(
         "params".into(),
         serde_json::to_value(p).unwrap_or(Value::Null),
     );
     meta.insert(
         "counts".into(),
-        json!({"items": n, "categories": cat.categories.len(), "brands": cat.brands.len(), "events": events.len(),
-               "shoppers": users, "sessions": session_groups.len(), "trained_until": t_ref}),
+        json!({"items": n, "categories": cat.categories.len(), "brands": cat.brands.len(), "interactions": rows,
+               "shoppers": users, "sessions": n_sessions, "trained_until": t_ref}),
     );
     Ok(ModelData {
         version: version.to_owned(),
@@ -452,7 +411,7 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::PurchaseLine;
+    use shared::{Event, PurchaseLine};
 
     const T: i64 = 1_790_000_000_000;
 
@@ -506,7 +465,15 @@ mod tests {
             ev("6", View, "b", "s2", "z", T + 5),
         ];
         let products = vec![product("x", "c1"), product("y", "c1"), product("z", "c2")];
-        let m = build(&events, None, &products, &params(), "v1", 0).unwrap();
+        let m = build(
+            &Interactions::from_events(&events),
+            None,
+            &products,
+            &params(),
+            "v1",
+            0,
+        )
+        .unwrap();
         let ids: Vec<&str> = m.items.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(ids, ["x", "y", "z"]);
         // y: 1 + 3 + 1 = 5, x: 2, z: 1 (no decay within milliseconds).
@@ -544,7 +511,15 @@ mod tests {
                 )
             })
             .collect();
-        let before = build(&events, None, &[], &params(), "v1", 0).unwrap();
+        let before = build(
+            &Interactions::from_events(&events),
+            None,
+            &[],
+            &params(),
+            "v1",
+            0,
+        )
+        .unwrap();
         assert_eq!(before.popular, vec![0]);
         for i in 0..50 {
             events.push(ev(
@@ -556,7 +531,15 @@ mod tests {
                 T,
             ));
         }
-        let after = build(&events, None, &[], &params(), "v2", 0).unwrap();
+        let after = build(
+            &Interactions::from_events(&events),
+            None,
+            &[],
+            &params(),
+            "v2",
+            0,
+        )
+        .unwrap();
         assert_eq!(after.items[after.popular[0] as usize].id, "new");
         // Old history keeps a (tiny) score, so it stays recommendable behind the new item.
         assert_eq!(after.popular.len(), 2);
@@ -576,7 +559,15 @@ mod tests {
                 T + 30 * 86_400_000,
             ),
         ];
-        let m = build(&events, None, &[], &params(), "v", 0).unwrap();
+        let m = build(
+            &Interactions::from_events(&events),
+            None,
+            &[],
+            &params(),
+            "v",
+            0,
+        )
+        .unwrap();
         let idx = |id: &str| m.items.iter().position(|i| i.id == id).unwrap() as u32;
         assert_eq!(
             m.co_buy[idx("phone") as usize]
@@ -594,17 +585,31 @@ mod tests {
             ev("1", EventType::View, "a", "s", "x", T),
             ev("2", EventType::View, "a", "s", "y", T),
         ];
-        let a = build(&events, None, &[], &params(), "v", 1)
-            .unwrap()
-            .encode()
-            .unwrap();
-        let b = build(&events, None, &[], &params(), "v", 1)
-            .unwrap()
-            .encode()
-            .unwrap();
+        let a = build(
+            &Interactions::from_events(&events),
+            None,
+            &[],
+            &params(),
+            "v",
+            1,
+        )
+        .unwrap()
+        .encode()
+        .unwrap();
+        let b = build(
+            &Interactions::from_events(&events),
+            None,
+            &[],
+            &params(),
+            "v",
+            1,
+        )
+        .unwrap()
+        .encode()
+        .unwrap();
         assert_eq!(a, b);
         assert_eq!(
-            build(&[], None, &[], &params(), "v", 1).unwrap_err(),
+            build(&Interactions::default(), None, &[], &params(), "v", 1).unwrap_err(),
             TrainError::NoEvents
         );
         let mut p = TrainParams::default();

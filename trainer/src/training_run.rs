@@ -11,6 +11,7 @@ use shared::personal::Blend;
 use shared::{Manifest, Model};
 
 use crate::holdout::{self, Evaluated, Ranker};
+use crate::interactions::Interactions;
 use crate::store::Lake;
 use crate::train::{self, TrainValidParams};
 use crate::{compact, evaluate, evaluations_table, publish};
@@ -56,21 +57,10 @@ pub struct RunOutput {
     pub blend: Blend,
     pub evaluation: Vec<Evaluated>,
     pub evaluations_table: Option<String>,
+    /// What embedding training reported (dimensions, cold-start fills, IVF recall/speed-up).
+    pub factors: Value,
     pub seconds: f64,
 }
-
-const COLUMNS: [&str; 10] = [
-    "event_id",
-    "event_type",
-    "ts",
-    "user_id",
-    "anonymous_id",
-    "session_id",
-    "item_id",
-    "quantity",
-    "order_id",
-    "lines",
-];
 
 /// Trains, evaluates and writes nothing but `tables/model_evaluations`; the caller writes or
 /// publishes the artifact.
@@ -81,11 +71,13 @@ pub async fn run(
     o: &RunOptions,
 ) -> Result<RunOutput, RunError> {
     let started = Instant::now();
-    let events = compact::read_events(lake, &COLUMNS).await?;
+    let events = Interactions::read(lake).await?;
     let products = compact::read_products(lake).await?;
     tracing::info!(
-        events = events.len(),
+        interactions = events.len(),
+        shoppers = events.shoppers(),
         products = products.len(),
+        seconds = started.elapsed().as_secs_f64(),
         "read the lake"
     );
     let split = holdout::split(&events, p, o.holdout_days, o.max_cases);
@@ -182,6 +174,7 @@ pub async fn run(
         None
     };
     Ok(RunOutput {
+        factors: model.meta().get("factors").cloned().unwrap_or(Value::Null),
         bytes,
         manifest,
         blend,
