@@ -78,26 +78,82 @@ pub fn weigh(history: &[Interaction], blend: &Blend, n: usize) -> Vec<(u32, f32)
     order.into_iter().map(|i| (i, weights[&i])).collect()
 }
 
-fn normalise(scores: &mut [f32]) {
-    let max = scores.iter().copied().fold(0.0f32, f32::max);
-    if max > 0.0 {
-        for s in scores.iter_mut() {
-            *s /= max;
+/// Most popular items considered as candidates when the catalog has an IVF index.
+const POPULAR_CANDIDATES: usize = 1000;
+
+/// Scores accumulated per item, remembering which items were touched so large catalogs are
+/// ranked from their candidates only.
+struct Acc {
+    score: Vec<f32>,
+    touched: Vec<u32>,
+}
+
+impl Acc {
+    fn new(n: usize) -> Self {
+        Self {
+            score: vec![0.0; n],
+            touched: Vec::new(),
         }
+    }
+
+    /// Adds `weight · value / max` for each `(item, value)`.
+    fn add(&mut self, weight: f32, values: &[(u32, f32)]) {
+        let max = values.iter().map(|v| v.1).fold(0.0f32, f32::max);
+        if max <= 0.0 || weight <= 0.0 {
+            return;
+        }
+        for &(i, v) in values {
+            let Some(s) = self.score.get_mut(i as usize) else {
+                continue;
+            };
+            if v == 0.0 {
+                continue;
+            }
+            if *s == 0.0 {
+                self.touched.push(i);
+            }
+            *s += weight * v / max;
+        }
+    }
+
+    fn finish(self) -> Vec<(u32, f32)> {
+        let mut touched = self.touched;
+        touched.sort_unstable();
+        touched.dedup();
+        touched
+            .into_iter()
+            .map(|i| (i, self.score[i as usize]))
+            .collect()
     }
 }
 
-/// Scores every item for a history; `None` when the history names no known item.
+/// The three signals for one history, before blending: what [`mix`] combines. Computing them
+/// once and mixing many blends is how the trainer tunes the blend cheaply.
+#[derive(Debug, Clone, Default)]
+pub struct Signals {
+    pub embedding: Vec<(u32, f32)>,
+    pub covisit: Vec<(u32, f32)>,
+    pub popularity: Vec<(u32, f32)>,
+    n: usize,
+}
+
+/// The signals for a history under `blend`'s recency and history length (its weights only
+/// decide which signals are computed: a zero weight skips one). `None` when the history names
+/// no known item.
 ///
-/// Returns the blended scores and, per item, the history item that explains it best and whether
-/// co-visitation (rather than the embedding) dominated.
-pub fn score_all(model: &Model, history: &[Interaction], blend: &Blend) -> Option<Vec<f32>> {
+/// Candidates are every item for small catalogs; with an IVF index, the items of the probed
+/// clusters, the history's co-visitation neighbours and the most popular items.
+pub fn signals(model: &Model, history: &[Interaction], blend: &Blend) -> Option<Signals> {
     let n = model.n_items();
     let hist = weigh(history, blend, n);
     if hist.is_empty() {
         return None;
     }
-    let mut total = vec![0.0f32; n];
+    let mut out = Signals {
+        n,
+        ..Signals::default()
+    };
+    let mut sparse = false;
     if let Some(f) = model.factors().filter(|_| blend.embedding > 0.0) {
         let rows: Vec<(Vec<f32>, f32)> = hist.iter().map(|&(i, w)| (f.item_vector(i), w)).collect();
         let x = fold_in(
@@ -107,66 +163,72 @@ pub fn score_all(model: &Model, history: &[Interaction], blend: &Blend) -> Optio
             f.fold_in_params(),
         );
         if let Some(x) = x {
-            let mut emb = vec![0.0f32; n];
-            match f.candidates(&x, None) {
+            out.embedding = match f.candidates(&x, None) {
                 Some(candidates) => {
-                    for i in candidates {
-                        emb[i as usize] = f.score(&x, i);
-                    }
+                    sparse = true;
+                    candidates
+                        .into_iter()
+                        .map(|i| (i, f.score(&x, i)))
+                        .collect()
                 }
-                None => {
-                    for (i, e) in emb.iter_mut().enumerate() {
-                        *e = f.score(&x, i as u32);
-                    }
-                }
-            }
-            normalise(&mut emb);
-            for (t, e) in total.iter_mut().zip(&emb) {
-                *t += blend.embedding * e;
-            }
+                None => (0..n as u32).map(|i| (i, f.score(&x, i))).collect(),
+            };
         }
     }
     if blend.covisit > 0.0 {
-        let mut cov = vec![0.0f32; n];
+        let mut cov: HashMap<u32, f32> = HashMap::new();
         for &(h, w) in &hist {
             for (j, s) in model.co_view(h).chain(model.co_buy(h)) {
-                cov[j as usize] += w * s;
+                *cov.entry(j).or_default() += w * s;
             }
         }
-        normalise(&mut cov);
-        for (t, c) in total.iter_mut().zip(&cov) {
-            *t += blend.covisit * c;
-        }
+        out.covisit = cov.into_iter().collect();
+        out.covisit.sort_unstable_by_key(|c| c.0);
     }
     if blend.popularity > 0.0 {
-        let max = model.popular().next().map_or(0.0, |i| model.popularity(i));
-        if max > 0.0 {
-            for (i, t) in total.iter_mut().enumerate() {
-                *t += blend.popularity * model.popularity(i as u32) / max;
-            }
-        }
+        out.popularity = if sparse || model.factors().is_some_and(|f| f.ivf_nprobe().is_some()) {
+            model
+                .popular()
+                .take(POPULAR_CANDIDATES)
+                .map(|i| (i, model.popularity(i)))
+                .collect()
+        } else {
+            (0..n as u32).map(|i| (i, model.popularity(i))).collect()
+        };
     }
-    Some(total)
+    Some(out)
 }
 
-/// Indices of the `top` best scores, best first, skipping `exclude`; ties go to the lower index.
-pub fn top_k(scores: &[f32], top: usize, exclude: &HashSet<u32>) -> Vec<u32> {
-    let mut idx: Vec<u32> = (0..scores.len() as u32)
-        .filter(|i| {
-            !exclude.contains(i) && scores[*i as usize].is_finite() && scores[*i as usize] > 0.0
-        })
+/// Blends signals: each normalised by its maximum over the candidates, weighted, summed.
+pub fn mix(s: &Signals, blend: &Blend) -> Vec<(u32, f32)> {
+    let mut acc = Acc::new(s.n);
+    acc.add(blend.embedding, &s.embedding);
+    acc.add(blend.covisit, &s.covisit);
+    acc.add(blend.popularity, &s.popularity);
+    acc.finish()
+}
+
+/// Blended scores of the candidate items for a history; `None` when the history names no
+/// known item.
+pub fn score_all(model: &Model, history: &[Interaction], blend: &Blend) -> Option<Vec<(u32, f32)>> {
+    signals(model, history, blend).map(|s| mix(&s, blend))
+}
+
+/// Items of the `top` best positive scores, best first, skipping `exclude`; ties go to the lower
+/// index.
+pub fn top_k(scores: &[(u32, f32)], top: usize, exclude: &HashSet<u32>) -> Vec<(u32, f32)> {
+    let mut v: Vec<(u32, f32)> = scores
+        .iter()
+        .copied()
+        .filter(|(i, s)| !exclude.contains(i) && s.is_finite() && *s > 0.0)
         .collect();
-    let cmp = |a: &u32, b: &u32| {
-        scores[*b as usize]
-            .total_cmp(&scores[*a as usize])
-            .then(a.cmp(b))
-    };
-    if idx.len() > top {
-        idx.select_nth_unstable_by(top, cmp);
-        idx.truncate(top);
+    let cmp = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if v.len() > top {
+        v.select_nth_unstable_by(top, cmp);
+        v.truncate(top);
     }
-    idx.sort_unstable_by(cmp);
-    idx
+    v.sort_unstable_by(cmp);
+    v
 }
 
 /// The history item most related to `item`: the strongest co-visitation link, else the most
@@ -201,15 +263,29 @@ pub fn personal(
     let Some(scores) = score_all(model, history, blend) else {
         return crate::recommend::popular(model, None, k, offset, exclude);
     };
+    rank_scores(model, &scores, history, blend, k, offset, exclude)
+}
+
+/// Ranks blended scores: the best `k` after `offset`, none from `exclude`, each explained by the
+/// history item most related to it, filled up with popular items when short.
+pub fn rank_scores(
+    model: &Model,
+    scores: &[(u32, f32)],
+    history: &[Interaction],
+    blend: &Blend,
+    k: usize,
+    offset: usize,
+    exclude: &HashSet<u32>,
+) -> Vec<Scored> {
     let hist = weigh(history, blend, model.n_items());
-    let ranked = top_k(&scores, k + offset, exclude);
+    let ranked = top_k(scores, k + offset, exclude);
     let mut out: Vec<Scored> = ranked
         .into_iter()
-        .map(|idx| {
+        .map(|(idx, score)| {
             let because = explain(model, idx, &hist);
             Scored {
                 idx,
-                score: scores[idx as usize],
+                score,
                 reason: Reason::Session {
                     item: model.item_id(because).to_owned(),
                 },

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use shared::Model;
-use shared::personal::{Blend, Interaction, personal};
+use shared::personal::{Blend, Interaction, Signals, mix, personal, rank_scores, signals};
 use shared::recommend::popular;
 use shared::time::DAY_MS;
 
@@ -165,7 +165,9 @@ pub fn evaluate(model: &Model, cases: &[Case], ranker: Ranker) -> Metrics {
     total.finish(model.n_items())
 }
 
-fn rank_case(model: &Model, c: &Case, ranker: Ranker) -> (Vec<u32>, HashSet<u32>) {
+/// A case in a model's indices: history, items to exclude, relevant items (targets the model
+/// does not know count as misses, never as hits).
+fn prepare(model: &Model, c: &Case) -> (Vec<Interaction>, HashSet<u32>, HashSet<u32>) {
     let history: Vec<Interaction> = c
         .history
         .iter()
@@ -177,7 +179,6 @@ fn rank_case(model: &Model, c: &Case, ranker: Ranker) -> (Vec<u32>, HashSet<u32>
         })
         .collect();
     let exclude: HashSet<u32> = history.iter().map(|h| h.idx).collect();
-    // Targets the model does not know count as misses, never as hits.
     let relevant: HashSet<u32> = c
         .targets
         .iter()
@@ -188,6 +189,11 @@ fn rank_case(model: &Model, c: &Case, ranker: Ranker) -> (Vec<u32>, HashSet<u32>
                 .unwrap_or(u32::MAX - u32::try_from(n).unwrap_or(0))
         })
         .collect();
+    (history, exclude, relevant)
+}
+
+fn rank_case(model: &Model, c: &Case, ranker: Ranker) -> (Vec<u32>, HashSet<u32>) {
+    let (history, exclude, relevant) = prepare(model, c);
     let ranked = match ranker {
         Ranker::Personal(blend) => personal(model, &history, 20, 0, &exclude, &blend),
         Ranker::Popular => popular(model, None, 20, 0, &exclude),
@@ -209,12 +215,82 @@ fn rank_case(model: &Model, c: &Case, ranker: Ranker) -> (Vec<u32>, HashSet<u32>
 }
 
 /// The blend with the best validation NDCG@10 among `candidates` (first wins ties).
+///
+/// The signals of a case depend only on the blend's recency and history length, so they are
+/// computed once per such group and each blend only re-mixes them.
 pub fn tune_blend(model: &Model, validation: &[Case], candidates: &[Blend]) -> (Blend, f64) {
+    let mut sorted = candidates.to_vec();
+    sorted.sort_by(|a, b| {
+        a.recency
+            .total_cmp(&b.recency)
+            .then(a.max_history.cmp(&b.max_history))
+    });
+    let candidates = &sorted[..];
+    let top_share: HashSet<u32> = model
+        .popular()
+        .take((model.n_items() / 100).max(1))
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = validation.len().div_ceil(threads).max(1);
+    let accs: Vec<Vec<MetricsAccumulator>> = std::thread::scope(|s| {
+        let handles: Vec<_> = validation
+            .chunks(chunk)
+            .map(|part| {
+                let top_share = &top_share;
+                s.spawn(move || {
+                    let mut accs = vec![MetricsAccumulator::new(10); candidates.len()];
+                    for c in part {
+                        let (history, exclude, relevant) = prepare(model, c);
+                        let mut cached: Option<(f32, usize, Option<Signals>)> = None;
+                        for (b, acc) in candidates.iter().zip(accs.iter_mut()) {
+                            if cached
+                                .as_ref()
+                                .is_none_or(|(r, m, _)| *r != b.recency || *m != b.max_history)
+                            {
+                                // Every signal, so any weights can be mixed from them.
+                                let all = Blend {
+                                    embedding: 1.0,
+                                    covisit: 1.0,
+                                    popularity: 1.0,
+                                    ..*b
+                                };
+                                cached = Some((
+                                    b.recency,
+                                    b.max_history,
+                                    signals(model, &history, &all),
+                                ));
+                            }
+                            let ranked: Vec<u32> = match cached.as_ref().and_then(|c| c.2.as_ref())
+                            {
+                                Some(sig) => {
+                                    let scores = mix(sig, b);
+                                    rank_scores(model, &scores, &history, b, 20, 0, &exclude)
+                                }
+                                None => popular(model, None, 20, 0, &exclude),
+                            }
+                            .into_iter()
+                            .map(|s| s.idx)
+                            .collect();
+                            acc.add(&ranked, &relevant, top_share);
+                        }
+                    }
+                    accs
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut totals = vec![MetricsAccumulator::new(10); candidates.len()];
+    for part in accs {
+        for (t, a) in totals.iter_mut().zip(part) {
+            t.merge(a);
+        }
+    }
     let mut best = (Blend::default(), f64::MIN);
-    for &b in candidates {
-        let m = evaluate(model, validation, Ranker::Personal(b));
-        if m.ndcg > best.1 {
-            best = (b, m.ndcg);
+    for (b, t) in candidates.iter().zip(&totals) {
+        let ndcg = t.finish(model.n_items()).ndcg;
+        if ndcg > best.1 {
+            best = (*b, ndcg);
         }
     }
     best
