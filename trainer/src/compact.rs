@@ -167,7 +167,31 @@ pub async fn compact(lake: &Lake) -> Result<CompactReport, CompactError> {
 }
 
 /// Parses NDJSON bodies; lines that are not events are returned as quarantine records.
+/// Parses raw files on all cores; results keep file order, so output is deterministic.
 fn parse(keys: &[String], bodies: &[bytes::Bytes]) -> (Vec<Event>, Vec<Quarantined>) {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let per = keys.len().div_ceil(threads).max(1);
+    let parts: Vec<(Vec<Event>, Vec<Quarantined>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = keys
+            .chunks(per)
+            .zip(bodies.chunks(per))
+            .map(|(k, b)| s.spawn(move || parse_files(k, b)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut events = Vec::new();
+    let mut bad = Vec::new();
+    for (e, q) in parts {
+        events.extend(e);
+        bad.extend(q);
+    }
+    (events, bad)
+}
+
+fn parse_files(keys: &[String], bodies: &[bytes::Bytes]) -> (Vec<Event>, Vec<Quarantined>) {
     let mut events = Vec::new();
     let mut bad = Vec::new();
     for (key, body) in keys.iter().zip(bodies) {

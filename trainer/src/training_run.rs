@@ -213,3 +213,92 @@ async fn live_model(models: Option<&Lake>, cutoff: i64) -> Result<Option<Model>,
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::TrainParams;
+    use arrow_array::{Array, StringArray};
+
+    #[tokio::test]
+    async fn a_run_evaluates_on_the_holdout_and_records_it() {
+        let lake = Lake::open("memory://").unwrap();
+        let models = Lake::open("memory://").unwrap();
+        let sim = crate::simulate::SimParams {
+            events: 15_000,
+            users: 400,
+            items: 200,
+            days: 10,
+            seed: 3,
+            end_ms: 1_790_000_000_000 - 1_790_000_000_000 % shared::time::DAY_MS,
+        };
+        crate::simulate::simulate(&lake, &sim).await.unwrap();
+        compact::compact(&lake).await.unwrap();
+        let mut params = TrainParams::default();
+        params.0.ials = crate::ials::IalsParams::default()
+            .factors(16)
+            .iterations(5)
+            .check()
+            .ok();
+        let p = params.check().unwrap();
+        let o = RunOptions {
+            holdout_days: 1.0,
+            max_cases: 120,
+            version: Some("t1".into()),
+            now_ms: 1,
+        };
+        let r = run(&lake, Some(&models), &p, &o).await.unwrap();
+        let names: Vec<&str> = r.evaluation.iter().map(|e| e.model.as_str()).collect();
+        assert_eq!(names, ["vitrine", "popularity", "item_knn"]);
+        let m = &r.manifest.metrics;
+        assert!(
+            m["ndcg@10"].as_f64().unwrap() > m["baseline_popularity_ndcg@10"].as_f64().unwrap()
+        );
+        assert!(m["test_shoppers"].as_u64().unwrap() >= MIN_CASES as u64);
+        // The blend and the figures travel in the artifact.
+        let model = Model::load(r.bytes.clone()).unwrap();
+        assert_eq!(model.format_version(), 2);
+        assert_eq!(Blend::of(&model), r.blend);
+        // The lake table holds the same rows.
+        let key = r.evaluations_table.clone().unwrap();
+        assert_eq!(key, "tables/model_evaluations/t1.parquet");
+        let mut rows = Vec::new();
+        crate::parquet_io::for_each_batch(&lake, &key, &[], |b| {
+            let col = b.column_by_name("model").unwrap();
+            let names = col.as_any().downcast_ref::<StringArray>().unwrap();
+            rows.extend((0..names.len()).map(|i| names.value(i).to_owned()));
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(rows, names);
+        // A live model trained before the cutoff is scored on the same holdout...
+        let ix = Interactions::read(&lake).await.unwrap();
+        let products = compact::read_products(&lake).await.unwrap();
+        let cutoff = m["cutoff"].as_i64().unwrap();
+        let old = train::build(&ix, Some(cutoff), &products, &p, "t0", 0).unwrap();
+        let old_bytes = old.encode().unwrap();
+        let old_manifest =
+            publish::manifest_for(&old_bytes, &Model::load(old_bytes.clone()).unwrap());
+        publish::publish(&models, &old_bytes, &old_manifest)
+            .await
+            .unwrap();
+        let o2 = RunOptions {
+            version: Some("t2".into()),
+            ..o.clone()
+        };
+        let r2 = run(&lake, Some(&models), &p, &o2).await.unwrap();
+        assert_eq!(r2.evaluation.last().unwrap().model, "live:t0");
+        assert_eq!(r2.manifest.metrics["live_version"], "t0");
+        // ...one that saw the holdout days is left out rather than flattered.
+        publish::publish(&models, &r.bytes, &r.manifest)
+            .await
+            .unwrap();
+        let o3 = RunOptions {
+            version: Some("t3".into()),
+            ..o
+        };
+        let r3 = run(&lake, Some(&models), &p, &o3).await.unwrap();
+        assert!(r3.evaluation.iter().all(|e| !e.model.starts_with("live:")));
+    }
+}
