@@ -5,6 +5,7 @@
 # of each step (GNU time) as a Markdown table; the goal is < 15 min and < 8 GiB for
 # compact + train + publish on a 2-core machine.
 #   EVENTS=10000000 USERS=100000 ITEMS=50000 bash bench/scale.sh   # a smaller run
+#   SCALE_DIR=/path REUSE_RAW=1 bash bench/scale.sh                 # keep the dir, skip simulate
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,8 +13,11 @@ events=${EVENTS:-100000000}
 users=${USERS:-1000000}
 items=${ITEMS:-200000}
 days=${DAYS:-30}
-work=${SCALE_DIR:-$(mktemp -d -p "$root/bench" scale.XXXX)}
-trap 'rm -rf "$work"' EXIT
+if [ -n "${SCALE_DIR:-}" ]; then
+  work=$SCALE_DIR; mkdir -p "$work"   # kept for inspection
+else
+  work=$(mktemp -d -p "$root/bench" scale.XXXX); trap 'rm -rf "$work"' EXIT
+fi
 cargo build --release -p trainer --locked -q
 trainer=$root/target/release/trainer
 lake="file://$work/lake"
@@ -29,7 +33,12 @@ step() { # name, command...
 }
 
 : > "$work/table.md"
-step simulate "$trainer" simulate --lake "$lake" --events "$events" --users "$users" --items "$items" --days "$days"
+if [ "${REUSE_RAW:-0}" = 1 ] && [ -d "$work/lake/raw/events" ]; then
+  # Re-measure compact + train + publish on the same simulated raw events.
+  rm -rf "$work/lake/tables" "$work/models"
+else
+  step simulate "$trainer" simulate --lake "$lake" --events "$events" --users "$users" --items "$items" --days "$days"
+fi
 step compact "$trainer" compact --lake "$lake"
 step train "$trainer" train --lake "$lake" --models "$models" --out "$work/model.bin"
 step publish "$trainer" publish --artifact "$work/model.bin" --models "$models"

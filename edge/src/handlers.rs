@@ -1,14 +1,14 @@
 //! Public endpoints: health, model status, event ingest and recommendations.
 
 use serde_json::json;
-use shared::api::{RecommendQuery, RecommendResponse, SimilarQuery};
+use shared::api::{CartRequest, RecommendQuery, RecommendResponse, SimilarQuery, TrendingQuery};
 use shared::event::ValidationPolicy;
 use shared::ingest::{MAX_BATCH_BYTES, parse_batch, send_chunks};
-use shared::{ApiError, Code, Model, personal, recommend};
+use shared::{ApiError, Code, Model, personal, recommend, session};
 use worker::{Env, Request};
 
 use crate::http::{HandlerResult, json, now_ms, query_pairs, storage_error};
-use crate::model_cache;
+use crate::{model_cache, sessions};
 
 pub async fn health(env: &Env) -> HandlerResult {
     let model = model_cache::current(env).await;
@@ -60,6 +60,18 @@ pub async fn events(mut req: Request, env: &Env) -> HandlerResult {
             .await
             .map_err(|e| storage_error("event queue", &e))?;
     }
+    // The lake has the events; now the live state, so the next request reflects them.
+    let updates = session::updates(&outcome.accepted);
+    futures::future::try_join_all(
+        updates
+            .touches
+            .iter()
+            .map(|(key, touches)| sessions::add(env, key, touches)),
+    )
+    .await?;
+    for (from, into) in &updates.merges {
+        sessions::merge(env, from, into).await?;
+    }
     json(202, &outcome.response())
 }
 
@@ -88,7 +100,91 @@ fn respond(model: &Model, items: Vec<recommend::Scored>, started: i64) -> Handle
 pub async fn recommendations(req: &Request, env: &Env, started: i64) -> HandlerResult {
     let q = RecommendQuery::parse(query_pairs(req))?;
     let model = require_model(env).await?;
-    let items = personal::for_you(&model, &q.context, q.category.as_deref(), q.k, q.offset);
+    let state = match session::shopper_key(q.user_id.as_deref(), q.anonymous_id.as_deref()) {
+        Some(key) => sessions::load(env, &key).await?,
+        None => session::SessionState::default(),
+    };
+    let items = personal::for_you(
+        &model,
+        &q.context,
+        &state,
+        &q.filter,
+        q.exclude_purchased,
+        q.k,
+        q.offset,
+    );
+    respond(&model, items, started)
+}
+
+fn item_index(model: &Model, item_id: &str) -> Result<u32, ApiError> {
+    model.item_index(item_id).ok_or_else(|| {
+        ApiError::new(
+            Code::ItemNotFound,
+            format!("item `{item_id}` is not in the catalog"),
+        )
+    })
+}
+
+/// `GET /v1/items/{id}/bought-together`
+pub async fn bought_together(
+    req: &Request,
+    env: &Env,
+    item_id: &str,
+    started: i64,
+) -> HandlerResult {
+    let q = SimilarQuery::parse(query_pairs(req))?;
+    let model = require_model(env).await?;
+    let idx = item_index(&model, item_id)?;
+    let items = recommend::bought_together(&model, idx, q.k, &q.filter.resolve(&model));
+    respond(&model, items, started)
+}
+
+/// `GET /v1/trending`
+pub async fn trending(req: &Request, env: &Env, started: i64) -> HandlerResult {
+    let q = TrendingQuery::parse(query_pairs(req))?;
+    let model = require_model(env).await?;
+    let filter = q.filter.resolve(&model);
+    let items = recommend::popular(&model, q.filter.category.as_deref(), q.k, q.offset, &filter);
+    respond(&model, items, started)
+}
+
+/// `POST /v1/cart/recommendations`: complete the cart.
+pub async fn cart(mut req: Request, env: &Env, started: i64) -> HandlerResult {
+    let body = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::new(Code::InvalidJson, "could not read the request body"))?;
+    if body.len() > MAX_BATCH_BYTES {
+        return Err(ApiError::new(
+            Code::PayloadTooLarge,
+            "cart request is too large",
+        ));
+    }
+    let r = CartRequest::parse(&body)?;
+    let model = require_model(env).await?;
+    let state = match session::shopper_key(r.user_id.as_deref(), r.anonymous_id.as_deref()) {
+        Some(key) => sessions::load(env, &key).await?,
+        None => session::SessionState::default(),
+    };
+    let cart: Vec<u32> = r
+        .items
+        .iter()
+        .filter_map(|id| model.item_index(id))
+        .collect();
+    let filter = r.filter().resolve(&model);
+    let k = r.k.unwrap_or(shared::api::DEFAULT_K);
+    let in_cart = session::weight(shared::EventType::AddToCart);
+    let items = recommend::complete_cart(&model, &cart, k, &filter, |allow, n| {
+        let history: Vec<personal::Interaction> = cart
+            .iter()
+            .map(|&idx| personal::Interaction {
+                idx,
+                weight: in_cart,
+            })
+            .chain(state.history(&model))
+            .collect();
+        personal::personal(&model, &history, n, 0, allow, &personal::Blend::of(&model))
+    });
     respond(&model, items, started)
 }
 
@@ -96,13 +192,8 @@ pub async fn recommendations(req: &Request, env: &Env, started: i64) -> HandlerR
 pub async fn similar(req: &Request, env: &Env, item_id: &str, started: i64) -> HandlerResult {
     let q = SimilarQuery::parse(query_pairs(req))?;
     let model = require_model(env).await?;
-    let idx = model.item_index(item_id).ok_or_else(|| {
-        ApiError::new(
-            Code::ItemNotFound,
-            format!("item `{item_id}` is not in the catalog"),
-        )
-    })?;
-    let items = recommend::similar(&model, idx, q.k);
+    let idx = item_index(&model, item_id)?;
+    let items = recommend::similar(&model, idx, q.k, &q.filter.resolve(&model));
     respond(&model, items, started)
 }
 

@@ -15,6 +15,8 @@ mod handlers;
 mod http;
 #[cfg(target_arch = "wasm32")]
 mod model_cache;
+#[cfg(target_arch = "wasm32")]
+mod sessions;
 
 #[cfg(target_arch = "wasm32")]
 mod entry {
@@ -57,6 +59,11 @@ mod entry {
             Route::Events => handlers::events(req, env).await,
             Route::Recommendations => handlers::recommendations(&req, env, started).await,
             Route::Similar { item_id } => handlers::similar(&req, env, &item_id, started).await,
+            Route::BoughtTogether { item_id } => {
+                handlers::bought_together(&req, env, &item_id, started).await
+            }
+            Route::Cart => handlers::cart(req, env, started).await,
+            Route::Trending => handlers::trending(&req, env, started).await,
             Route::AdminLakeList => admin::lake_list(&req, env).await,
             Route::AdminLakeGet { key } => admin::lake_get(env, &key).await,
             Route::AdminModelPut { key } => admin::model_put(req, env, &key).await,

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, Code};
+use crate::filter::FilterSpec;
 use crate::recommend::Reason;
 
 /// Default and largest number of items per response.
@@ -88,6 +89,49 @@ impl Query {
         }
     }
 
+    /// A price: a finite number ≥ 0.
+    pub fn price(&self, name: &str) -> Result<Option<f32>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<f32>()
+                .ok()
+                .filter(|p| p.is_finite() && *p >= 0.0)
+                .map(Some)
+                .ok_or_else(|| ApiError::invalid_param(name, "must be a number ≥ 0")),
+        }
+    }
+
+    /// A boolean flag: `true`/`1` or `false`/`0` (absent: false).
+    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.get(name) {
+            None | Some("false" | "0") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(_) => Err(ApiError::invalid_param(name, "must be true or false")),
+        }
+    }
+
+    /// The common item filters of every recommendation widget.
+    pub fn filter(&self) -> Result<FilterSpec, ApiError> {
+        let spec = FilterSpec {
+            category: self.id("category")?,
+            brand: self.id("brand")?,
+            min_price: self.price("min_price")?,
+            max_price: self.price("max_price")?,
+            in_stock: self.flag("in_stock")?,
+            exclude: self.id_list("exclude", MAX_EXCLUDE)?,
+        };
+        if let (Some(lo), Some(hi)) = (spec.min_price, spec.max_price)
+            && lo > hi
+        {
+            return Err(ApiError::invalid_param(
+                "min_price",
+                "must not be greater than max_price",
+            ));
+        }
+        Ok(spec)
+    }
+
     /// A comma-separated list of at most `max` ids (empty when absent).
     pub fn id_list(&self, name: &str, max: usize) -> Result<Vec<String>, ApiError> {
         let Some(v) = self.get(name) else {
@@ -119,57 +163,185 @@ impl Query {
 
 /// Most context items a request may name.
 pub const MAX_CONTEXT: usize = 50;
+/// Most ids in `exclude`.
+pub const MAX_EXCLUDE: usize = 200;
 
-/// `GET /v1/recommendations`
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `GET /v1/recommendations` (and the shopper-scoped widgets): who, what they are looking at,
+/// how many, and the common filters.
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecommendQuery {
     pub user_id: Option<String>,
     pub anonymous_id: Option<String>,
-    pub category: Option<String>,
     /// Items the shopper is looking at or just saw, most recent first (`context=a,b,c`): folded
     /// into the user vector on this request.
     pub context: Vec<String>,
     pub k: usize,
     pub offset: usize,
+    pub filter: FilterSpec,
+    /// Leave out what the shopper already bought.
+    pub exclude_purchased: bool,
 }
 
 impl RecommendQuery {
     pub const PARAMS: &'static [&'static str] = &[
         "user_id",
         "anonymous_id",
-        "category",
         "context",
         "k",
         "offset",
+        "category",
+        "brand",
+        "min_price",
+        "max_price",
+        "in_stock",
+        "exclude",
+        "exclude_purchased",
+    ];
+
+    pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
+        Self::parse_with(pairs, Self::PARAMS)
+    }
+
+    /// Parses with a route's own parameter list (a subset of [`Self::PARAMS`]).
+    pub fn parse_with(pairs: Vec<(String, String)>, allowed: &[&str]) -> Result<Self, ApiError> {
+        let q = Query::new(pairs, allowed)?;
+        Ok(Self {
+            user_id: q.id("user_id")?,
+            anonymous_id: q.id("anonymous_id")?,
+            context: q.id_list("context", MAX_CONTEXT)?,
+            k: q.usize_in("k", DEFAULT_K, 1, MAX_K)?,
+            offset: q.usize_in("offset", 0, 0, MAX_OFFSET)?,
+            filter: q.filter()?,
+            exclude_purchased: q.flag("exclude_purchased")?,
+        })
+    }
+}
+
+/// `GET /v1/items/{id}/similar` and `/bought-together`: how many, and the filters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimilarQuery {
+    pub k: usize,
+    pub filter: FilterSpec,
+}
+
+impl SimilarQuery {
+    pub const PARAMS: &'static [&'static str] = &[
+        "k",
+        "category",
+        "brand",
+        "min_price",
+        "max_price",
+        "in_stock",
+        "exclude",
     ];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
         let q = Query::new(pairs, Self::PARAMS)?;
         Ok(Self {
-            user_id: q.id("user_id")?,
-            anonymous_id: q.id("anonymous_id")?,
-            category: q.id("category")?,
-            context: q.id_list("context", MAX_CONTEXT)?,
             k: q.usize_in("k", DEFAULT_K, 1, MAX_K)?,
-            offset: q.usize_in("offset", 0, 0, MAX_OFFSET)?,
+            filter: q.filter()?,
         })
     }
 }
 
-/// `GET /v1/items/{id}/similar`
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SimilarQuery {
+/// `GET /v1/trending`: popular now, in a category when given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendingQuery {
     pub k: usize,
+    pub offset: usize,
+    pub filter: FilterSpec,
 }
 
-impl SimilarQuery {
-    pub const PARAMS: &'static [&'static str] = &["k"];
+impl TrendingQuery {
+    pub const PARAMS: &'static [&'static str] = &[
+        "k",
+        "offset",
+        "category",
+        "brand",
+        "min_price",
+        "max_price",
+        "in_stock",
+        "exclude",
+    ];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
         let q = Query::new(pairs, Self::PARAMS)?;
         Ok(Self {
             k: q.usize_in("k", DEFAULT_K, 1, MAX_K)?,
+            offset: q.usize_in("offset", 0, 0, MAX_OFFSET)?,
+            filter: q.filter()?,
         })
+    }
+}
+
+/// `POST /v1/cart/recommendations` body: complete the cart from its items.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartRequest {
+    pub items: Vec<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub anonymous_id: Option<String>,
+    #[serde(default)]
+    pub k: Option<usize>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub brand: Option<String>,
+    #[serde(default)]
+    pub min_price: Option<f32>,
+    #[serde(default)]
+    pub max_price: Option<f32>,
+    #[serde(default)]
+    pub in_stock: bool,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+impl CartRequest {
+    /// Parses and checks a body.
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let r: Self = serde_json::from_slice(body).map_err(|e| {
+            ApiError::new(Code::InvalidJson, format!("cart request is not valid: {e}"))
+        })?;
+        if r.items.is_empty() || r.items.len() > MAX_CONTEXT {
+            return Err(ApiError::invalid_param(
+                "items",
+                &format!("must list 1 to {MAX_CONTEXT} item ids"),
+            ));
+        }
+        if r.k.is_some_and(|k| !(1..=MAX_K).contains(&k)) {
+            return Err(ApiError::invalid_param(
+                "k",
+                &format!("must be a whole number from 1 to {MAX_K}"),
+            ));
+        }
+        for (name, p) in [("min_price", r.min_price), ("max_price", r.max_price)] {
+            if p.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
+                return Err(ApiError::invalid_param(name, "must be a number ≥ 0"));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (r.min_price, r.max_price)
+            && lo > hi
+        {
+            return Err(ApiError::invalid_param(
+                "min_price",
+                "must not be greater than max_price",
+            ));
+        }
+        Ok(r)
+    }
+
+    pub fn filter(&self) -> FilterSpec {
+        FilterSpec {
+            category: self.category.clone(),
+            brand: self.brand.clone(),
+            min_price: self.min_price,
+            max_price: self.max_price,
+            in_stock: self.in_stock,
+            exclude: self.exclude.clone(),
+        }
     }
 }
 
@@ -286,9 +458,67 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(
-            (q.k, q.user_id.as_deref(), q.category.as_deref()),
+            (q.k, q.user_id.as_deref(), q.filter.category.as_deref()),
             (5, Some("u1"), Some("audio"))
         );
+    }
+
+    #[test]
+    fn filters_parse_and_bad_ones_name_the_param() {
+        let q = RecommendQuery::parse(pairs(&[
+            ("brand", "acme"),
+            ("min_price", "10"),
+            ("max_price", "99.5"),
+            ("in_stock", "true"),
+            ("exclude", "a,b"),
+            ("exclude_purchased", "1"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            q.filter,
+            FilterSpec {
+                category: None,
+                brand: Some("acme".into()),
+                min_price: Some(10.0),
+                max_price: Some(99.5),
+                in_stock: true,
+                exclude: vec!["a".into(), "b".into()],
+            }
+        );
+        assert!(q.exclude_purchased);
+        for (list, name) in [
+            (vec![("min_price", "20"), ("max_price", "10")], "min_price"),
+            (vec![("max_price", "-1")], "max_price"),
+            (vec![("min_price", "NaN")], "min_price"),
+            (vec![("in_stock", "yes")], "in_stock"),
+        ] {
+            let e = RecommendQuery::parse(pairs(&list)).unwrap_err();
+            assert_eq!(e.code, Code::InvalidParameter);
+            assert!(e.message.contains(&format!("`{name}`")), "{}", e.message);
+        }
+        let e = TrendingQuery::parse(pairs(&[("user_id", "u")])).unwrap_err();
+        assert_eq!(e.code, Code::UnknownParameter);
+    }
+
+    #[test]
+    fn cart_requests_are_checked() {
+        let r = CartRequest::parse(br#"{"items": ["a", "b"], "k": 3, "max_price": 50}"#).unwrap();
+        assert_eq!(
+            (r.items.len(), r.k, r.filter().max_price),
+            (2, Some(3), Some(50.0))
+        );
+        for (body, code) in [
+            (&br#"{"items": []}"#[..], Code::InvalidParameter),
+            (br#"{"items": ["a"], "k": 0}"#, Code::InvalidParameter),
+            (br#"{"items": ["a"], "colour": "red"}"#, Code::InvalidJson),
+            (
+                br#"{"items": ["a"], "min_price": 5, "max_price": 1}"#,
+                Code::InvalidParameter,
+            ),
+            (b"nope", Code::InvalidJson),
+        ] {
+            assert_eq!(CartRequest::parse(body).unwrap_err().code, code);
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod artifact;
 pub mod error;
 pub mod event;
 pub mod factors;
+pub mod filter;
 pub mod ingest;
 pub mod ivf;
 pub mod lake;
@@ -18,6 +19,7 @@ pub mod model_slot;
 pub mod personal;
 pub mod recommend;
 pub mod route;
+pub mod session;
 pub mod time;
 
 pub use artifact::{ArtifactError, Model, ModelData};

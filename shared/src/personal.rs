@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifact::Model;
 use crate::factors::fold_in;
+use crate::filter::{Allow, FilterSpec};
 use crate::recommend::{Reason, Scored};
+use crate::session::SessionState;
 
 /// One past interaction; slices of these are ordered most recent first.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -216,11 +218,11 @@ pub fn score_all(model: &Model, history: &[Interaction], blend: &Blend) -> Optio
 
 /// Items of the `top` best positive scores, best first, skipping `exclude`; ties go to the lower
 /// index.
-pub fn top_k(scores: &[(u32, f32)], top: usize, exclude: &HashSet<u32>) -> Vec<(u32, f32)> {
+pub fn top_k(scores: &[(u32, f32)], top: usize, exclude: &dyn Allow) -> Vec<(u32, f32)> {
     let mut v: Vec<(u32, f32)> = scores
         .iter()
         .copied()
-        .filter(|(i, s)| !exclude.contains(i) && s.is_finite() && *s > 0.0)
+        .filter(|&(i, s)| exclude.allows(i) && s.is_finite() && s > 0.0)
         .collect();
     let cmp = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     if v.len() > top {
@@ -229,6 +231,18 @@ pub fn top_k(scores: &[(u32, f32)], top: usize, exclude: &HashSet<u32>) -> Vec<(
     }
     v.sort_unstable_by(cmp);
     v
+}
+
+/// A filter that also refuses items already picked.
+struct Taken<'a> {
+    inner: &'a dyn Allow,
+    taken: HashSet<u32>,
+}
+
+impl Allow for Taken<'_> {
+    fn allows(&self, idx: u32) -> bool {
+        !self.taken.contains(&idx) && self.inner.allows(idx)
+    }
 }
 
 /// The history item most related to `item`: the strongest co-visitation link, else the most
@@ -257,7 +271,7 @@ pub fn personal(
     history: &[Interaction],
     k: usize,
     offset: usize,
-    exclude: &HashSet<u32>,
+    exclude: &dyn Allow,
     blend: &Blend,
 ) -> Vec<Scored> {
     let Some(scores) = score_all(model, history, blend) else {
@@ -275,7 +289,7 @@ pub fn rank_scores(
     blend: &Blend,
     k: usize,
     offset: usize,
-    exclude: &HashSet<u32>,
+    exclude: &dyn Allow,
 ) -> Vec<Scored> {
     let hist = weigh(history, blend, model.n_items());
     let ranked = top_k(scores, k + offset, exclude);
@@ -293,21 +307,25 @@ pub fn rank_scores(
         })
         .collect();
     if out.len() < k + offset {
-        let mut seen: HashSet<u32> = exclude.iter().copied().collect();
-        seen.extend(out.iter().map(|s| s.idx));
-        let fill = crate::recommend::popular(model, None, k + offset - out.len(), 0, &seen);
+        let taken = Taken {
+            inner: exclude,
+            taken: out.iter().map(|s| s.idx).collect(),
+        };
+        let fill = crate::recommend::popular(model, None, k + offset - out.len(), 0, &taken);
         out.extend(fill);
     }
     out.into_iter().skip(offset).collect()
 }
 
-/// The for-you list the edge serves: the context items (most recent first, unknown ids ignored)
-/// folded in and blended with the model's tuned weights; popular items (in `category`, when
-/// given) when there is no usable context.
+/// The for-you list the edge serves: the request's context items (most recent first, unknown ids
+/// ignored) and then the shopper's live session history, folded in and blended with the model's
+/// tuned weights; popular items (in `category`, when given) when there is no usable history.
 pub fn for_you(
     model: &Model,
     context: &[String],
-    category: Option<&str>,
+    state: &SessionState,
+    spec: &FilterSpec,
+    exclude_purchased: bool,
     k: usize,
     offset: usize,
 ) -> Vec<Scored> {
@@ -315,13 +333,17 @@ pub fn for_you(
         .iter()
         .filter_map(|id| model.item_index(id))
         .map(|idx| Interaction { idx, weight: 1.0 })
+        .chain(state.history(model))
         .collect();
-    if history.is_empty() || category.is_some() {
-        let exclude = history.iter().map(|h| h.idx).collect();
-        return crate::recommend::popular(model, category, k, offset, &exclude);
+    let mut filter = spec.resolve(model);
+    filter.exclude(history.iter().map(|h| h.idx));
+    if exclude_purchased {
+        filter.exclude(state.purchased().filter_map(|id| model.item_index(id)));
     }
-    let exclude: HashSet<u32> = history.iter().map(|h| h.idx).collect();
-    personal(model, &history, k, offset, &exclude, &Blend::of(model))
+    if history.is_empty() {
+        return crate::recommend::popular(model, spec.category.as_deref(), k, offset, &filter);
+    }
+    personal(model, &history, k, offset, &filter, &Blend::of(model))
 }
 
 #[cfg(test)]
@@ -331,6 +353,13 @@ mod tests {
 
     fn ids(m: &Model, s: &[Scored]) -> Vec<String> {
         s.iter().map(|x| m.item_id(x.idx).to_owned()).collect()
+    }
+
+    fn cat(c: &str) -> FilterSpec {
+        FilterSpec {
+            category: Some(c.into()),
+            ..FilterSpec::default()
+        }
     }
 
     fn hist(items: &[u32]) -> Vec<Interaction> {
@@ -412,16 +441,72 @@ mod tests {
     }
 
     #[test]
+    fn for_you_folds_in_the_session_history() {
+        let m = Model::load(fixture_v2().encode().unwrap()).unwrap();
+        let mut state = SessionState::default();
+        state.add([crate::session::Touch {
+            event_id: "e1".into(),
+            kind: crate::EventType::View,
+            item_id: "laptop-1".into(),
+            ts: 1,
+            quantity: 1,
+        }]);
+        let r = for_you(&m, &[], &state, &FilterSpec::default(), false, 2, 0);
+        assert_eq!(ids(&m, &r)[0], "laptop-2");
+        assert_eq!(
+            r[0].reason,
+            Reason::Session {
+                item: "laptop-1".into()
+            }
+        );
+    }
+
+    #[test]
     fn for_you_folds_in_the_context() {
         let m = Model::load(fixture_v2().encode().unwrap()).unwrap();
-        let r = for_you(&m, &["laptop-1".into(), "nope".into()], None, 2, 0);
+        let r = for_you(
+            &m,
+            &["laptop-1".into(), "nope".into()],
+            &SessionState::default(),
+            &FilterSpec::default(),
+            false,
+            2,
+            0,
+        );
         assert_eq!(ids(&m, &r)[0], "laptop-2");
         assert!(!ids(&m, &r).contains(&"laptop-1".to_owned()));
-        let r = for_you(&m, &["nope".into()], None, 2, 0);
+        let r = for_you(
+            &m,
+            &["nope".into()],
+            &SessionState::default(),
+            &FilterSpec::default(),
+            false,
+            2,
+            0,
+        );
         assert_eq!(ids(&m, &r), ["mouse-1", "phone-1"]);
-        // A category request starts with the category, then fills up with popular items.
-        let r = for_you(&m, &[], Some("computers.notebook"), 5, 0);
-        assert_eq!(ids(&m, &r)[..2], ["laptop-1", "laptop-2"]);
+        // A category request shows only that category, personal or popular.
+        let r = for_you(
+            &m,
+            &[],
+            &SessionState::default(),
+            &cat("computers.notebook"),
+            false,
+            5,
+            0,
+        );
+        assert_eq!(ids(&m, &r), ["laptop-1", "laptop-2"]);
+        let r = for_you(
+            &m,
+            &["mouse-1".into()],
+            &SessionState::default(),
+            &cat("computers.notebook"),
+            false,
+            5,
+            0,
+        );
+        assert_eq!(ids(&m, &r).len(), 2);
+        assert!(ids(&m, &r).iter().all(|id| id.starts_with("laptop")));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::ItemOut;
 use crate::artifact::Model;
+use crate::filter::Allow;
 
 /// Why an item was recommended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,16 +35,16 @@ pub struct Scored {
     pub reason: Reason,
 }
 
-/// Collects distinct items up to `limit`, skipping excluded ones.
+/// Collects distinct items up to `limit`, skipping ones the filter refuses.
 struct Picker<'a> {
     out: Vec<Scored>,
     seen: HashSet<u32>,
-    exclude: &'a HashSet<u32>,
+    exclude: &'a dyn Allow,
     limit: usize,
 }
 
 impl<'a> Picker<'a> {
-    fn new(limit: usize, exclude: &'a HashSet<u32>) -> Self {
+    fn new(limit: usize, exclude: &'a dyn Allow) -> Self {
         Self {
             out: Vec::with_capacity(limit),
             seen: HashSet::new(),
@@ -57,7 +58,7 @@ impl<'a> Picker<'a> {
     }
 
     fn push(&mut self, idx: u32, score: f32, reason: impl FnOnce() -> Reason) {
-        if !self.full() && !self.exclude.contains(&idx) && self.seen.insert(idx) {
+        if !self.full() && self.exclude.allows(idx) && self.seen.insert(idx) {
             self.out.push(Scored {
                 idx,
                 score,
@@ -76,13 +77,14 @@ impl<'a> Picker<'a> {
     }
 }
 
-/// Popular items, from `category` first when given, then filled from the whole shop.
+/// Popular items, from `category` first when given, then filled from the whole shop; when the
+/// filter leaves the precomputed lists short, every allowed item is ranked by popularity.
 pub fn popular(
     model: &Model,
     category: Option<&str>,
     k: usize,
     offset: usize,
-    exclude: &HashSet<u32>,
+    exclude: &dyn Allow,
 ) -> Vec<Scored> {
     let mut p = Picker::new(k + offset, exclude);
     if let Some(c) = category.and_then(|name| model.category_index(name)) {
@@ -93,12 +95,36 @@ pub fn popular(
     }
     let global = model.popular().map(|i| (i, model.popularity(i)));
     p.extend(global, || Reason::Popular);
+    if !p.full() {
+        let n = u32::try_from(model.n_items()).unwrap_or(u32::MAX);
+        let mut rest: Vec<(u32, f32)> = (0..n)
+            .filter(|&i| exclude.allows(i) && !p.seen.contains(&i))
+            .map(|i| (i, model.popularity(i)))
+            .collect();
+        rest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        p.extend(rest.into_iter(), || Reason::Popular);
+    }
     p.out.into_iter().skip(offset).collect()
 }
 
+/// Refuses one item on top of another filter.
+struct Besides<'a> {
+    inner: &'a dyn Allow,
+    item: u32,
+}
+
+impl Allow for Besides<'_> {
+    fn allows(&self, idx: u32) -> bool {
+        idx != self.item && self.inner.allows(idx)
+    }
+}
+
 /// Items like `idx`: viewed together, then bought together, then popular in its category.
-pub fn similar(model: &Model, idx: u32, k: usize) -> Vec<Scored> {
-    let exclude = HashSet::from([idx]);
+pub fn similar(model: &Model, idx: u32, k: usize, allow: &dyn Allow) -> Vec<Scored> {
+    let exclude = Besides {
+        inner: allow,
+        item: idx,
+    };
     let id = model.item_id(idx).to_owned();
     let mut p = Picker::new(k, &exclude);
     p.extend(model.co_view(idx), || Reason::ViewedTogether {
@@ -114,6 +140,87 @@ pub fn similar(model: &Model, idx: u32, k: usize) -> Vec<Scored> {
         });
     }
     p.out
+}
+
+/// Items bought with `idx` (accessories, consumables), then viewed together, then popular in
+/// its category.
+pub fn bought_together(model: &Model, idx: u32, k: usize, allow: &dyn Allow) -> Vec<Scored> {
+    let exclude = Besides {
+        inner: allow,
+        item: idx,
+    };
+    let id = model.item_id(idx).to_owned();
+    let mut p = Picker::new(k, &exclude);
+    p.extend(model.co_buy(idx), || Reason::BoughtTogether {
+        item: id.clone(),
+    });
+    p.extend(model.co_view(idx), || Reason::ViewedTogether {
+        item: id.clone(),
+    });
+    if let Some(c) = model.item_category(idx) {
+        let name = model.category_name(c).to_owned();
+        p.extend(model.category_popular(c), || Reason::Trending {
+            category: name.clone(),
+        });
+    }
+    p.out
+}
+
+/// Completes a cart: what is bought with its items (summed over the cart, explained by the cart
+/// item with the strongest link), then `fill` (the personal ranking) for the rest.
+pub fn complete_cart(
+    model: &Model,
+    cart: &[u32],
+    k: usize,
+    allow: &dyn Allow,
+    fill: impl FnOnce(&dyn Allow, usize) -> Vec<Scored>,
+) -> Vec<Scored> {
+    let mut sums: std::collections::HashMap<u32, (f32, u32, f32)> =
+        std::collections::HashMap::new();
+    for &c in cart {
+        for (j, w) in model.co_buy(c) {
+            let e = sums.entry(j).or_insert((0.0, c, 0.0));
+            e.0 += w;
+            if w > e.2 {
+                e.1 = c;
+                e.2 = w;
+            }
+        }
+    }
+    let mut ranked: Vec<(u32, f32, u32)> =
+        sums.into_iter().map(|(j, (s, c, _))| (j, s, c)).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let in_cart: HashSet<u32> = cart.iter().copied().collect();
+    let mut p = Picker::new(k, allow);
+    for (j, score, because) in ranked {
+        if !in_cart.contains(&j) {
+            p.push(j, score, || Reason::BoughtTogether {
+                item: model.item_id(because).to_owned(),
+            });
+        }
+    }
+    if !p.full() {
+        let taken: HashSet<u32> = p.seen.iter().chain(cart).copied().collect();
+        let rest = AlsoNot {
+            inner: allow,
+            not: &taken,
+        };
+        let more = fill(&rest, k - p.out.len());
+        p.out.extend(more);
+    }
+    p.out
+}
+
+/// A filter that also refuses a set.
+pub struct AlsoNot<'a> {
+    pub inner: &'a dyn Allow,
+    pub not: &'a HashSet<u32>,
+}
+
+impl Allow for AlsoNot<'_> {
+    fn allows(&self, idx: u32) -> bool {
+        !self.not.contains(&idx) && self.inner.allows(idx)
+    }
 }
 
 /// Product fields for the response.
@@ -187,9 +294,37 @@ mod tests {
     }
 
     #[test]
+    fn bought_together_and_cart_completion_prefer_co_purchases() {
+        let m = model();
+        let none = HashSet::new();
+        for idx in 0..u32::try_from(m.n_items()).unwrap() {
+            let r = bought_together(&m, idx, 3, &none);
+            assert!(r.iter().all(|s| s.idx != idx));
+            let bought: Vec<u32> = m.co_buy(idx).map(|x| x.0).collect();
+            if let Some(&first) = bought.first() {
+                assert_eq!(r[0].idx, first);
+                assert!(matches!(r[0].reason, Reason::BoughtTogether { .. }));
+            }
+        }
+        let cart = [0u32];
+        let r = complete_cart(&m, &cart, 4, &none, |allow, n| {
+            popular(&m, None, n, 0, allow)
+        });
+        assert_eq!(r.len(), 4);
+        assert!(r.iter().all(|s| s.idx != 0));
+        let distinct: HashSet<u32> = r.iter().map(|s| s.idx).collect();
+        assert_eq!(distinct.len(), 4);
+        let bought: Vec<u32> = m.co_buy(0).map(|x| x.0).collect();
+        if let Some(&first) = bought.first() {
+            assert_eq!(r[0].idx, first);
+        }
+    }
+
+    #[test]
     fn similar_uses_covisitation_then_falls_back() {
         let m = model();
-        let r = similar(&m, 0, 3);
+        let none = HashSet::new();
+        let r = similar(&m, 0, 3, &none);
         assert_eq!(ids(&m, &r), ["laptop-2", "mouse-1"]);
         assert_eq!(
             r[0].reason,
@@ -197,7 +332,7 @@ mod tests {
                 item: "laptop-1".into()
             }
         );
-        let r = similar(&m, 3, 5);
+        let r = similar(&m, 3, 5, &none);
         assert_eq!(ids(&m, &r), ["mouse-1"]);
         let out = describe(&m, r);
         assert_eq!(out[0].title, "Wireless Mouse");

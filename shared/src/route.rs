@@ -16,6 +16,12 @@ pub enum Route {
     Recommendations,
     /// `GET /v1/items/{id}/similar`
     Similar { item_id: String },
+    /// `GET /v1/items/{id}/bought-together`
+    BoughtTogether { item_id: String },
+    /// `POST /v1/cart/recommendations`
+    Cart,
+    /// `GET /v1/trending`
+    Trending,
     /// `GET /v1/admin/lake?prefix=&cursor=`: list lake objects (admin).
     AdminLakeList,
     /// `GET /v1/admin/lake/{key}`: read one lake object (admin).
@@ -102,17 +108,28 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         "/v1/model" => return allow("GET", Route::Model),
         "/v1/events" => return allow("POST", Route::Events),
         "/v1/recommendations" => return allow("GET", Route::Recommendations),
+        "/v1/cart/recommendations" => return allow("POST", Route::Cart),
+        "/v1/trending" => return allow("GET", Route::Trending),
         "/v1/admin/lake" => return allow("GET", Route::AdminLakeList),
         _ => {}
     }
-    let similar = path
-        .strip_prefix("/v1/items/")
-        .and_then(|rest| rest.strip_suffix("/similar"))
-        .filter(|id| !id.is_empty() && !id.contains('/'));
-    if let Some(id) = similar {
+    let item_route = |suffix: &str| {
+        path.strip_prefix("/v1/items/")
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .filter(|id| !id.is_empty() && !id.contains('/'))
+    };
+    if let Some(id) = item_route("/similar") {
         return allow(
             "GET",
             Route::Similar {
+                item_id: decode_segment(id)?,
+            },
+        );
+    }
+    if let Some(id) = item_route("/bought-together") {
+        return allow(
+            "GET",
+            Route::BoughtTogether {
                 item_id: decode_segment(id)?,
             },
         );
@@ -171,6 +188,23 @@ mod tests {
             }
         );
         assert_eq!(route("OPTIONS", "/v1/events").unwrap(), Route::Preflight);
+        assert_eq!(
+            route("GET", "/v1/items/x/bought-together").unwrap(),
+            Route::BoughtTogether {
+                item_id: "x".into()
+            }
+        );
+        assert_eq!(
+            route("POST", "/v1/cart/recommendations").unwrap(),
+            Route::Cart
+        );
+        assert_eq!(route("GET", "/v1/trending").unwrap(), Route::Trending);
+        assert_eq!(
+            route("GET", "/v1/cart/recommendations")
+                .unwrap_err()
+                .status(),
+            405
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! run killed half-way redoes that partition next time; output depends only on the raw files, so
 //! a re-run from scratch gives byte-identical tables.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
@@ -29,6 +29,8 @@ pub enum CompactError {
     Parquet(#[from] ParquetIoError),
     #[error("building a record batch: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+    #[error("a reader task failed: {0}")]
+    Task(String),
     #[error("state record `{key}` is not valid JSON: {source}")]
     State {
         key: String,
@@ -113,13 +115,17 @@ pub async fn compact(lake: &Lake) -> Result<CompactReport, CompactError> {
             report.partitions_unchanged += 1;
             continue;
         }
+        let phase = Instant::now();
         let keys: Vec<String> = sources.iter().map(|(k, _)| k.clone()).collect();
         let bodies = read_all(lake, &keys).await?;
         report.raw_files_read += bodies.len();
-        let (events, bad) = parse(&keys, &bodies);
-        let n_in = events.len() + bad.len();
-        let events = dedup(events);
-        let duplicates = n_in - bad.len() - events.len();
+        let (pieces, bad) = parse(&keys, &bodies);
+        drop(bodies);
+        let parsed: usize = pieces.iter().map(Vec::len).sum();
+        let n_in = parsed + bad.len();
+        let order = dedup_order(&pieces);
+        let rows = order.len();
+        let duplicates = parsed - rows;
         if !bad.is_empty() {
             let body: String = bad
                 .iter()
@@ -129,15 +135,13 @@ pub async fn compact(lake: &Lake) -> Result<CompactReport, CompactError> {
             lake.put(&lake::quarantine_key(&dt, "compact-unparseable"), body)
                 .await?;
         }
-        let batches = events
-            .chunks(parquet_io::ROW_GROUP_ROWS)
-            .map(crate::events_table::to_batch)
-            .collect::<Result<Vec<_>, _>>()?;
+        let batches = to_batches(pieces, &order)?;
+        drop(order);
         let file = parquet_io::encode(crate::events_table::schema(), &batches, &out_key)?;
         lake.put(&out_key, file).await?;
         let state = PartitionState {
             sources,
-            rows: events.len(),
+            rows,
             duplicates,
             quarantined: bad.len(),
         };
@@ -149,13 +153,14 @@ pub async fn compact(lake: &Lake) -> Result<CompactReport, CompactError> {
         lake.put(&state_key(&dt), state_json).await?;
         tracing::info!(
             dt,
-            rows = events.len(),
+            seconds = phase.elapsed().as_secs_f64(),
+            rows,
             duplicates,
             quarantined = bad.len(),
             "partition written"
         );
         report.events_in += n_in;
-        report.events_out += events.len();
+        report.events_out += rows;
         report.duplicates_removed += duplicates;
         report.quarantined += bad.len();
         report.partitions_written += 1;
@@ -166,77 +171,203 @@ pub async fn compact(lake: &Lake) -> Result<CompactReport, CompactError> {
     Ok(report)
 }
 
-/// Parses NDJSON bodies; lines that are not events are returned as quarantine records.
-/// Parses raw files on all cores; results keep file order, so output is deterministic.
-fn parse(keys: &[String], bodies: &[bytes::Bytes]) -> (Vec<Event>, Vec<Quarantined>) {
+/// Row-group batches of the events table in `order`, built on all cores a few row groups at a
+/// time; each event's memory is released as soon as its row group is columnar.
+fn to_batches(
+    pieces: Vec<Vec<Event>>,
+    order: &[(u32, u32)],
+) -> Result<Vec<arrow_array::RecordBatch>, CompactError> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let per = keys.len().div_ceil(threads).max(1);
-    let parts: Vec<(Vec<Event>, Vec<Quarantined>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = keys
-            .chunks(per)
-            .zip(bodies.chunks(per))
-            .map(|(k, b)| s.spawn(move || parse_files(k, b)))
+    let mut slots: Vec<Vec<Option<Event>>> = pieces
+        .into_iter()
+        .map(|p| p.into_iter().map(Some).collect())
+        .collect();
+    let mut out = Vec::with_capacity(order.len().div_ceil(parquet_io::ROW_GROUP_ROWS));
+    for round in order.chunks(parquet_io::ROW_GROUP_ROWS * threads) {
+        let groups: Vec<Vec<Event>> = round
+            .chunks(parquet_io::ROW_GROUP_ROWS)
+            .map(|g| {
+                g.iter()
+                    .filter_map(|&(p, o)| slots[p as usize][o as usize].take())
+                    .collect()
+            })
+            .collect();
+        let built: Vec<Result<arrow_array::RecordBatch, arrow_schema::ArrowError>> =
+            std::thread::scope(|s| {
+                let handles: Vec<_> = groups
+                    .iter()
+                    .map(|g| s.spawn(move || crate::events_table::to_batch(g)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(arrow_schema::ArrowError::ComputeError(
+                                "batch builder panicked".into(),
+                            ))
+                        })
+                    })
+                    .collect()
+            });
+        for b in built {
+            out.push(b?);
+        }
+    }
+    Ok(out)
+}
+
+/// Parses NDJSON bodies; lines that are not events are returned as quarantine records.
+/// The bodies are cut at line ends into pieces of about [`PIECE_BYTES`] that all cores take in
+/// turn; results are put back in file and line order, so output is deterministic.
+fn parse(keys: &[String], bodies: &[bytes::Bytes]) -> (Vec<Vec<Event>>, Vec<Quarantined>) {
+    let pieces = pieces(bodies);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(pieces.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let parsed: Vec<Vec<(usize, ParsedPiece)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(p) = pieces.get(i) else { break };
+                        out.push((
+                            i,
+                            parse_piece(
+                                &keys[p.file],
+                                &bodies[p.file][p.bytes.clone()],
+                                p.first_line,
+                            ),
+                        ));
+                    }
+                    out
+                })
+            })
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    let mut events = Vec::new();
+    let mut all: Vec<(usize, ParsedPiece)> = parsed.into_iter().flatten().collect();
+    all.sort_by_key(|(i, _)| *i);
+    let mut events = Vec::with_capacity(all.len());
     let mut bad = Vec::new();
-    for (e, q) in parts {
-        events.extend(e);
+    for (_, (e, q)) in all {
+        events.push(e);
         bad.extend(q);
     }
     (events, bad)
 }
 
-fn parse_files(keys: &[String], bodies: &[bytes::Bytes]) -> (Vec<Event>, Vec<Quarantined>) {
+/// Bytes per parse piece.
+const PIECE_BYTES: usize = 4 * 1024 * 1024;
+
+type ParsedPiece = (Vec<Event>, Vec<Quarantined>);
+
+/// A run of whole lines of one body.
+struct Piece {
+    file: usize,
+    bytes: std::ops::Range<usize>,
+    /// Index of the piece's first line within its file.
+    first_line: usize,
+}
+
+fn pieces(bodies: &[bytes::Bytes]) -> Vec<Piece> {
+    let mut out = Vec::new();
+    for (file, body) in bodies.iter().enumerate() {
+        let mut start = 0usize;
+        let mut line = 0usize;
+        while start < body.len() {
+            let mut end = (start + PIECE_BYTES).min(body.len());
+            while end < body.len() && body[end - 1] != b'\n' {
+                end += 1;
+            }
+            out.push(Piece {
+                file,
+                bytes: start..end,
+                first_line: line,
+            });
+            line += body[start..end].iter().filter(|&&b| b == b'\n').count();
+            start = end;
+        }
+    }
+    out
+}
+
+fn parse_piece(key: &str, body: &[u8], first_line: usize) -> ParsedPiece {
     let mut events = Vec::new();
     let mut bad = Vec::new();
-    for (key, body) in keys.iter().zip(bodies) {
-        let text = String::from_utf8_lossy(body);
-        for (index, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            match serde_json::from_str::<Event>(line) {
-                Ok(e) => events.push(e),
-                Err(e) => bad.push(Quarantined {
-                    received_at: 0,
-                    index,
-                    event_id: None,
-                    field: key.clone(),
-                    code: "unparseable_line".into(),
-                    message: format!("line {} of {key} is not an event: {e}", index + 1),
-                    raw: Value::String(line.chars().take(16 * 1024).collect()),
-                }),
-            }
+    let text = String::from_utf8_lossy(body);
+    for (n, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let index = first_line + n;
+        match serde_json::from_str::<Event>(line) {
+            Ok(e) => events.push(e),
+            Err(e) => bad.push(Quarantined {
+                received_at: 0,
+                index,
+                event_id: None,
+                field: key.to_owned(),
+                code: "unparseable_line".into(),
+                message: format!("line {} of {key} is not an event: {e}", index + 1),
+                raw: Value::String(line.chars().take(16 * 1024).collect()),
+            }),
         }
     }
     (events, bad)
 }
 
-/// One event per id: the earliest received copy (ties: the first seen); sorted by time, then id.
-fn dedup(events: Vec<Event>) -> Vec<Event> {
-    let mut best: HashMap<String, Event> = HashMap::with_capacity(events.len());
-    for e in events {
-        let received = e.received_at.unwrap_or(i64::MAX);
-        match best.get(&e.event_id) {
-            Some(old) if old.received_at.unwrap_or(i64::MAX) <= received => {}
-            _ => {
-                best.insert(e.event_id.clone(), e);
-            }
+/// Which events to keep and in what order: one per id, the earliest received copy (ties: the
+/// first seen), sorted by time, then id. Returns `(piece, offset)` positions.
+///
+/// Sorts small keys (id hash, received time, position) rather than the events themselves, so
+/// a partition of millions of events is never moved as a whole.
+fn dedup_order(pieces: &[Vec<Event>]) -> Vec<(u32, u32)> {
+    let at = |(p, o): (u32, u32)| &pieces[p as usize][o as usize];
+    let mut keys: Vec<(u64, i64, u32, u32)> = Vec::with_capacity(pieces.iter().map(Vec::len).sum());
+    for (p, piece) in (0u32..).zip(pieces) {
+        for (o, e) in (0u32..).zip(piece) {
+            keys.push((
+                crate::interactions::fnv(&e.event_id),
+                e.received_at.unwrap_or(i64::MAX),
+                p,
+                o,
+            ));
         }
     }
-    let mut out: Vec<Event> = best.into_values().collect();
-    out.sort_by(|a, b| {
-        a.timestamp
-            .cmp(&b.timestamp)
-            .then_with(|| a.event_id.cmp(&b.event_id))
+    keys.sort_unstable();
+    let mut kept: Vec<(i64, u32, u32)> = Vec::with_capacity(keys.len());
+    let mut run = 0usize;
+    while run < keys.len() {
+        let hash = keys[run].0;
+        let end = keys[run..]
+            .iter()
+            .position(|k| k.0 != hash)
+            .map_or(keys.len(), |n| run + n);
+        // Within one hash (almost always one id), the first key of each distinct id wins:
+        // keys are ordered by received time, then position.
+        let mut ids: Vec<&str> = Vec::new();
+        for &(_, _, p, o) in &keys[run..end] {
+            let e = at((p, o));
+            if !ids.contains(&e.event_id.as_str()) {
+                ids.push(e.event_id.as_str());
+                kept.push((e.timestamp, p, o));
+            }
+        }
+        run = end;
+    }
+    drop(keys);
+    kept.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| at((a.1, a.2)).event_id.cmp(&at((b.1, b.2)).event_id))
     });
-    out
+    kept.into_iter().map(|(_, p, o)| (p, o)).collect()
 }
 
 async fn compact_products(lake: &Lake) -> Result<usize, CompactError> {
@@ -364,6 +495,24 @@ mod tests {
             .await
             .unwrap();
         lake
+    }
+
+    #[test]
+    fn parsing_in_pieces_keeps_line_order_and_numbers() {
+        let mut lines: Vec<String> = (0..120_000)
+            .map(|i| line(&format!("e{i}"), DAY1 + i, 1, "item"))
+            .collect();
+        lines[90_000] = "{broken".into();
+        let body = bytes::Bytes::from(lines.join("\r\n"));
+        assert!(body.len() > 2 * PIECE_BYTES);
+        let (pieces, bad) = parse(&["raw/x.ndjson".to_owned()], &[body]);
+        assert!(pieces.len() > 2);
+        let events: Vec<Event> = pieces.into_iter().flatten().collect();
+        assert_eq!(events.len(), 119_999);
+        assert_eq!(events[89_999].event_id, "e89999");
+        assert_eq!(events[90_000].event_id, "e90001");
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].index, 90_000);
     }
 
     #[tokio::test]

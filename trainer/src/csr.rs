@@ -42,6 +42,76 @@ impl Csr {
         }
     }
 
+    /// Builds from entries produced twice by `entries` (once to count, once to fill), so no list
+    /// of triples is held: memory is the matrix itself. Duplicates are summed, out-of-range and
+    /// non-finite entries dropped.
+    pub fn from_entries(
+        rows: usize,
+        cols: usize,
+        entries: impl Fn(&mut dyn FnMut(u32, u32, f32)),
+    ) -> Self {
+        let ok =
+            |r: u32, c: u32, v: f32| (r as usize) < rows && (c as usize) < cols && v.is_finite();
+        let mut indptr = vec![0usize; rows + 1];
+        entries(&mut |r, c, v| {
+            if ok(r, c, v) {
+                indptr[r as usize + 1] += 1;
+            }
+        });
+        for r in 0..rows {
+            indptr[r + 1] += indptr[r];
+        }
+        let nnz = indptr[rows];
+        let mut next = indptr.clone();
+        let mut indices = vec![0u32; nnz];
+        let mut values = vec![0f32; nnz];
+        entries(&mut |r, c, v| {
+            if ok(r, c, v) {
+                let at = &mut next[r as usize];
+                indices[*at] = c;
+                values[*at] = v;
+                *at += 1;
+            }
+        });
+        // Sort each row by column (stable, so equal columns sum in entry order) and merge.
+        let mut out = 0usize;
+        let mut pairs: Vec<(u32, f32)> = Vec::new();
+        let mut start = 0usize;
+        for r in 0..rows {
+            let end = indptr[r + 1];
+            pairs.clear();
+            pairs.extend(
+                indices[start..end]
+                    .iter()
+                    .copied()
+                    .zip(values[start..end].iter().copied()),
+            );
+            pairs.sort_by_key(|&(c, _)| c);
+            let row_start = out;
+            for &(c, v) in &pairs {
+                if out > row_start && indices[out - 1] == c {
+                    values[out - 1] += v;
+                } else {
+                    indices[out] = c;
+                    values[out] = v;
+                    out += 1;
+                }
+            }
+            start = end;
+            indptr[r + 1] = out;
+        }
+        indices.truncate(out);
+        values.truncate(out);
+        indices.shrink_to_fit();
+        values.shrink_to_fit();
+        Self {
+            indptr,
+            indices,
+            values,
+            cols,
+        }
+    }
+
     pub fn rows(&self) -> usize {
         self.indptr.len().saturating_sub(1)
     }
@@ -125,5 +195,26 @@ mod tests {
         assert_eq!(t.row(0), (&[2u32][..], &[2.0f32][..]));
         assert_eq!(t.transpose(), m);
         assert_eq!(m.row(9), (&[][..], &[][..]));
+    }
+
+    #[test]
+    fn entries_build_the_same_matrix_as_triples() {
+        let triples = vec![
+            (0, 2, 1.0),
+            (2, 0, 2.0),
+            (0, 1, 1.0),
+            (0, 2, 0.5),
+            (5, 0, 1.0),
+            (1, 3, f32::NAN),
+            (2, 3, 4.0),
+            (2, 0, 0.25),
+        ];
+        let from_entries = Csr::from_entries(3, 4, |push| {
+            for &(r, c, v) in &triples {
+                push(r, c, v);
+            }
+        });
+        assert_eq!(from_entries, Csr::from_triples(3, 4, triples.clone()));
+        assert_eq!(from_entries.row(2), (&[0u32, 3][..], &[2.25f32, 4.0][..]));
     }
 }

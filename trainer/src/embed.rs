@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use shared::artifact::{FactorData, ItemRecord, NONE};
 
 use crate::csr::Csr;
-use crate::ials::{IalsValidParams, fit};
+use ndarray::Array2;
+
+use crate::ials::{IalsValidParams, fit_from};
 
 /// How much a cold item's borrowed vector is shrunk, so real evidence outranks it.
 const COLD_SHRINK: f32 = 0.5;
@@ -31,8 +33,13 @@ pub struct Embeddings {
 pub const USER_SAMPLE: usize = 500;
 
 /// Trains item factors on a shopper × item matrix and fills in cold items from their content.
-pub fn item_embeddings(matrix: &Csr, p: &IalsValidParams, records: &[ItemRecord]) -> Embeddings {
-    let model = fit(p, matrix);
+pub fn item_embeddings(
+    matrix: &Csr,
+    p: &IalsValidParams,
+    records: &[ItemRecord],
+    start: Option<Array2<f32>>,
+) -> Embeddings {
+    let model = fit_from(p, matrix, start);
     let k = p.factors;
     let mut rows: Vec<f32> = model.item_factors.iter().copied().collect();
     let items_users = matrix.transpose();
@@ -185,7 +192,7 @@ mod tests {
             .iterations(10)
             .check()
             .unwrap();
-        let e = item_embeddings(&m, &p, &records);
+        let e = item_embeddings(&m, &p, &records, None);
         assert_eq!((e.trained, e.cold_filled), (4, 1));
         let dot = |a: usize, b: usize| -> f32 {
             (0..4).map(|d| e.rows[a * 4 + d] * e.rows[b * 4 + d]).sum()

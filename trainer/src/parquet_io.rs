@@ -14,6 +14,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
@@ -150,8 +151,9 @@ fn roots_of(schema: &parquet::schema::types::SchemaDescriptor, leaves: &[usize])
     roots
 }
 
-/// Encodes batches as one Parquet file (zstd, fixed row groups; no timestamps inside, so equal
-/// input gives equal bytes).
+/// Encodes batches as one Parquet file (zstd, row groups of at most [`ROW_GROUP_ROWS`]; no
+/// timestamps inside, so equal input gives equal bytes). Row groups are encoded on all cores and
+/// appended in order, so the output does not depend on the thread count.
 pub fn encode(
     schema: SchemaRef,
     batches: &[RecordBatch],
@@ -166,11 +168,83 @@ pub fn encode(
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by("vitrine-trainer".to_owned())
         .build();
+    let groups: Vec<RecordBatch> = batches
+        .iter()
+        .flat_map(|b| {
+            (0..b.num_rows())
+                .step_by(ROW_GROUP_ROWS)
+                .map(|at| b.slice(at, ROW_GROUP_ROWS.min(b.num_rows() - at)))
+        })
+        .filter(|b| b.num_rows() > 0)
+        .collect();
     let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, schema, Some(props)).map_err(perr)?;
-    for b in batches {
-        writer.write(b).map_err(perr)?;
+    let writer = ArrowWriter::try_new(&mut out, Arc::clone(&schema), Some(props)).map_err(perr)?;
+    let (mut file, factory) = writer.into_serialized_writer().map_err(perr)?;
+    let mut writers = Vec::with_capacity(groups.len());
+    for i in 0..groups.len() {
+        writers.push(factory.create_column_writers(i).map_err(perr)?);
     }
-    writer.close().map_err(perr)?;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(groups.len().max(1));
+    let mut jobs: Vec<Vec<(usize, &RecordBatch, Vec<ArrowColumnWriter>)>> =
+        (0..threads).map(|_| Vec::new()).collect();
+    for (i, (batch, w)) in groups.iter().zip(writers).enumerate() {
+        jobs[i % threads].push((i, batch, w));
+    }
+    let encoded: Vec<parquet::errors::Result<Vec<EncodedGroup>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|job| s.spawn(move || encode_groups(job)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(ParquetError::General("row group encoder panicked".into()))
+                })
+            })
+            .collect()
+    });
+    let mut chunks: Vec<EncodedGroup> = Vec::with_capacity(groups.len());
+    for part in encoded {
+        chunks.extend(part.map_err(perr)?);
+    }
+    chunks.sort_by_key(|(i, _)| *i);
+    for (_, columns) in chunks {
+        let mut group = file.next_row_group().map_err(perr)?;
+        for c in columns {
+            c.append_to_row_group(&mut group).map_err(perr)?;
+        }
+        group.close().map_err(perr)?;
+    }
+    file.close().map_err(perr)?;
+    Ok(out)
+}
+
+/// A row group's position and its encoded column chunks.
+type EncodedGroup = (usize, Vec<ArrowColumnChunk>);
+
+/// Encodes whole row groups, each column's leaves into its own writer.
+fn encode_groups(
+    job: Vec<(usize, &RecordBatch, Vec<ArrowColumnWriter>)>,
+) -> parquet::errors::Result<Vec<EncodedGroup>> {
+    let mut out = Vec::with_capacity(job.len());
+    for (i, batch, writers) in job {
+        let mut writers = writers.into_iter();
+        let mut leaves = Vec::new();
+        for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+            leaves.extend(compute_leaves(field, array)?);
+        }
+        let mut chunks = Vec::with_capacity(leaves.len());
+        for leaf in &leaves {
+            let mut w = writers
+                .next()
+                .ok_or_else(|| ParquetError::General("schema has fewer leaves".into()))?;
+            w.write(leaf)?;
+            chunks.push(w.close()?);
+        }
+        out.push((i, chunks));
+    }
     Ok(out)
 }

@@ -49,6 +49,10 @@ pub struct TrainValidParams {
     pub ials: Option<IalsValidParams>,
     /// Catalogs at least this large get an IVF candidate index.
     pub ivf_min_items: usize,
+    /// Above this many interactions, the embeddings are trained on a deterministic sample of
+    /// shoppers (by id hash) holding about this many: item vectors need enough shoppers per
+    /// item, not all of them, and training time grows with every one.
+    pub max_embedding_interactions: usize,
 }
 
 /// Unchecked training parameters with defaults; call [`TrainParams::check`].
@@ -67,6 +71,7 @@ impl Default for TrainParams {
             cobuy_days: 7,
             ials: crate::ials::IalsParams::default().check().ok(),
             ivf_min_items: 50_000,
+            max_embedding_interactions: 30_000_000,
         })
     }
 }
@@ -105,6 +110,12 @@ impl TrainParams {
                 p.session_window
             ));
         }
+        if p.max_embedding_interactions < 1_000 {
+            return bad(format!(
+                "max embedding interactions must be at least 1000, got {}",
+                p.max_embedding_interactions
+            ));
+        }
         if !(0..=365).contains(&p.cobuy_days) {
             return bad(format!(
                 "co-buy days must be between 0 and 365, got {}",
@@ -135,6 +146,24 @@ impl TrainValidParams {
 /// A quantity as a weight multiplier (1 to 1000).
 pub fn quantity_weight(quantity: u32) -> f32 {
     f32::from(u16::try_from(quantity.clamp(1, 1000)).unwrap_or(1000))
+}
+
+/// Resolution of the shopper sample.
+const SAMPLE_SCALE: u64 = 1 << 20;
+
+/// Share of the hash range (out of [`SAMPLE_SCALE`]) that keeps about `cap` of `total`.
+fn sample_share(total: usize, cap: usize) -> u64 {
+    if total <= cap {
+        return SAMPLE_SCALE;
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "a fraction of 2^20"
+    )]
+    let share = (cap as f64 / total as f64 * SAMPLE_SCALE as f64).ceil() as u64;
+    share.clamp(1, SAMPLE_SCALE)
 }
 
 /// Items, categories and brands with stable indices.
@@ -244,6 +273,71 @@ pub fn build(
     version: &str,
     created_at: i64,
 ) -> Result<ModelData, TrainError> {
+    build_from(ix, until, products, p, version, created_at, None)
+}
+
+/// Item vectors of an earlier model to start the embeddings from, and how many iterations then.
+#[derive(Debug, Clone)]
+pub struct Warm {
+    index: HashMap<String, usize>,
+    rows: Vec<f32>,
+    k: usize,
+    pub iterations: usize,
+}
+
+impl Warm {
+    /// The (dequantised) item vectors of a model built by [`build`]; `None` without embeddings.
+    pub fn of(data: &ModelData, iterations: usize) -> Option<Self> {
+        let f = data.factors.as_ref()?;
+        let rows = f
+            .quantized
+            .chunks(f.k.max(1))
+            .zip(&f.scales)
+            .flat_map(|(q, &scale)| q.iter().map(move |&v| f32::from(v) * scale))
+            .collect();
+        let index = data
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), i))
+            .collect();
+        Some(Self {
+            index,
+            rows,
+            k: f.k,
+            iterations: iterations.max(1),
+        })
+    }
+
+    /// Start matrix for a catalog: known items keep their vector, new ones start random.
+    fn start(&self, records: &[ItemRecord], ip: &IalsValidParams) -> Option<ndarray::Array2<f32>> {
+        if self.k != ip.factors {
+            return None;
+        }
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(ip.seed);
+        let mut m = crate::ials::init(records.len(), self.k, &mut rng);
+        for (i, r) in records.iter().enumerate() {
+            if let Some(&j) = self.index.get(&r.id) {
+                m.row_mut(i)
+                    .iter_mut()
+                    .zip(&self.rows[j * self.k..(j + 1) * self.k])
+                    .for_each(|(a, &b)| *a = b);
+            }
+        }
+        Some(m)
+    }
+}
+
+/// [`build`], with the embeddings warm-started from an earlier model's item vectors.
+pub fn build_from(
+    ix: &Interactions,
+    until: Option<i64>,
+    products: &[Product],
+    p: &TrainValidParams,
+    version: &str,
+    created_at: i64,
+    warm: Option<&Warm>,
+) -> Result<ModelData, TrainError> {
     let kept = |r: &usize| until.is_none_or(|u| ix.ts[*r] < u);
     let mut seen = vec![false; ix.items.len()];
     let mut t_ref = i64::MIN;
@@ -263,7 +357,6 @@ pub fn build(
     let mut raw = vec![0.0f64; n];
     let mut session_rows: Vec<u32> = Vec::new();
     let mut purchases: Vec<(u32, i64, u32)> = Vec::new();
-    let mut triples: Vec<(u32, u32, f32)> = Vec::new();
     let mut shoppers_seen = vec![false; ix.shoppers()];
     for r in (0..ix.len()).filter(kept) {
         let i = remap[ix.item[r] as usize];
@@ -277,9 +370,6 @@ pub fn build(
             let amount = w * f64::from(qty);
             decayed[i as usize] += amount * decay;
             raw[i as usize] += amount;
-            if p.ials.is_some() {
-                triples.push((ix.shopper[r], i, p.weight_of(kind, qty)));
-            }
         }
         match kind {
             EventType::View | EventType::AddToCart | EventType::RecClick => {
@@ -326,20 +416,45 @@ pub fn build(
         })
         .collect();
     // Sessions: rows ordered by (session, time), cut where the session changes.
-    session_rows.sort_unstable_by_key(|&r| (ix.session[r as usize], ix.ts[r as usize], r));
+    // Sort small keys, not row numbers that the comparison would chase into three columns.
+    // The events table is time-ordered (compaction writes it so), so row order within a session
+    // is time order and (session, row) suffices; otherwise sort by (session, time, row).
     let mut sessions = Groups::new();
-    let mut last: Option<u64> = None;
-    for &r in &session_rows {
-        let s = ix.session[r as usize];
-        if last.is_some_and(|l| l != s) {
-            sessions.close();
+    let mut close_on_change = |keyed: &mut dyn Iterator<Item = (u64, u32)>| {
+        let mut last: Option<u64> = None;
+        for (s, r) in keyed {
+            if last.is_some_and(|l| l != s) {
+                sessions.close();
+            }
+            last = Some(s);
+            sessions.items.push(remap[ix.item[r as usize] as usize]);
         }
-        last = Some(s);
-        sessions.items.push(remap[ix.item[r as usize] as usize]);
+        sessions.close();
+    };
+    if ix.ts.is_sorted() {
+        let mut keys: Vec<(u64, u32)> = session_rows
+            .iter()
+            .map(|&r| (ix.session[r as usize], r))
+            .collect();
+        drop(session_rows);
+        keys.sort_unstable();
+        close_on_change(&mut keys.into_iter());
+    } else {
+        let mut keys: Vec<(u64, i64, u32)> = session_rows
+            .iter()
+            .map(|&r| (ix.session[r as usize], ix.ts[r as usize], r))
+            .collect();
+        drop(session_rows);
+        keys.sort_unstable();
+        close_on_change(&mut keys.into_iter().map(|(s, _, r)| (s, r)));
     }
-    sessions.close();
-    drop(session_rows);
+    let phase = std::time::Instant::now();
     let co_view = covisit::cooccurrence(&sessions, p.session_window, n, p.neighbors);
+    tracing::info!(
+        sessions = sessions.len(),
+        seconds = phase.elapsed().as_secs_f64(),
+        "co-views counted"
+    );
     let n_sessions = sessions.len();
     drop(sessions);
     // Baskets: one shopper's purchases no more than `cobuy_days` apart.
@@ -365,16 +480,60 @@ pub fn build(
         }
         Some(ip) => {
             meta.insert("kind".into(), Value::from("ials+covisitation+popularity"));
-            let matrix = Csr::from_triples(ix.shoppers(), n, std::mem::take(&mut triples));
-            let e = embed::item_embeddings(&matrix, ip, &cat.records);
+            let phase = std::time::Instant::now();
+            let weighted = (0..ix.len())
+                .filter(kept)
+                .filter(|&r| p.weight(ix.kind[r]) > 0.0)
+                .count();
+            // Shoppers whose id hash falls under `share` of the hash range are trained on.
+            let share = sample_share(weighted, p.max_embedding_interactions);
+            let sampled = |s: u32| {
+                share >= SAMPLE_SCALE || ix.shopper_hash[s as usize] % SAMPLE_SCALE < share
+            };
+            let start = warm.and_then(|w| w.start(&cat.records, ip));
+            let ip = &IalsValidParams {
+                iterations: match (&start, warm) {
+                    (Some(_), Some(w)) => w.iterations,
+                    _ => ip.iterations,
+                },
+                ..ip.clone()
+            };
+            let matrix = Csr::from_entries(ix.shoppers(), n, |push| {
+                for r in (0..ix.len()).filter(kept) {
+                    let kind = ix.kind[r];
+                    if p.weight(kind) > 0.0 && sampled(ix.shopper[r]) {
+                        let qty = u32::from(ix.quantity[r]);
+                        push(
+                            ix.shopper[r],
+                            remap[ix.item[r] as usize],
+                            p.weight_of(kind, qty),
+                        );
+                    }
+                }
+            });
+            let warm_started = start.is_some();
+            let e = embed::item_embeddings(&matrix, ip, &cat.records, start);
+            let matrix_nnz = matrix.nnz();
+            tracing::info!(
+                nnz = matrix_nnz,
+                share = share as f64 / SAMPLE_SCALE as f64,
+                warm_started,
+                iterations = ip.iterations,
+                seconds = phase.elapsed().as_secs_f64(),
+                "item embeddings trained"
+            );
             drop(matrix);
             let mut data = embed::to_factor_data(&e, ip);
             let mut info = json!({"k": ip.factors, "iterations": ip.iterations, "alpha": ip.alpha,
                 "regularization": ip.regularization, "seed": ip.seed, "trained_items": e.trained,
-                "cold_items_with_content_vectors": e.cold_filled, "bytes_per_item": ip.factors + 4});
+                "cold_items_with_content_vectors": e.cold_filled, "bytes_per_item": ip.factors + 4,
+                "warm_started": warm_started, "trained_interactions": matrix_nnz,
+                "shopper_sample_share": share as f64 / SAMPLE_SCALE as f64});
             if n >= p.ivf_min_items {
+                let phase = std::time::Instant::now();
                 let (ivf, report) = crate::ivf::build(&e.rows, e.k, &e.user_sample)
                     .map_err(|err| TrainError::Ivf(err.to_string()))?;
+                tracing::info!(seconds = phase.elapsed().as_secs_f64(), "IVF index built");
                 info["ivf"] = serde_json::to_value(&report).unwrap_or(Value::Null);
                 data.ivf = Some(ivf);
             }

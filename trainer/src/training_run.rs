@@ -43,6 +43,9 @@ pub struct RunOptions {
     pub holdout_days: f64,
     /// Most shoppers per holdout half.
     pub max_cases: usize,
+    /// Iterations of the final fit, warm-started from the holdout model (0: from scratch with
+    /// the full iteration count).
+    pub refit_iterations: usize,
     /// Model version; default: UTC time plus a content hash.
     pub version: Option<String>,
     pub now_ms: i64,
@@ -83,8 +86,10 @@ pub async fn run(
     let split = holdout::split(&events, p, o.holdout_days, o.max_cases);
     let mut blend = Blend::default();
     let mut evaluation = Vec::new();
+    let mut warm = None;
     let enough = split.test.len() >= MIN_CASES && split.validation.len() >= MIN_CASES;
     if enough {
+        let phase = Instant::now();
         let pre = train::build(
             &events,
             Some(split.cutoff),
@@ -93,16 +98,30 @@ pub async fn run(
             "holdout",
             o.now_ms,
         )?;
+        if o.refit_iterations > 0 {
+            warm = train::Warm::of(&pre, o.refit_iterations);
+        }
         let pre = Model::load(pre.encode()?)?;
+        tracing::info!(
+            seconds = phase.elapsed().as_secs_f64(),
+            "holdout model built"
+        );
         let candidates = evaluate::candidate_blends();
         let validation = if pre.n_items() > 50_000 {
             &split.validation[..split.validation.len().min(500)]
         } else {
             &split.validation[..]
         };
+        let phase = Instant::now();
         let (best, ndcg) = holdout::tune_blend(&pre, validation, &candidates);
         blend = best;
-        tracing::info!(?blend, ndcg, "blend tuned on validation shoppers");
+        tracing::info!(
+            ?blend,
+            ndcg,
+            seconds = phase.elapsed().as_secs_f64(),
+            "blend tuned on validation shoppers"
+        );
+        let phase = Instant::now();
         for (name, ranker) in [
             ("vitrine", Ranker::Personal(blend)),
             ("popularity", Ranker::Popular),
@@ -129,6 +148,7 @@ pub async fn run(
                 "holdout"
             );
         }
+        tracing::info!(seconds = phase.elapsed().as_secs_f64(), "holdout evaluated");
     } else {
         tracing::warn!(
             test = split.test.len(),
@@ -136,7 +156,17 @@ pub async fn run(
             "too few shoppers after the cutoff for a holdout evaluation; the gate will skip"
         );
     }
-    let mut data = train::build(&events, None, &products, p, "probe", o.now_ms)?;
+    let phase = Instant::now();
+    let mut data = train::build_from(
+        &events,
+        None,
+        &products,
+        p,
+        "probe",
+        o.now_ms,
+        warm.as_ref(),
+    )?;
+    tracing::info!(seconds = phase.elapsed().as_secs_f64(), "final model built");
     data.meta.insert(
         "blend".into(),
         serde_json::to_value(blend).unwrap_or(Value::Null),
@@ -244,6 +274,7 @@ mod tests {
         let o = RunOptions {
             holdout_days: 1.0,
             max_cases: 120,
+            refit_iterations: 2,
             version: Some("t1".into()),
             now_ms: 1,
         };
@@ -259,6 +290,9 @@ mod tests {
         let model = Model::load(r.bytes.clone()).unwrap();
         assert_eq!(model.format_version(), 2);
         assert_eq!(Blend::of(&model), r.blend);
+        // The final fit started from the holdout model's item vectors.
+        assert_eq!(model.meta()["factors"]["warm_started"], true);
+        assert_eq!(model.meta()["factors"]["iterations"], 2);
         // The lake table holds the same rows.
         let key = r.evaluations_table.clone().unwrap();
         assert_eq!(key, "tables/model_evaluations/t1.parquet");
@@ -277,6 +311,16 @@ mod tests {
         let products = compact::read_products(&lake).await.unwrap();
         let cutoff = m["cutoff"].as_i64().unwrap();
         let old = train::build(&ix, Some(cutoff), &products, &p, "t0", 0).unwrap();
+        // Past the interaction cap, embeddings train on a shopper sample of about that size.
+        let capped = TrainValidParams {
+            max_embedding_interactions: 2_000,
+            ..p.clone()
+        };
+        let sampled = train::build(&ix, None, &products, &capped, "s", 0).unwrap();
+        let f = &sampled.meta["factors"];
+        let trained = f["trained_interactions"].as_u64().unwrap();
+        assert!((1_000..4_000).contains(&trained), "{f}");
+        assert!(f["shopper_sample_share"].as_f64().unwrap() < 0.5, "{f}");
         let old_bytes = old.encode().unwrap();
         let old_manifest =
             publish::manifest_for(&old_bytes, &Model::load(old_bytes.clone()).unwrap());

@@ -10,3 +10,4 @@ mod common;
 mod ingest;
 mod object_stores;
 mod pipeline;
+mod session;

@@ -1,0 +1,197 @@
+//! Real-time personalisation: the shopper's events go into their Durable Object on ingest, and
+//! the very next recommendation request folds them in, with no retraining. A login merges the
+//! anonymous history into the user.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+use tests::{ADMIN_KEY, Worker, file_url, now_ms, run_trainer};
+
+use crate::common::view;
+
+/// Category of every simulated product.
+fn categories(lake_dir: &std::path::Path) -> HashMap<String, String> {
+    let text = std::fs::read_to_string(lake_dir.join("raw/products/simulated.ndjson")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["category"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn share_in(resp: &Value, cats: &HashMap<String, String>, category: &str) -> usize {
+    resp["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| cats.get(i["id"].as_str().unwrap()).map(String::as_str) == Some(category))
+        .count()
+}
+
+#[test]
+fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = dir.path().join("lake");
+    let lake = file_url(&lake_dir);
+    let models = file_url(&dir.path().join("models"));
+    run_trainer(&[
+        "simulate", "--lake", &lake, "--events", "60000", "--users", "800", "--items", "400",
+        "--days", "10",
+    ])
+    .unwrap();
+    run_trainer(&["compact", "--lake", &lake]).unwrap();
+    let out = dir.path().join("model.bin");
+    let out_s = out.to_str().unwrap();
+    run_trainer(&[
+        "train",
+        "--lake",
+        &lake,
+        "--models",
+        &models,
+        "--out",
+        out_s,
+        "--factors",
+        "32",
+    ])
+    .unwrap();
+    let w = Worker::start().unwrap();
+    run_trainer(&[
+        "publish",
+        "--artifact",
+        out_s,
+        "--models",
+        &models,
+        "--worker",
+        &w.url,
+        "--admin-key",
+        ADMIN_KEY,
+    ])
+    .unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(format!("{out_s}.manifest.json")).unwrap()).unwrap();
+    w.wait_for_model(manifest["version"].as_str().unwrap())
+        .unwrap();
+
+    let cats = categories(&lake_dir);
+    let laptop = "computers.notebook";
+    let (s, before) = w
+        .get("/v1/recommendations?anonymous_id=fresh-1&k=10")
+        .unwrap();
+    assert_eq!(s, 200, "{before}");
+    let laptops_before = share_in(&before, &cats, laptop);
+
+    let mut laptops: Vec<&String> = cats
+        .iter()
+        .filter(|(_, c)| *c == laptop)
+        .map(|(id, _)| id)
+        .collect();
+    laptops.sort();
+    let viewed: Vec<String> = laptops.iter().take(3).map(|s| (*s).clone()).collect();
+    let t = now_ms();
+    let events: Vec<Value> = viewed
+        .iter()
+        .enumerate()
+        .map(|(i, item)| view(&format!("sess-v{i}"), "fresh-1", item, t + i as i64))
+        .collect();
+    let (s, body) = w
+        .post("/v1/events", json!({ "events": events }).to_string())
+        .unwrap();
+    assert_eq!((s, body["accepted"].as_u64()), (202, Some(3)), "{body}");
+
+    let (s, after) = w
+        .get("/v1/recommendations?anonymous_id=fresh-1&k=10")
+        .unwrap();
+    assert_eq!(s, 200, "{after}");
+    let laptops_after = share_in(&after, &cats, laptop);
+    assert!(
+        laptops_after >= 5 && laptops_after > laptops_before,
+        "laptops in for-you: {laptops_before} before, {laptops_after} after the views: {after}"
+    );
+    assert_eq!(after["items"][0]["reason"]["kind"], "session", "{after}");
+    let ids: Vec<&str> = after["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert!(viewed.iter().all(|v| !ids.contains(&v.as_str())), "{after}");
+
+    // Login: the anonymous history now belongs to the user.
+    let login = json!({"event_id": "sess-login", "type": "login", "user_id": "member-1",
+        "anonymous_id": "fresh-1", "session_id": "s-fresh-1", "timestamp": t + 10});
+    let (s, body) = w
+        .post("/v1/events", json!({ "events": [login] }).to_string())
+        .unwrap();
+    assert_eq!(s, 202, "{body}");
+    let (s, member) = w.get("/v1/recommendations?user_id=member-1&k=10").unwrap();
+    assert_eq!(s, 200, "{member}");
+    assert!(share_in(&member, &cats, laptop) >= 5, "{member}");
+    assert_eq!(member["items"][0]["reason"]["kind"], "session", "{member}");
+
+    // Filters hold on the personal list too: only that category, within the price range.
+    let (s, filtered) = w
+        .get("/v1/recommendations?user_id=member-1&k=10&category=electronics&max_price=300")
+        .unwrap();
+    assert_eq!(s, 200, "{filtered}");
+    for item in filtered["items"].as_array().unwrap() {
+        assert!(
+            item["category"]
+                .as_str()
+                .unwrap()
+                .starts_with("electronics."),
+            "{item}"
+        );
+        assert!(item["price"].as_f64().unwrap() <= 300.0, "{item}");
+    }
+
+    // The other widgets answer from the same model.
+    let (s, trending) = w
+        .get(&format!("/v1/trending?category={laptop}&k=5"))
+        .unwrap();
+    assert_eq!(s, 200, "{trending}");
+    assert_eq!(share_in(&trending, &cats, laptop), 5, "{trending}");
+    assert_eq!(
+        trending["items"][0]["reason"]["kind"], "trending",
+        "{trending}"
+    );
+    let (s, together) = w
+        .get(&format!("/v1/items/{}/bought-together?k=5", viewed[0]))
+        .unwrap();
+    assert_eq!(s, 200, "{together}");
+    assert_eq!(together["items"].as_array().unwrap().len(), 5, "{together}");
+    let cart = json!({"items": [viewed[0]], "k": 4, "user_id": "member-1"});
+    let (s, completed) = w
+        .post("/v1/cart/recommendations", cart.to_string())
+        .unwrap();
+    assert_eq!(s, 200, "{completed}");
+    let ids: Vec<&str> = completed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 4, "{completed}");
+    assert!(!ids.contains(&viewed[0].as_str()), "{completed}");
+
+    // Bad input names the parameter.
+    for (path, code) in [
+        ("/v1/trending?min_price=9&max_price=1", "invalid_parameter"),
+        ("/v1/recommendations?in_stock=maybe", "invalid_parameter"),
+        ("/v1/items/no-such/bought-together", "item_not_found"),
+        ("/v1/trending?sort=price", "unknown_parameter"),
+    ] {
+        let (s, body) = w.get(path).unwrap();
+        assert_eq!(body["error"]["code"], code, "{path}: {s} {body}");
+    }
+    let (s, body) = w
+        .post("/v1/cart/recommendations", r#"{"items": []}"#)
+        .unwrap();
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (400, Some("invalid_parameter"))
+    );
+}
