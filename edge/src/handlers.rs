@@ -4,7 +4,7 @@ use serde_json::json;
 use shared::api::{CartRequest, RecommendQuery, RecommendResponse, SimilarQuery, TrendingQuery};
 use shared::event::ValidationPolicy;
 use shared::ingest::{MAX_BATCH_BYTES, parse_batch, send_chunks};
-use shared::{ApiError, Code, Model, personal, recommend, session};
+use shared::{ApiError, Code, Model, ab, batch, personal, recommend, session};
 use worker::{Env, Request};
 
 use crate::http::{HandlerResult, json, now_ms, query_pairs, storage_error};
@@ -85,10 +85,19 @@ async fn require_model(env: &Env) -> Result<std::rc::Rc<Model>, ApiError> {
 }
 
 fn respond(model: &Model, items: Vec<recommend::Scored>, started: i64) -> HandlerResult {
+    respond_as(model, items, started, ab::DEFAULT_VARIANT.to_owned())
+}
+
+fn respond_as(
+    model: &Model,
+    items: Vec<recommend::Scored>,
+    started: i64,
+    variant: String,
+) -> HandlerResult {
     let body = RecommendResponse {
         serve_id: serve_id(),
         model_version: model.version().to_owned(),
-        variant: "default".into(),
+        variant,
         #[expect(clippy::cast_precision_loss, reason = "milliseconds fit f64 exactly")]
         took_ms: (now_ms() - started) as f64,
         items: recommend::describe(model, items),
@@ -96,24 +105,32 @@ fn respond(model: &Model, items: Vec<recommend::Scored>, started: i64) -> Handle
     json(200, &body)
 }
 
+/// The running A/B test (`AB_TEST`); a malformed setting is logged and no test runs, so a
+/// configuration slip never takes recommendations down.
+fn ab_test(env: &Env) -> Option<ab::AbTest> {
+    let raw = env.var("AB_TEST").ok()?.to_string();
+    match ab::AbTest::parse(&raw) {
+        Ok(t) => t,
+        Err(e) => {
+            worker::console_error!("AB_TEST ignored: {e}");
+            None
+        }
+    }
+}
+
 /// `GET /v1/recommendations`
 pub async fn recommendations(req: &Request, env: &Env, started: i64) -> HandlerResult {
     let q = RecommendQuery::parse(query_pairs(req))?;
     let model = require_model(env).await?;
-    let state = match session::shopper_key(q.user_id.as_deref(), q.anonymous_id.as_deref()) {
-        Some(key) => sessions::load(env, &key).await?,
+    let key = session::shopper_key(q.user_id.as_deref(), q.anonymous_id.as_deref());
+    let state = match &key {
+        Some(key) => sessions::load(env, key).await?,
         None => session::SessionState::default(),
     };
-    let items = personal::for_you(
-        &model,
-        &q.context,
-        &state,
-        &q.filter,
-        q.exclude_purchased,
-        q.k,
-        q.offset,
-    );
-    respond(&model, items, started)
+    let (variant, strategy) = ab::variant_for(ab_test(env).as_ref(), key.as_deref());
+    let blend = strategy.blend(&model);
+    let items = personal::for_you_with(&model, &q, &state, blend.as_ref());
+    respond_as(&model, items, started, variant)
 }
 
 fn item_index(model: &Model, item_id: &str) -> Result<u32, ApiError> {
@@ -173,18 +190,8 @@ pub async fn cart(mut req: Request, env: &Env, started: i64) -> HandlerResult {
         .collect();
     let filter = r.filter().resolve(&model);
     let k = r.k.unwrap_or(shared::api::DEFAULT_K);
-    let in_cart = session::weight(shared::EventType::AddToCart);
-    let items = recommend::complete_cart(&model, &cart, k, &filter, |allow, n| {
-        let history: Vec<personal::Interaction> = cart
-            .iter()
-            .map(|&idx| personal::Interaction {
-                idx,
-                weight: in_cart,
-            })
-            .chain(state.history(&model))
-            .collect();
-        personal::personal(&model, &history, n, 0, allow, &personal::Blend::of(&model))
-    });
+    let blend = personal::Blend::of(&model);
+    let items = batch::complete_cart(&model, &cart, &state, k, &filter, &blend);
     respond(&model, items, started)
 }
 
@@ -202,4 +209,37 @@ fn serve_id() -> String {
     let r = worker::js_sys::Math::random();
     let rand = (r * 4_294_967_296.0) as u64;
     format!("srv-{:x}-{rand:08x}", now_ms())
+}
+
+/// `POST /v1/recommendations/batch`: every widget of a page in one call.
+pub async fn batch(mut req: Request, env: &Env, started: i64) -> HandlerResult {
+    let body = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::new(Code::InvalidJson, "could not read the request body"))?;
+    if body.len() > MAX_BATCH_BYTES {
+        return Err(ApiError::new(
+            Code::PayloadTooLarge,
+            "batch request is too large",
+        ));
+    }
+    let r = batch::BatchRequest::parse(&body)?;
+    let model = require_model(env).await?;
+    let key = r.shopper_key();
+    let state = match &key {
+        Some(key) => sessions::load(env, key).await?,
+        None => session::SessionState::default(),
+    };
+    let (variant, strategy) = ab::variant_for(ab_test(env).as_ref(), key.as_deref());
+    let blend = strategy.blend(&model);
+    let widgets = batch::answer(&model, &r, &state, blend.as_ref())?;
+    let body = batch::BatchResponse {
+        serve_id: serve_id(),
+        model_version: model.version().to_owned(),
+        variant,
+        #[expect(clippy::cast_precision_loss, reason = "milliseconds fit f64 exactly")]
+        took_ms: (now_ms() - started) as f64,
+        widgets,
+    };
+    json(200, &body)
 }

@@ -63,6 +63,7 @@ mod entry {
                 handlers::bought_together(&req, env, &item_id, started).await
             }
             Route::Cart => handlers::cart(req, env, started).await,
+            Route::Batch => handlers::batch(req, env, started).await,
             Route::Trending => handlers::trending(&req, env, started).await,
             Route::AdminLakeList => admin::lake_list(&req, env).await,
             Route::AdminLakeGet { key } => admin::lake_get(env, &key).await,

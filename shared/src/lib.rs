@@ -5,8 +5,10 @@
 //! are unit-tested natively and run identically inside the worker. Nothing in this crate does I/O,
 //! reads a clock or spawns threads: callers pass `now_ms` and bytes in, and get values out.
 
+pub mod ab;
 pub mod api;
 pub mod artifact;
+pub mod batch;
 pub mod error;
 pub mod event;
 pub mod factors;

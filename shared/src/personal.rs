@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::RecommendQuery;
 use crate::artifact::Model;
 use crate::factors::fold_in;
 use crate::filter::{Allow, FilterSpec};
@@ -329,21 +330,43 @@ pub fn for_you(
     k: usize,
     offset: usize,
 ) -> Vec<Scored> {
-    let history: Vec<Interaction> = context
+    let q = RecommendQuery {
+        user_id: None,
+        anonymous_id: None,
+        context: context.to_vec(),
+        k,
+        offset,
+        filter: spec.clone(),
+        exclude_purchased,
+    };
+    for_you_with(model, &q, state, Some(&Blend::of(model)))
+}
+
+/// [`for_you`] for a parsed request, ranked with `blend` (an A/B variant's strategy); `None`
+/// ranks by popularity alone (the control arm), with the same filters and exclusions.
+pub fn for_you_with(
+    model: &Model,
+    q: &RecommendQuery,
+    state: &SessionState,
+    blend: Option<&Blend>,
+) -> Vec<Scored> {
+    let history: Vec<Interaction> = q
+        .context
         .iter()
         .filter_map(|id| model.item_index(id))
         .map(|idx| Interaction { idx, weight: 1.0 })
         .chain(state.history(model))
         .collect();
+    let spec = &q.filter;
     let mut filter = spec.resolve(model);
     filter.exclude(history.iter().map(|h| h.idx));
-    if exclude_purchased {
+    if q.exclude_purchased {
         filter.exclude(state.purchased().filter_map(|id| model.item_index(id)));
     }
-    if history.is_empty() {
-        return crate::recommend::popular(model, spec.category.as_deref(), k, offset, &filter);
+    match blend {
+        Some(b) if !history.is_empty() => personal(model, &history, q.k, q.offset, &filter, b),
+        _ => crate::recommend::popular(model, spec.category.as_deref(), q.k, q.offset, &filter),
     }
-    personal(model, &history, k, offset, &filter, &Blend::of(model))
 }
 
 #[cfg(test)]
@@ -459,6 +482,32 @@ mod tests {
                 item: "laptop-1".into()
             }
         );
+    }
+
+    #[test]
+    fn the_control_arm_ranks_by_popularity_with_the_same_filters() {
+        let m = Model::load(fixture_v2().encode().unwrap()).unwrap();
+        let q = RecommendQuery {
+            user_id: None,
+            anonymous_id: None,
+            context: vec!["laptop-1".into()],
+            k: 2,
+            offset: 0,
+            filter: FilterSpec::default(),
+            exclude_purchased: false,
+        };
+        let state = SessionState::default();
+        let control = for_you_with(&m, &q, &state, None);
+        assert_eq!(ids(&m, &control), ["mouse-1", "phone-1"]);
+        assert!(control.iter().all(|s| s.reason == Reason::Popular));
+        let knn = crate::ab::Strategy::ItemKnn.blend(&m).unwrap();
+        let r = for_you_with(&m, &q, &state, Some(&knn));
+        let neighbours: Vec<u32> = m.co_view(0).chain(m.co_buy(0)).map(|x| x.0).collect();
+        assert!(
+            neighbours.contains(&r[0].idx),
+            "item-kNN ranks a co-visited item first"
+        );
+        assert!(matches!(r[0].reason, Reason::Session { .. }));
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub enum Route {
     BoughtTogether { item_id: String },
     /// `POST /v1/cart/recommendations`
     Cart,
+    /// `POST /v1/recommendations/batch`
+    Batch,
     /// `GET /v1/trending`
     Trending,
     /// `GET /v1/admin/lake?prefix=&cursor=`: list lake objects (admin).
@@ -109,6 +111,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         "/v1/events" => return allow("POST", Route::Events),
         "/v1/recommendations" => return allow("GET", Route::Recommendations),
         "/v1/cart/recommendations" => return allow("POST", Route::Cart),
+        "/v1/recommendations/batch" => return allow("POST", Route::Batch),
         "/v1/trending" => return allow("GET", Route::Trending),
         "/v1/admin/lake" => return allow("GET", Route::AdminLakeList),
         _ => {}
@@ -199,6 +202,10 @@ mod tests {
             Route::Cart
         );
         assert_eq!(route("GET", "/v1/trending").unwrap(), Route::Trending);
+        assert_eq!(
+            route("POST", "/v1/recommendations/batch").unwrap(),
+            Route::Batch
+        );
         assert_eq!(
             route("GET", "/v1/cart/recommendations")
                 .unwrap_err()

@@ -32,6 +32,18 @@ fn share_in(resp: &Value, cats: &HashMap<String, String>, category: &str) -> usi
         .count()
 }
 
+/// Half the shoppers rank with the tuned blend, half see popular items (the control arm).
+const AB_TEST: &str = "e2e:blend=1,popular=1";
+
+/// The first `<prefix>-N` whose session key lands in `arm`.
+fn shopper_in(arm: &str, prefix: &str, key: &str) -> String {
+    let test = shared::ab::AbTest::parse(AB_TEST).unwrap().unwrap();
+    (0..)
+        .map(|i| format!("{prefix}-{i}"))
+        .find(|id| test.assign(&format!("{key}:{id}")).name == arm)
+        .unwrap()
+}
+
 #[test]
 fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
     let dir = tempfile::tempdir().unwrap();
@@ -58,7 +70,7 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
         "32",
     ])
     .unwrap();
-    let w = Worker::start().unwrap();
+    let w = Worker::start_with(&[("AB_TEST", AB_TEST)]).unwrap();
     run_trainer(&[
         "publish",
         "--artifact",
@@ -77,9 +89,12 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
         .unwrap();
 
     let cats = categories(&lake_dir);
+    let fresh = shopper_in("blend", "fresh", "a");
+    let member = shopper_in("blend", "member", "u");
+    let control = shopper_in("popular", "fresh", "a");
     let laptop = "computers.notebook";
     let (s, before) = w
-        .get("/v1/recommendations?anonymous_id=fresh-1&k=10")
+        .get(&format!("/v1/recommendations?anonymous_id={fresh}&k=10"))
         .unwrap();
     assert_eq!(s, 200, "{before}");
     let laptops_before = share_in(&before, &cats, laptop);
@@ -95,7 +110,7 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
     let events: Vec<Value> = viewed
         .iter()
         .enumerate()
-        .map(|(i, item)| view(&format!("sess-v{i}"), "fresh-1", item, t + i as i64))
+        .map(|(i, item)| view(&format!("sess-v{i}"), &fresh, item, t + i as i64))
         .collect();
     let (s, body) = w
         .post("/v1/events", json!({ "events": events }).to_string())
@@ -103,7 +118,7 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
     assert_eq!((s, body["accepted"].as_u64()), (202, Some(3)), "{body}");
 
     let (s, after) = w
-        .get("/v1/recommendations?anonymous_id=fresh-1&k=10")
+        .get(&format!("/v1/recommendations?anonymous_id={fresh}&k=10"))
         .unwrap();
     assert_eq!(s, 200, "{after}");
     let laptops_after = share_in(&after, &cats, laptop);
@@ -120,21 +135,59 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
         .collect();
     assert!(viewed.iter().all(|v| !ids.contains(&v.as_str())), "{after}");
 
+    assert_eq!(after["variant"], "e2e:blend", "{after}");
+
+    // The control arm sees popular items whatever it viewed, on every request.
+    let events: Vec<Value> = viewed
+        .iter()
+        .enumerate()
+        .map(|(i, item)| view(&format!("ctl-v{i}"), &control, item, t + i as i64))
+        .collect();
+    let (s, _) = w
+        .post("/v1/events", json!({ "events": events }).to_string())
+        .unwrap();
+    assert_eq!(s, 202);
+    for _ in 0..2 {
+        let (s, ctl) = w
+            .get(&format!("/v1/recommendations?anonymous_id={control}&k=10"))
+            .unwrap();
+        assert_eq!(
+            (s, ctl["variant"].as_str()),
+            (200, Some("e2e:popular")),
+            "{ctl}"
+        );
+        assert!(
+            ctl["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["reason"]["kind"] == "popular"),
+            "{ctl}"
+        );
+    }
+
     // Login: the anonymous history now belongs to the user.
-    let login = json!({"event_id": "sess-login", "type": "login", "user_id": "member-1",
-        "anonymous_id": "fresh-1", "session_id": "s-fresh-1", "timestamp": t + 10});
+    let login = json!({"event_id": "sess-login", "type": "login", "user_id": member,
+        "anonymous_id": fresh, "session_id": format!("s-{fresh}"), "timestamp": t + 10});
     let (s, body) = w
         .post("/v1/events", json!({ "events": [login] }).to_string())
         .unwrap();
     assert_eq!(s, 202, "{body}");
-    let (s, member) = w.get("/v1/recommendations?user_id=member-1&k=10").unwrap();
-    assert_eq!(s, 200, "{member}");
-    assert!(share_in(&member, &cats, laptop) >= 5, "{member}");
-    assert_eq!(member["items"][0]["reason"]["kind"], "session", "{member}");
+    let (s, as_member) = w
+        .get(&format!("/v1/recommendations?user_id={member}&k=10"))
+        .unwrap();
+    assert_eq!(s, 200, "{as_member}");
+    assert!(share_in(&as_member, &cats, laptop) >= 5, "{as_member}");
+    assert_eq!(
+        as_member["items"][0]["reason"]["kind"], "session",
+        "{as_member}"
+    );
 
     // Filters hold on the personal list too: only that category, within the price range.
     let (s, filtered) = w
-        .get("/v1/recommendations?user_id=member-1&k=10&category=electronics&max_price=300")
+        .get(&format!(
+            "/v1/recommendations?user_id={member}&k=10&category=electronics&max_price=300"
+        ))
         .unwrap();
     assert_eq!(s, 200, "{filtered}");
     for item in filtered["items"].as_array().unwrap() {
@@ -163,7 +216,7 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
         .unwrap();
     assert_eq!(s, 200, "{together}");
     assert_eq!(together["items"].as_array().unwrap().len(), 5, "{together}");
-    let cart = json!({"items": [viewed[0]], "k": 4, "user_id": "member-1"});
+    let cart = json!({"items": [viewed[0]], "k": 4, "user_id": member});
     let (s, completed) = w
         .post("/v1/cart/recommendations", cart.to_string())
         .unwrap();
@@ -176,6 +229,37 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
         .collect();
     assert_eq!(ids.len(), 4, "{completed}");
     assert!(!ids.contains(&viewed[0].as_str()), "{completed}");
+
+    // A whole page in one call: the session is read once, every widget answered.
+    let page = json!({"user_id": member, "widgets": [
+        {"id": "home", "type": "for_you", "k": 6},
+        {"id": "pdp-similar", "type": "similar", "item_id": viewed[0], "k": 3},
+        {"id": "pdp-together", "type": "bought_together", "item_id": viewed[0], "k": 3},
+        {"id": "cart", "type": "cart", "items": [viewed[1]], "k": 3},
+        {"id": "top-laptops", "type": "trending", "category": laptop, "k": 3}
+    ]});
+    let (s, batch) = w
+        .post("/v1/recommendations/batch", page.to_string())
+        .unwrap();
+    assert_eq!(s, 200, "{batch}");
+    assert_eq!(batch["variant"], "e2e:blend", "{batch}");
+    let widgets = batch["widgets"].as_array().unwrap();
+    let names: Vec<&str> = widgets.iter().map(|w| w["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["home", "pdp-similar", "pdp-together", "cart", "top-laptops"]
+    );
+    assert!(share_in(&widgets[0], &cats, laptop) >= 3, "{batch}");
+    assert_eq!(share_in(&widgets[4], &cats, laptop), 3, "{batch}");
+    let bad = json!({"widgets": [{"id": "x", "type": "similar", "item_id": "no-such"}]});
+    let (s, body) = w
+        .post("/v1/recommendations/batch", bad.to_string())
+        .unwrap();
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (404, Some("item_not_found")),
+        "{body}"
+    );
 
     // Bad input names the parameter.
     for (path, code) in [

@@ -1,0 +1,350 @@
+//! `POST /v1/recommendations/batch`: every widget of a page in one round trip. The shopper's
+//! session is read once and each widget (for you, similar, bought together, cart, trending) is
+//! answered from the same model and session, so a page renders from one request.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{DEFAULT_K, ItemOut, MAX_CONTEXT, MAX_EXCLUDE, MAX_K, MAX_OFFSET, RecommendQuery};
+use crate::artifact::Model;
+use crate::error::{ApiError, Code};
+use crate::filter::FilterSpec;
+use crate::personal::{self, Blend, Interaction};
+use crate::recommend::{self, Scored};
+use crate::session::{self, SessionState};
+
+/// Most widgets per batch.
+pub const MAX_WIDGETS: usize = 10;
+
+/// What a widget shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WidgetKind {
+    ForYou,
+    Similar,
+    BoughtTogether,
+    Cart,
+    Trending,
+}
+
+/// One widget of a batch.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Widget {
+    /// The caller's name for it (placement), echoed in the answer.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: WidgetKind,
+    /// The product of `similar` and `bought_together`.
+    #[serde(default)]
+    pub item_id: Option<String>,
+    /// The cart of `cart`.
+    #[serde(default)]
+    pub items: Vec<String>,
+    #[serde(default)]
+    pub k: Option<usize>,
+    #[serde(default)]
+    pub offset: Option<usize>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub brand: Option<String>,
+    #[serde(default)]
+    pub min_price: Option<f32>,
+    #[serde(default)]
+    pub max_price: Option<f32>,
+    #[serde(default)]
+    pub in_stock: bool,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub exclude_purchased: bool,
+}
+
+/// The batch body.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub anonymous_id: Option<String>,
+    /// Items the shopper is looking at now, most recent first.
+    #[serde(default)]
+    pub context: Vec<String>,
+    pub widgets: Vec<Widget>,
+}
+
+fn bad(widget: &str, field: &str, why: &str) -> ApiError {
+    ApiError::new(
+        Code::InvalidParameter,
+        format!("widget `{widget}`: `{field}` {why}"),
+    )
+}
+
+impl Widget {
+    fn check(&self) -> Result<(), ApiError> {
+        let id = self.id.as_str();
+        if self.k.is_some_and(|k| !(1..=MAX_K).contains(&k)) {
+            return Err(bad(id, "k", &format!("must be from 1 to {MAX_K}")));
+        }
+        if self.offset.is_some_and(|o| o > MAX_OFFSET) {
+            return Err(bad(id, "offset", &format!("must be at most {MAX_OFFSET}")));
+        }
+        for (name, p) in [("min_price", self.min_price), ("max_price", self.max_price)] {
+            if p.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
+                return Err(bad(id, name, "must be a number ≥ 0"));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (self.min_price, self.max_price)
+            && lo > hi
+        {
+            return Err(bad(id, "min_price", "must not be greater than max_price"));
+        }
+        if self.exclude.len() > MAX_EXCLUDE {
+            return Err(bad(
+                id,
+                "exclude",
+                &format!("lists at most {MAX_EXCLUDE} ids"),
+            ));
+        }
+        match self.kind {
+            WidgetKind::Similar | WidgetKind::BoughtTogether if self.item_id.is_none() => {
+                Err(bad(id, "item_id", "is required for this widget type"))
+            }
+            WidgetKind::Cart if self.items.is_empty() || self.items.len() > MAX_CONTEXT => {
+                Err(bad(
+                    id,
+                    "items",
+                    &format!("must list 1 to {MAX_CONTEXT} item ids"),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn filter(&self) -> FilterSpec {
+        FilterSpec {
+            category: self.category.clone(),
+            brand: self.brand.clone(),
+            min_price: self.min_price,
+            max_price: self.max_price,
+            in_stock: self.in_stock,
+            exclude: self.exclude.clone(),
+        }
+    }
+}
+
+impl BatchRequest {
+    /// Parses and checks a body; errors name the widget and field.
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let r: Self = serde_json::from_slice(body).map_err(|e| {
+            ApiError::new(
+                Code::InvalidJson,
+                format!("batch request is not valid: {e}"),
+            )
+        })?;
+        if r.widgets.is_empty() || r.widgets.len() > MAX_WIDGETS {
+            return Err(ApiError::invalid_param(
+                "widgets",
+                &format!("must list 1 to {MAX_WIDGETS} widgets"),
+            ));
+        }
+        if r.context.len() > MAX_CONTEXT {
+            return Err(ApiError::invalid_param(
+                "context",
+                &format!("lists at most {MAX_CONTEXT} ids"),
+            ));
+        }
+        for (i, w) in r.widgets.iter().enumerate() {
+            if w.id.is_empty() || w.id.chars().count() > 64 {
+                return Err(ApiError::invalid_param(
+                    "widgets",
+                    "each widget needs an `id` of 1 to 64 characters",
+                ));
+            }
+            if r.widgets[..i].iter().any(|x| x.id == w.id) {
+                return Err(ApiError::invalid_param(
+                    "widgets",
+                    &format!("widget id `{}` is used twice", w.id),
+                ));
+            }
+            w.check()?;
+        }
+        Ok(r)
+    }
+
+    /// The session key of the shopper, when named.
+    pub fn shopper_key(&self) -> Option<String> {
+        session::shopper_key(self.user_id.as_deref(), self.anonymous_id.as_deref())
+    }
+}
+
+/// One answered widget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WidgetOut {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: WidgetKind,
+    pub items: Vec<ItemOut>,
+}
+
+/// The batch answer: one serve id for the page, each widget by its id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchResponse {
+    pub serve_id: String,
+    pub model_version: String,
+    pub variant: String,
+    pub took_ms: f64,
+    pub widgets: Vec<WidgetOut>,
+}
+
+/// Completes a cart: co-purchases of its items, then the personal ranking of cart + session.
+pub fn complete_cart(
+    model: &Model,
+    cart: &[u32],
+    state: &SessionState,
+    k: usize,
+    allow: &dyn crate::filter::Allow,
+    blend: &Blend,
+) -> Vec<Scored> {
+    let in_cart = session::weight(crate::EventType::AddToCart);
+    recommend::complete_cart(model, cart, k, allow, |rest, n| {
+        let history: Vec<Interaction> = cart
+            .iter()
+            .map(|&idx| Interaction {
+                idx,
+                weight: in_cart,
+            })
+            .chain(state.history(model))
+            .collect();
+        personal::personal(model, &history, n, 0, rest, blend)
+    })
+}
+
+fn item(model: &Model, widget: &str, id: Option<&str>) -> Result<u32, ApiError> {
+    let id = id.unwrap_or_default();
+    model.item_index(id).ok_or_else(|| {
+        ApiError::new(
+            Code::ItemNotFound,
+            format!("widget `{widget}`: item `{id}` is not in the catalog"),
+        )
+    })
+}
+
+/// Answers every widget; `blend` is the for-you strategy (`None`: popular, the control arm).
+pub fn answer(
+    model: &Model,
+    req: &BatchRequest,
+    state: &SessionState,
+    blend: Option<&Blend>,
+) -> Result<Vec<WidgetOut>, ApiError> {
+    let tuned = Blend::of(model);
+    let mut out = Vec::with_capacity(req.widgets.len());
+    for w in &req.widgets {
+        let k = w.k.unwrap_or(DEFAULT_K);
+        let offset = w.offset.unwrap_or(0);
+        let spec = w.filter();
+        let filter = spec.resolve(model);
+        let scored = match w.kind {
+            WidgetKind::ForYou => {
+                let q = RecommendQuery {
+                    user_id: req.user_id.clone(),
+                    anonymous_id: req.anonymous_id.clone(),
+                    context: req.context.clone(),
+                    k,
+                    offset,
+                    filter: spec.clone(),
+                    exclude_purchased: w.exclude_purchased,
+                };
+                personal::for_you_with(model, &q, state, blend)
+            }
+            WidgetKind::Similar => {
+                recommend::similar(model, item(model, &w.id, w.item_id.as_deref())?, k, &filter)
+            }
+            WidgetKind::BoughtTogether => recommend::bought_together(
+                model,
+                item(model, &w.id, w.item_id.as_deref())?,
+                k,
+                &filter,
+            ),
+            WidgetKind::Cart => {
+                let cart: Vec<u32> = w
+                    .items
+                    .iter()
+                    .filter_map(|id| model.item_index(id))
+                    .collect();
+                complete_cart(model, &cart, state, k, &filter, &tuned)
+            }
+            WidgetKind::Trending => {
+                recommend::popular(model, spec.category.as_deref(), k, offset, &filter)
+            }
+        };
+        out.push(WidgetOut {
+            id: w.id.clone(),
+            kind: w.kind,
+            items: recommend::describe(model, scored),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifact::tests::fixture_v2;
+
+    #[test]
+    fn a_page_of_widgets_in_one_answer() {
+        let m = Model::load(fixture_v2().encode().unwrap()).unwrap();
+        let body = br#"{"anonymous_id": "a1", "context": ["laptop-1"], "widgets": [
+            {"id": "home", "type": "for_you", "k": 2},
+            {"id": "pdp-similar", "type": "similar", "item_id": "laptop-1", "k": 2},
+            {"id": "pdp-together", "type": "bought_together", "item_id": "laptop-1"},
+            {"id": "cart", "type": "cart", "items": ["laptop-1"], "k": 2},
+            {"id": "top-laptops", "type": "trending", "category": "computers.notebook"}
+        ]}"#;
+        let req = BatchRequest::parse(body).unwrap();
+        assert_eq!(req.shopper_key().as_deref(), Some("a:a1"));
+        let out = answer(&m, &req, &SessionState::default(), Some(&Blend::of(&m))).unwrap();
+        let ids: Vec<&str> = out.iter().map(|w| w.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["home", "pdp-similar", "pdp-together", "cart", "top-laptops"]
+        );
+        assert_eq!(out[0].items[0].id, "laptop-2");
+        assert!(out[1].items.iter().all(|i| i.id != "laptop-1"));
+        assert!(out[3].items.iter().all(|i| i.id != "laptop-1"));
+        assert!(
+            out[4]
+                .items
+                .iter()
+                .all(|i| i.category == "computers.notebook")
+        );
+    }
+
+    #[test]
+    fn bad_batches_name_the_widget_and_field() {
+        let m = Model::load(fixture_v2().encode().unwrap()).unwrap();
+        for (body, code, needle) in [
+            (&br#"{"widgets": []}"#[..], Code::InvalidParameter, "widgets"),
+            (br#"{"widgets": [{"id": "a", "type": "similar"}]}"#, Code::InvalidParameter, "item_id"),
+            (br#"{"widgets": [{"id": "a", "type": "for_you", "k": 0}]}"#, Code::InvalidParameter, "`k`"),
+            (br#"{"widgets": [{"id": "a", "type": "for_you"}, {"id": "a", "type": "trending"}]}"#,
+             Code::InvalidParameter, "used twice"),
+            (br#"{"widgets": [{"id": "a", "type": "carousel"}]}"#, Code::InvalidJson, "carousel"),
+            (br#"{"widgets": [{"id": "a", "type": "trending", "min_price": 5, "max_price": 1}]}"#,
+             Code::InvalidParameter, "min_price"),
+        ] {
+            let e = BatchRequest::parse(body).unwrap_err();
+            assert_eq!(e.code, code, "{}", e.message);
+            assert!(e.message.contains(needle), "{}", e.message);
+        }
+        let req = BatchRequest::parse(
+            br#"{"widgets": [{"id": "pdp", "type": "similar", "item_id": "nope"}]}"#,
+        )
+        .unwrap();
+        let e = answer(&m, &req, &SessionState::default(), None).unwrap_err();
+        assert_eq!(e.code, Code::ItemNotFound);
+        assert!(e.message.contains("pdp"));
+    }
+}
