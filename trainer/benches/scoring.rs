@@ -1,0 +1,159 @@
+//! Native scoring benchmark (the code the worker runs, compiled natively): per-request time of
+//! the for-you ranking (session fold-in + IVF candidates + co-visitation + popularity + filters)
+//! and the artifact's load time and size, at 10k / 100k / 1M items with 64 factors.
+//!
+//! `cargo bench -p trainer --bench scoring` (sizes: `SCORING_SIZES=10000,100000`).
+//! Items are drawn around 200 taste clusters, so the IVF index has real structure to find.
+
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark: a failed setup step should stop it loudly"
+)]
+
+use std::time::Instant;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Map;
+use shared::api::RecommendQuery;
+use shared::artifact::{FactorData, ItemRecord};
+use shared::filter::FilterSpec;
+use shared::personal::{Blend, for_you_with};
+use shared::session::{SessionState, Touch};
+use shared::{EventType, Model, ModelData};
+
+const K: usize = 64;
+const CLUSTERS: usize = 200;
+const REQUESTS: usize = 2_000;
+
+fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
+    let centers: Vec<Vec<f32>> = (0..CLUSTERS)
+        .map(|_| (0..K).map(|_| rng.random::<f32>() - 0.5).collect())
+        .collect();
+    let mut rows = Vec::with_capacity(n * K);
+    let mut items = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = i % CLUSTERS;
+        rows.extend(centers[c].iter().map(|x| x + 0.15 * (rng.random::<f32>() - 0.5)));
+        items.push(ItemRecord {
+            id: format!("sku-{i}"),
+            title: format!("Product {i}"),
+            category: u32::try_from(c % 40).unwrap_or(0),
+            brand: u32::try_from(i % 300).unwrap_or(0),
+            price: 5.0 + (i % 2000) as f32,
+            in_stock: i % 10 != 0,
+        });
+    }
+    let popularity: Vec<f32> = (0..n).map(|i| 1.0 / (1.0 + i as f32)).collect();
+    let neighbours = |i: usize| -> Vec<(u32, f32)> {
+        (1..=30)
+            .map(|d| (u32::try_from((i + d * CLUSTERS) % n).unwrap_or(0), 1.0 / d as f32))
+            .collect()
+    };
+    let users: Vec<Vec<f32>> = (0..500)
+        .map(|u| centers[u % CLUSTERS].iter().map(|x| x * 3.0).collect())
+        .collect();
+    let mut factors = FactorData::quantize(K, &rows, 0.1, 10.0);
+    if n >= 50_000 {
+        let (ivf, report) = trainer::ivf::build(&rows, K, &users).expect("ivf");
+        eprintln!(
+            "  IVF: {} lists, nprobe {}, recall@10 {:.3}",
+            report.lists, report.nprobe, report.recall_at_10
+        );
+        factors.ivf = Some(ivf);
+    }
+    let data = ModelData {
+        version: format!("bench-{n}"),
+        created_at: 0,
+        meta: Map::new(),
+        items,
+        categories: (0..40).map(|c| format!("cat.{c}")).collect(),
+        brands: (0..300).map(|b| format!("brand-{b}")).collect(),
+        popularity,
+        popular: (0..u32::try_from(n.min(1000)).unwrap_or(0)).collect(),
+        category_popular: (0..40)
+            .map(|c| {
+                (0..200)
+                    .map(|j| (u32::try_from(c + 40 * j).unwrap_or(0), 1.0 / (1.0 + j as f32)))
+                    .collect()
+            })
+            .collect(),
+        co_view: (0..n).map(neighbours).collect(),
+        co_buy: (0..n).map(|i| neighbours(i).into_iter().take(10).collect()).collect(),
+        factors: Some(factors),
+    };
+    (data, users)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("SCORING_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
+    println!("| items | artifact | load | for-you p50 | p99 | filtered p50 | req/s (1 core) |");
+    println!("|---|---|---|---|---|---|---|");
+    for n in sizes {
+        let mut rng = StdRng::seed_from_u64(7);
+        eprintln!("building a {n}-item model…");
+        let (data, _) = model(n, &mut rng);
+        let bytes = data.encode().expect("encode");
+        let size = bytes.len();
+        let t = Instant::now();
+        let m = Model::load(bytes).expect("load");
+        let load_ms = t.elapsed().as_secs_f64() * 1e3;
+        let blend = Blend::default();
+        let mut times = Vec::with_capacity(REQUESTS);
+        let mut filtered = Vec::with_capacity(REQUESTS);
+        for r in 0..REQUESTS {
+            // A session of 5–20 recent views around one taste cluster.
+            let c = rng.random_range(0..CLUSTERS);
+            let len: i32 = rng.random_range(5..=20);
+            let mut state = SessionState::default();
+            state.add((0..len).map(|j| Touch {
+                event_id: format!("e{r}-{j}"),
+                kind: EventType::View,
+                item_id: format!("sku-{}", (c + CLUSTERS * rng.random_range(0..n / CLUSTERS)) % n),
+                ts: i64::from(j),
+                quantity: 1,
+            }));
+            let mut q = RecommendQuery {
+                user_id: None,
+                anonymous_id: Some("a".into()),
+                context: Vec::new(),
+                k: 10,
+                offset: 0,
+                filter: FilterSpec::default(),
+                exclude_purchased: false,
+            };
+            let t = Instant::now();
+            let out = for_you_with(&m, &q, &state, Some(&blend));
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            assert_eq!(out.len(), 10);
+            q.filter = FilterSpec {
+                max_price: Some(500.0),
+                in_stock: true,
+                ..FilterSpec::default()
+            };
+            let t = Instant::now();
+            let out = for_you_with(&m, &q, &state, Some(&blend));
+            filtered.push(t.elapsed().as_secs_f64() * 1e3);
+            assert!(out.iter().all(|s| m.item_price(s.idx) <= 500.0));
+        }
+        times.sort_by(f64::total_cmp);
+        filtered.sort_by(f64::total_cmp);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        println!(
+            "| {n} | {:.1} MB | {load_ms:.1} ms | {:.3} ms | {:.3} ms | {:.3} ms | {:.0} |",
+            size as f64 / 1e6,
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            percentile(&filtered, 0.5),
+            1e3 / mean
+        );
+    }
+}
