@@ -34,7 +34,11 @@ fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
     let mut items = Vec::with_capacity(n);
     for i in 0..n {
         let c = i % CLUSTERS;
-        rows.extend(centers[c].iter().map(|x| x + 0.15 * (rng.random::<f32>() - 0.5)));
+        rows.extend(
+            centers[c]
+                .iter()
+                .map(|x| x + 0.15 * (rng.random::<f32>() - 0.5)),
+        );
         items.push(ItemRecord {
             id: format!("sku-{i}"),
             title: format!("Product {i}"),
@@ -47,7 +51,12 @@ fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
     let popularity: Vec<f32> = (0..n).map(|i| 1.0 / (1.0 + i as f32)).collect();
     let neighbours = |i: usize| -> Vec<(u32, f32)> {
         (1..=30)
-            .map(|d| (u32::try_from((i + d * CLUSTERS) % n).unwrap_or(0), 1.0 / d as f32))
+            .map(|d| {
+                (
+                    u32::try_from((i + d * CLUSTERS) % n).unwrap_or(0),
+                    1.0 / d as f32,
+                )
+            })
             .collect()
     };
     let users: Vec<Vec<f32>> = (0..500)
@@ -74,12 +83,19 @@ fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
         category_popular: (0..40)
             .map(|c| {
                 (0..200)
-                    .map(|j| (u32::try_from(c + 40 * j).unwrap_or(0), 1.0 / (1.0 + j as f32)))
+                    .map(|j| {
+                        (
+                            u32::try_from(c + 40 * j).unwrap_or(0),
+                            1.0 / (1.0 + j as f32),
+                        )
+                    })
                     .collect()
             })
             .collect(),
         co_view: (0..n).map(neighbours).collect(),
-        co_buy: (0..n).map(|i| neighbours(i).into_iter().take(10).collect()).collect(),
+        co_buy: (0..n)
+            .map(|i| neighbours(i).into_iter().take(10).collect())
+            .collect(),
         factors: Some(factors),
     };
     (data, users)
@@ -117,7 +133,10 @@ fn main() {
             state.add((0..len).map(|j| Touch {
                 event_id: format!("e{r}-{j}"),
                 kind: EventType::View,
-                item_id: format!("sku-{}", (c + CLUSTERS * rng.random_range(0..n / CLUSTERS)) % n),
+                item_id: format!(
+                    "sku-{}",
+                    (c + CLUSTERS * rng.random_range(0..n / CLUSTERS)) % n
+                ),
                 ts: i64::from(j),
                 quantity: 1,
             }));
