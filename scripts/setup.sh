@@ -2,7 +2,8 @@
 # Installs everything Vitrine needs to build, run and test, idempotently:
 # the pinned Rust toolchain + wasm32 target, wasm-bindgen CLI and worker-build (exact versions,
 # from crates.io), and the npm packages pinned by package-lock.json (wrangler + workerd,
-# node 22, binaryen's wasm-opt, esbuild). Safe to re-run; skips what is already there.
+# node 22, binaryen's wasm-opt, esbuild, playwright-core) and Debian's chromium for the browser test.
+# Safe to re-run; skips what is already there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -39,5 +40,13 @@ if [ ! -x node_modules/.bin/wrangler ] || [ "$(cat node_modules/.vitrine-lock 2>
   say "npm ci (wrangler, workerd, node 22, wasm-opt, esbuild)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > node_modules/.vitrine-lock
+fi
+if ! command -v chromium >/dev/null; then
+  # The storefront test drives Debian's Chromium through playwright-core (pinned in package-lock).
+  say "installing chromium (apt) for the headless storefront test"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
 say "tools ready"

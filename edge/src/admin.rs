@@ -89,3 +89,31 @@ pub async fn model_put(mut req: Request, env: &Env, key: &str) -> HandlerResult 
         .map_err(|e| storage_error("models bucket", &e))?;
     json(201, &serde_json::json!({ "key": key, "size": size }))
 }
+
+/// `GET /v1/admin/rules`: the merchandising rules document in force.
+pub async fn rules_get(env: &Env) -> HandlerResult {
+    let rules = crate::rules_cache::current(env).await;
+    json(200, &*rules)
+}
+
+/// `PUT /v1/admin/rules`: validates and replaces the merchandising rules.
+pub async fn rules_put(mut req: Request, env: &Env) -> HandlerResult {
+    http::check_declared_length(&req, shared::rules::MAX_RULES_BYTES, "the rules document")?;
+    let data = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::new(Code::InvalidJson, "could not read the request body"))?;
+    let rules = shared::rules::RuleSet::parse(&data)?;
+    let text = serde_json::to_string(&rules)
+        .map_err(|_| ApiError::new(Code::Internal, "internal error"))?;
+    let bucket = env
+        .bucket("MODELS")
+        .map_err(|e| storage_error("models bucket", &e))?;
+    bucket
+        .put(shared::rules::RULES_KEY, text.into_bytes())
+        .execute()
+        .await
+        .map_err(|e| storage_error("models bucket", &e))?;
+    crate::rules_cache::install(std::rc::Rc::new(rules.clone()), http::now_ms());
+    json(200, &rules)
+}

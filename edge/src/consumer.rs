@@ -17,6 +17,7 @@ pub async fn write_batch(batch: &MessageBatch<String>, env: &Env) -> Result<()> 
         .map(|m| match m {
             LakeMessage::Event { event } => event.received_at.unwrap_or(now),
             LakeMessage::Rejected { rejected } => rejected.received_at,
+            LakeMessage::Serve { serve } => serve.timestamp,
         })
         .min()
         .unwrap_or(now);

@@ -1,7 +1,12 @@
 //! Response helpers: JSON bodies, the error envelope, CORS and the clock.
 
+use std::cell::RefCell;
+
 use serde::Serialize;
-use shared::{ApiError, Code};
+use shared::route::Route;
+use shared::{ApiError, Code, access};
+
+use crate::settings;
 use worker::{Date, Env, Headers, Request, Response};
 
 pub type HandlerResult = Result<Response, ApiError>;
@@ -54,63 +59,112 @@ pub fn bytes(body: Vec<u8>, content_type: &str) -> HandlerResult {
 pub fn error(e: &ApiError) -> Response {
     let headers = Headers::new();
     let _ = headers.set("content-type", "application/json");
+    if let Some(s) = e.retry_after_s {
+        let _ = headers.set("retry-after", &s.to_string());
+    }
     Response::builder()
         .with_status(e.status())
         .with_headers(headers)
         .fixed(e.to_json().into_bytes())
 }
 
-/// CORS preflight answer.
+/// CORS preflight answer (the origin check happened in [`guard`]).
 pub fn preflight() -> HandlerResult {
     Ok(Response::builder().with_status(204).empty())
 }
 
-/// Adds CORS headers; origins come from the `CORS_ORIGINS` var (comma-separated, `*` by default).
-pub fn with_cors(mut resp: Response, env: &Env) -> Response {
-    let origins = env
-        .var("CORS_ORIGINS")
-        .map(|v| v.to_string())
-        .unwrap_or_else(|_| "*".into());
+/// Adds CORS headers when the request's origin is on the `CORS_ORIGINS` allow-list.
+pub fn with_cors(mut resp: Response, env: &Env, origin: Option<&str>) -> Response {
+    let Some(allowed) = access::cors_origin(origin, &settings::get(env).cors_origins) else {
+        return resp;
+    };
     let h = resp.headers_mut();
-    let _ = h.set(
-        "access-control-allow-origin",
-        origins.split(',').next().unwrap_or("*").trim(),
-    );
+    let _ = h.set("access-control-allow-origin", &allowed);
+    if allowed != "*" {
+        let _ = h.set("vary", "origin");
+    }
     let _ = h.set("access-control-allow-methods", "GET, POST, PUT, OPTIONS");
     let _ = h.set(
         "access-control-allow-headers",
-        "content-type, authorization",
+        "content-type, authorization, x-vitrine-key",
     );
+    let _ = h.set("access-control-expose-headers", "retry-after");
     let _ = h.set("access-control-max-age", "86400");
     resp
 }
 
-/// Checks the admin key (`ADMIN_KEY` secret or var) against the request's bearer token.
-pub fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
-    let configured = env
-        .secret("ADMIN_KEY")
-        .map(|s| s.to_string())
-        .or_else(|_| env.var("ADMIN_KEY").map(|v| v.to_string()))
-        .ok();
-    let header = req.headers().get("authorization").ok().flatten();
-    shared::api::check_admin(header.as_deref(), configured.as_deref())
+thread_local! {
+    static LIMITER: RefCell<access::RateLimiter> = RefCell::new(access::RateLimiter::default());
 }
 
-/// Query pairs of the request URL.
+/// Who may call `route`: admin key for admin routes; public key, origin and rate limits for
+/// shopper routes; preflights only from allowed origins.
+pub fn guard(route: &Route, req: &Request, env: &Env) -> Result<(), ApiError> {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let set = settings::get(env);
+    if route.requires_admin() {
+        access::refuse_public_key_on_admin(header("authorization").as_deref(), &set.public_keys)?;
+        return require_admin(req, env);
+    }
+    if *route == Route::Preflight {
+        let origin = header("origin");
+        return match access::cors_origin(origin.as_deref(), &set.cors_origins) {
+            Some(_) => Ok(()),
+            None => Err(ApiError::new(
+                Code::Forbidden,
+                "this origin is not on the CORS allow-list",
+            )),
+        };
+    }
+    if !route.is_public_api() {
+        return Ok(());
+    }
+    let key = header("x-vitrine-key").or_else(|| {
+        req.url().ok().and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "key")
+                .map(|(_, v)| v.into_owned())
+        })
+    });
+    access::check_public(key.as_deref(), &set.public_keys, set.admin_key.as_deref())?;
+    let ip = header("cf-connecting-ip").unwrap_or_else(|| "unknown".into());
+    let key = key.filter(|_| !set.public_keys.is_empty());
+    LIMITER.with(|l| {
+        l.borrow_mut()
+            .check(&ip, key.as_deref(), now_ms(), set.limits)
+    })
+}
+
+/// Checks the admin key (`ADMIN_KEY` secret or var) against the request's bearer token.
+pub fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
+    let header = req.headers().get("authorization").ok().flatten();
+    shared::api::check_admin(header.as_deref(), settings::get(env).admin_key.as_deref())
+}
+
+/// Query pairs of the request URL, without the public `key` (checked by [`guard`]).
 pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
     req.url()
         .map(|u| {
             u.query_pairs()
+                .filter(|(k, _)| k != "key")
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect()
         })
         .unwrap_or_default()
 }
-
-/// A var as a number, or a default.
-pub fn var_i64(env: &Env, name: &str, default: i64) -> i64 {
-    env.var(name)
+/// Refuses a body whose declared `Content-Length` exceeds `max` before reading it.
+pub fn check_declared_length(req: &Request, max: usize, what: &str) -> Result<(), ApiError> {
+    let declared = req
+        .headers()
+        .get("content-length")
         .ok()
-        .and_then(|v| v.to_string().parse().ok())
-        .unwrap_or(default)
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(ApiError::new(
+            Code::PayloadTooLarge,
+            format!("{what} is larger than {max} bytes"),
+        ));
+    }
+    Ok(())
 }

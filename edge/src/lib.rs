@@ -16,14 +16,21 @@ mod http;
 #[cfg(target_arch = "wasm32")]
 mod model_cache;
 #[cfg(target_arch = "wasm32")]
+mod rules_cache;
+#[cfg(target_arch = "wasm32")]
 mod sessions;
+#[cfg(target_arch = "wasm32")]
+mod settings;
+#[cfg(target_arch = "wasm32")]
+mod widgets;
 
 #[cfg(target_arch = "wasm32")]
 mod entry {
+    use shared::batch::WidgetKind;
     use shared::route::{Route, route};
     use worker::{Context, Env, MessageBatch, Request, Response, Result, event};
 
-    use crate::{admin, consumer, handlers, http};
+    use crate::{admin, consumer, handlers, http, widgets};
 
     #[event(start)]
     fn start() {
@@ -31,43 +38,57 @@ mod entry {
     }
 
     #[event(fetch)]
-    async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         let started = http::now_ms();
-        let method = req.method().to_string();
-        let result = match route(&method, &req.path()) {
+        let origin = req.headers().get("origin").ok().flatten();
+        widgets::flush_due(&env, &ctx, started);
+        let result = match route(req.method().as_ref(), &req.path()) {
             Err(e) => Err(e),
-            Ok(r) if r.requires_admin() => match http::require_admin(&req, &env) {
+            Ok(r) => match http::guard(&r, &req, &env) {
                 Err(e) => Err(e),
-                Ok(()) => dispatch(r, req, &env, started).await,
+                Ok(()) => {
+                    let call = widgets::Call {
+                        env: &env,
+                        ctx: &ctx,
+                        started,
+                    };
+                    dispatch(r, req, &call).await
+                }
             },
-            Ok(r) => dispatch(r, req, &env, started).await,
         };
         let resp = result.unwrap_or_else(|e| http::error(&e));
-        Ok(http::with_cors(resp, &env))
+        Ok(http::with_cors(resp, &env, origin.as_deref()))
     }
 
     async fn dispatch(
         r: Route,
         req: Request,
-        env: &Env,
-        started: i64,
+        call: &widgets::Call<'_>,
     ) -> std::result::Result<Response, shared::ApiError> {
+        let env = call.env;
         match r {
             Route::Preflight => http::preflight(),
             Route::Health => handlers::health(env).await,
             Route::Model => handlers::model(env).await,
+            Route::OpenApi => handlers::openapi(),
             Route::Events => handlers::events(req, env).await,
-            Route::Recommendations => handlers::recommendations(&req, env, started).await,
-            Route::Similar { item_id } => handlers::similar(&req, env, &item_id, started).await,
-            Route::BoughtTogether { item_id } => {
-                handlers::bought_together(&req, env, &item_id, started).await
+            Route::Item { item_id } => widgets::item(env, &item_id).await,
+            Route::Recommendations => widgets::for_shopper(call, &req, WidgetKind::ForYou).await,
+            Route::BuyAgain => widgets::for_shopper(call, &req, WidgetKind::BuyAgain).await,
+            Route::Similar { item_id } => {
+                widgets::for_item(call, &req, &item_id, WidgetKind::Similar).await
             }
-            Route::Cart => handlers::cart(req, env, started).await,
-            Route::Batch => handlers::batch(req, env, started).await,
-            Route::Trending => handlers::trending(&req, env, started).await,
+            Route::BoughtTogether { item_id } => {
+                widgets::for_item(call, &req, &item_id, WidgetKind::BoughtTogether).await
+            }
+            Route::Cart => widgets::cart(call, req).await,
+            Route::Batch => widgets::batch(call, req).await,
+            Route::Trending => widgets::trending(call, &req).await,
             Route::AdminLakeList => admin::lake_list(&req, env).await,
             Route::AdminLakeGet { key } => admin::lake_get(env, &key).await,
             Route::AdminModelPut { key } => admin::model_put(req, env, &key).await,
+            Route::AdminRulesGet => admin::rules_get(env).await,
+            Route::AdminRulesPut => admin::rules_put(req, env).await,
         }
     }
 

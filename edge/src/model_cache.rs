@@ -9,7 +9,7 @@ use shared::model_slot::{Decision, ModelSlot, SlotStatus};
 use shared::{Manifest, Model, lake};
 use worker::Env;
 
-use crate::http::{now_ms, var_i64};
+use crate::http::now_ms;
 
 thread_local! {
     static SLOT: RefCell<Option<ModelSlot>> = const { RefCell::new(None) };
@@ -18,9 +18,7 @@ thread_local! {
 fn with_slot<R>(env: &Env, f: impl FnOnce(&mut ModelSlot) -> R) -> R {
     SLOT.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let slot = slot.get_or_insert_with(|| {
-            ModelSlot::new(var_i64(env, "MODEL_REFRESH_SECONDS", 30) * 1000)
-        });
+        let slot = slot.get_or_insert_with(|| ModelSlot::new(crate::settings::get(env).refresh_ms));
         f(slot)
     })
 }

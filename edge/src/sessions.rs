@@ -6,6 +6,8 @@
 //! `shared::session`. The worker talks to it over three internal paths:
 //! `GET /` (read), `POST /add` (touches), `POST /merge` (another state), `DELETE /` (erase).
 
+use std::cell::RefCell;
+
 use shared::session::{SessionState, Touch};
 use shared::{ApiError, Code};
 use worker::{
@@ -18,32 +20,68 @@ const KEY: &str = "state";
 #[durable_object(fetch)]
 pub struct Session {
     state: State,
+    /// The stored value and its JSON, kept in memory while the object lives (it is the only
+    /// writer), so a read costs no storage access and no re-encoding.
+    cache: RefCell<Option<(SessionState, String)>>,
+}
+
+impl Session {
+    async fn current(&self) -> Result<SessionState> {
+        if let Some((s, _)) = self.cache.borrow().as_ref() {
+            return Ok(s.clone());
+        }
+        let stored: SessionState = self.state.storage().get(KEY).await?.unwrap_or_default();
+        Ok(stored)
+    }
+
+    async fn save(&self, value: SessionState) -> Result<Response> {
+        self.state.storage().put(KEY, &value).await?;
+        let text = serde_json::to_string(&value)?;
+        *self.cache.borrow_mut() = Some((value, text.clone()));
+        json_text(text)
+    }
+}
+
+fn json_text(text: String) -> Result<Response> {
+    let headers = worker::Headers::new();
+    headers.set("content-type", "application/json")?;
+    Ok(Response::ok(text)?.with_headers(headers))
 }
 
 impl DurableObject for Session {
     fn new(state: State, _env: Env) -> Self {
-        Self { state }
+        Self {
+            state,
+            cache: RefCell::new(None),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let storage = self.state.storage();
-        let mut current: SessionState = storage.get(KEY).await?.unwrap_or_default();
         match (req.method(), req.path().as_str()) {
-            (Method::Get, "/") => Response::from_json(&current),
+            (Method::Get, "/") => {
+                if let Some((_, text)) = self.cache.borrow().as_ref() {
+                    return json_text(text.clone());
+                }
+                let current = self.current().await?;
+                let text = serde_json::to_string(&current)?;
+                *self.cache.borrow_mut() = Some((current, text.clone()));
+                json_text(text)
+            }
             (Method::Post, "/add") => {
                 let touches: Vec<Touch> = req.json().await?;
+                let mut current = self.current().await?;
                 current.add(touches);
-                storage.put(KEY, &current).await?;
-                Response::from_json(&current)
+                self.save(current).await
             }
             (Method::Post, "/merge") => {
                 let other: SessionState = req.json().await?;
+                let mut current = self.current().await?;
                 current.merge(other);
-                storage.put(KEY, &current).await?;
-                Response::from_json(&current)
+                self.save(current).await
             }
             (Method::Delete, "/") => {
-                storage.delete_all().await?;
+                self.state.storage().delete_all().await?;
+                *self.cache.borrow_mut() = None;
                 Response::empty()
             }
             _ => Response::error("not found", 404),
@@ -100,7 +138,7 @@ pub async fn add(env: &Env, key: &str, touches: &[Touch]) -> std::result::Result
 /// Login: merges the anonymous shopper's state into the user's.
 pub async fn merge(env: &Env, from: &str, into: &str) -> std::result::Result<(), ApiError> {
     let state = load(env, from).await?;
-    if state.touches.is_empty() {
+    if state.touches.is_empty() && state.bought.is_empty() {
         return Ok(());
     }
     let body = serde_json::to_string(&state)

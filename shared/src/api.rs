@@ -111,6 +111,20 @@ impl Query {
         }
     }
 
+    /// `diversity`: a number from 0 to 1 (absent: 0).
+    pub fn diversity(&self) -> Result<f32, ApiError> {
+        match self.get("diversity") {
+            None => Ok(0.0),
+            Some(v) => v
+                .parse::<f32>()
+                .ok()
+                .filter(|d| (0.0..=1.0).contains(d))
+                .ok_or_else(|| {
+                    ApiError::invalid_param("diversity", "must be a number from 0 to 1")
+                }),
+        }
+    }
+
     /// The common item filters of every recommendation widget.
     pub fn filter(&self) -> Result<FilterSpec, ApiError> {
         let spec = FilterSpec {
@@ -180,6 +194,8 @@ pub struct RecommendQuery {
     pub filter: FilterSpec,
     /// Leave out what the shopper already bought.
     pub exclude_purchased: bool,
+    /// 0 (pure relevance) to 1 (spread across categories and brands).
+    pub diversity: f32,
 }
 
 impl RecommendQuery {
@@ -196,6 +212,22 @@ impl RecommendQuery {
         "in_stock",
         "exclude",
         "exclude_purchased",
+        "diversity",
+    ];
+
+    /// `GET /v1/recommendations/buy-again`: no context items.
+    pub const BUY_AGAIN_PARAMS: &'static [&'static str] = &[
+        "user_id",
+        "anonymous_id",
+        "k",
+        "offset",
+        "category",
+        "brand",
+        "min_price",
+        "max_price",
+        "in_stock",
+        "exclude",
+        "diversity",
     ];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
@@ -213,6 +245,7 @@ impl RecommendQuery {
             offset: q.usize_in("offset", 0, 0, MAX_OFFSET)?,
             filter: q.filter()?,
             exclude_purchased: q.flag("exclude_purchased")?,
+            diversity: q.diversity()?,
         })
     }
 }
@@ -222,6 +255,7 @@ impl RecommendQuery {
 pub struct SimilarQuery {
     pub k: usize,
     pub filter: FilterSpec,
+    pub diversity: f32,
 }
 
 impl SimilarQuery {
@@ -233,6 +267,7 @@ impl SimilarQuery {
         "max_price",
         "in_stock",
         "exclude",
+        "diversity",
     ];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
@@ -240,6 +275,7 @@ impl SimilarQuery {
         Ok(Self {
             k: q.usize_in("k", DEFAULT_K, 1, MAX_K)?,
             filter: q.filter()?,
+            diversity: q.diversity()?,
         })
     }
 }
@@ -250,6 +286,7 @@ pub struct TrendingQuery {
     pub k: usize,
     pub offset: usize,
     pub filter: FilterSpec,
+    pub diversity: f32,
 }
 
 impl TrendingQuery {
@@ -262,6 +299,7 @@ impl TrendingQuery {
         "max_price",
         "in_stock",
         "exclude",
+        "diversity",
     ];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
@@ -270,6 +308,7 @@ impl TrendingQuery {
             k: q.usize_in("k", DEFAULT_K, 1, MAX_K)?,
             offset: q.usize_in("offset", 0, 0, MAX_OFFSET)?,
             filter: q.filter()?,
+            diversity: q.diversity()?,
         })
     }
 }
@@ -297,6 +336,8 @@ pub struct CartRequest {
     pub in_stock: bool,
     #[serde(default)]
     pub exclude: Vec<String>,
+    #[serde(default)]
+    pub diversity: f32,
 }
 
 impl CartRequest {
@@ -315,6 +356,12 @@ impl CartRequest {
             return Err(ApiError::invalid_param(
                 "k",
                 &format!("must be a whole number from 1 to {MAX_K}"),
+            ));
+        }
+        if !(0.0..=1.0).contains(&r.diversity) {
+            return Err(ApiError::invalid_param(
+                "diversity",
+                "must be a number from 0 to 1",
             ));
         }
         for (name, p) in [("min_price", r.min_price), ("max_price", r.max_price)] {
@@ -379,6 +426,30 @@ pub struct ItemOut {
     pub price: f32,
     pub in_stock: bool,
     pub reason: Reason,
+}
+
+/// `GET /v1/items/{id}`: one product as the model knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub brand: String,
+    pub price: f32,
+    pub in_stock: bool,
+}
+
+impl Product {
+    pub fn of(model: &crate::artifact::Model, idx: u32) -> Self {
+        Self {
+            id: model.item_id(idx).to_owned(),
+            title: model.item_title(idx).to_owned(),
+            category: model.item_category_name(idx).to_owned(),
+            brand: model.item_brand(idx).to_owned(),
+            price: model.item_price(idx),
+            in_stock: model.item_in_stock(idx),
+        }
+    }
 }
 
 /// The answer of every recommendation endpoint.

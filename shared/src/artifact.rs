@@ -58,6 +58,7 @@ mod sec {
     pub const GRAM: u32 = 15;
     pub const IVF_CENTROIDS: u32 = 16;
     pub const IVF_LISTS: u32 = 17;
+    pub const REPURCHASE: u32 = 18;
 }
 
 /// Why an artifact can't be loaded.
@@ -116,6 +117,9 @@ pub struct ModelData {
     pub co_buy: Vec<Vec<(u32, f32)>>,
     /// Item embeddings for fold-in scoring (format v2), when the model has them.
     pub factors: Option<FactorData>,
+    /// Per item: how shoppers buy it again (empty: no purchase history to learn from). An
+    /// optional section, so readers that predate it skip it.
+    pub repurchase: Vec<crate::buy_again::Repeat>,
 }
 
 /// Quantised item factors and what fold-in needs with them.
@@ -344,6 +348,19 @@ impl ModelData {
                     .push((sec::IVF_CENTROIDS, ivf.encode_centroids(f.k)?));
                 w.sections.push((sec::IVF_LISTS, ivf.encode_lists(n)?));
             }
+        }
+        if !self.repurchase.is_empty() {
+            if self.repurchase.len() != n {
+                return Err(ArtifactError::Invalid(
+                    "repurchase stats do not match items".into(),
+                ));
+            }
+            let mut rep = Vec::with_capacity(n * 8);
+            for r in &self.repurchase {
+                put_f32(&mut rep, r.interval_days);
+                put_f32(&mut rep, r.share);
+            }
+            w.sections.push((sec::REPURCHASE, rep));
         }
         let format = if self.factors.is_some() {
             FORMAT_VERSION
@@ -670,6 +687,8 @@ pub struct Model {
     co_view: Csr,
     co_buy: Csr,
     factors: Option<LoadedFactors>,
+    /// Start of the repurchase section (8 bytes per item), when present.
+    repurchase: Option<usize>,
     index: HashMap<String, u32>,
     category_index: HashMap<String, u32>,
 }
@@ -818,6 +837,19 @@ impl Model {
         } else {
             None
         };
+        let repurchase = match sections.get(&sec::REPURCHASE) {
+            None => None,
+            Some(_) => {
+                let r = get(sec::REPURCHASE)?;
+                if r.len() != n * 8 {
+                    return Err(ArtifactError::Malformed {
+                        id: sec::REPURCHASE,
+                        why: "8 bytes per item expected",
+                    });
+                }
+                Some(r.start)
+            }
+        };
         let index = (0..n)
             .map(|i| (ids.get(b, i).to_owned(), i as u32))
             .collect();
@@ -841,6 +873,7 @@ impl Model {
             co_view,
             co_buy,
             factors,
+            repurchase,
             index,
             category_index,
             bytes,
@@ -965,6 +998,18 @@ impl Model {
         self.co_buy.row(&self.bytes, i as usize)
     }
 
+    /// How shoppers buy item `i` again, when the artifact learned it.
+    pub fn repeat(&self, i: u32) -> Option<crate::buy_again::Repeat> {
+        let start = self.repurchase? + (i as usize).checked_mul(8)?;
+        if i as usize >= self.n_items {
+            return None;
+        }
+        Some(crate::buy_again::Repeat {
+            interval_days: read_f32(&self.bytes, start)?,
+            share: read_f32(&self.bytes, start + 4)?,
+        })
+    }
+
     /// Item factors, when the artifact has them (format v2).
     pub fn factors(&self) -> Option<Factors<'_>> {
         self.factors.as_ref().map(|f| Factors {
@@ -1022,6 +1067,7 @@ pub(crate) mod tests {
                 vec![],
             ],
             factors: None,
+            repurchase: Vec::new(),
         }
     }
 
@@ -1068,6 +1114,24 @@ pub(crate) mod tests {
         assert_eq!(m.co_view(99).count(), 0);
         assert_eq!(m.meta()["kind"], "popularity+covisitation");
         assert_eq!(m.category_index("computers.accessories"), Some(1));
+    }
+
+    #[test]
+    fn repurchase_stats_round_trip_and_are_optional() {
+        let m = Model::load(fixture().encode().unwrap()).unwrap();
+        assert_eq!(m.repeat(3), None);
+        let mut data = fixture();
+        data.repurchase = (0..5)
+            .map(|i| crate::buy_again::Repeat {
+                interval_days: i as f32 * 10.0,
+                share: 0.1,
+            })
+            .collect();
+        let m = Model::load(data.encode().unwrap()).unwrap();
+        assert_eq!(m.repeat(3).map(|r| r.interval_days), Some(30.0));
+        assert_eq!(m.repeat(5), None);
+        data.repurchase.pop();
+        assert!(data.encode().is_err());
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! `POST /v1/recommendations/batch`: every widget of a page in one round trip. The shopper's
-//! session is read once and each widget (for you, similar, bought together, cart, trending) is
-//! answered from the same model and session, so a page renders from one request.
+//! Widgets: the one engine behind every recommendation endpoint, and `POST
+//! /v1/recommendations/batch` (every widget of a page in one round trip). The shopper's session is
+//! read once and each widget (for you, similar, bought together, cart, trending, buy again) is
+//! answered from the same model, session and merchandising rules; the single-widget endpoints
+//! are a batch of one, so they behave identically.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +12,9 @@ use crate::error::{ApiError, Code};
 use crate::filter::FilterSpec;
 use crate::personal::{self, Blend, Interaction};
 use crate::recommend::{self, Scored};
+use crate::rules::Active;
 use crate::session::{self, SessionState};
+use crate::shape::{Shape, shaped};
 
 /// Most widgets per batch.
 pub const MAX_WIDGETS: usize = 10;
@@ -24,6 +28,7 @@ pub enum WidgetKind {
     BoughtTogether,
     Cart,
     Trending,
+    BuyAgain,
 }
 
 /// One widget of a batch.
@@ -58,6 +63,9 @@ pub struct Widget {
     pub exclude: Vec<String>,
     #[serde(default)]
     pub exclude_purchased: bool,
+    /// 0 (pure relevance) to 1 (spread across categories and brands).
+    #[serde(default)]
+    pub diversity: f32,
 }
 
 /// The batch body.
@@ -100,6 +108,9 @@ impl Widget {
         {
             return Err(bad(id, "min_price", "must not be greater than max_price"));
         }
+        if !(0.0..=1.0).contains(&self.diversity) {
+            return Err(bad(id, "diversity", "must be a number from 0 to 1"));
+        }
         if self.exclude.len() > MAX_EXCLUDE {
             return Err(bad(
                 id,
@@ -132,6 +143,57 @@ impl Widget {
             exclude: self.exclude.clone(),
         }
     }
+
+    /// A widget of `kind` from already-checked common parameters.
+    pub fn of(
+        kind: WidgetKind,
+        k: usize,
+        offset: usize,
+        spec: &FilterSpec,
+        diversity: f32,
+    ) -> Self {
+        Self {
+            id: kind.placement().to_owned(),
+            kind,
+            item_id: None,
+            items: Vec::new(),
+            k: Some(k),
+            offset: Some(offset),
+            category: spec.category.clone(),
+            brand: spec.brand.clone(),
+            min_price: spec.min_price,
+            max_price: spec.max_price,
+            in_stock: spec.in_stock,
+            exclude: spec.exclude.clone(),
+            exclude_purchased: false,
+            diversity,
+        }
+    }
+}
+
+impl WidgetKind {
+    /// The default placement name of a single-widget endpoint.
+    pub fn placement(self) -> &'static str {
+        match self {
+            WidgetKind::ForYou => "for_you",
+            WidgetKind::Similar => "similar",
+            WidgetKind::BoughtTogether => "bought_together",
+            WidgetKind::Cart => "cart",
+            WidgetKind::Trending => "trending",
+            WidgetKind::BuyAgain => "buy_again",
+        }
+    }
+}
+
+/// What every widget of one request shares.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a, 'm> {
+    pub state: &'a SessionState,
+    /// The for-you strategy (`None`: popular, the control arm).
+    pub blend: Option<&'a Blend>,
+    pub rules: Option<&'a Active<'m>>,
+    /// Request time, epoch ms (rules windows, buy-again due dates).
+    pub now: i64,
 }
 
 impl BatchRequest {
@@ -231,54 +293,15 @@ fn item(model: &Model, widget: &str, id: Option<&str>) -> Result<u32, ApiError> 
     })
 }
 
-/// Answers every widget; `blend` is the for-you strategy (`None`: popular, the control arm).
+/// Answers every widget of a batch.
 pub fn answer(
     model: &Model,
     req: &BatchRequest,
-    state: &SessionState,
-    blend: Option<&Blend>,
+    ctx: &Context<'_, '_>,
 ) -> Result<Vec<WidgetOut>, ApiError> {
-    let tuned = Blend::of(model);
     let mut out = Vec::with_capacity(req.widgets.len());
     for w in &req.widgets {
-        let k = w.k.unwrap_or(DEFAULT_K);
-        let offset = w.offset.unwrap_or(0);
-        let spec = w.filter();
-        let filter = spec.resolve(model);
-        let scored = match w.kind {
-            WidgetKind::ForYou => {
-                let q = RecommendQuery {
-                    user_id: req.user_id.clone(),
-                    anonymous_id: req.anonymous_id.clone(),
-                    context: req.context.clone(),
-                    k,
-                    offset,
-                    filter: spec.clone(),
-                    exclude_purchased: w.exclude_purchased,
-                };
-                personal::for_you_with(model, &q, state, blend)
-            }
-            WidgetKind::Similar => {
-                recommend::similar(model, item(model, &w.id, w.item_id.as_deref())?, k, &filter)
-            }
-            WidgetKind::BoughtTogether => recommend::bought_together(
-                model,
-                item(model, &w.id, w.item_id.as_deref())?,
-                k,
-                &filter,
-            ),
-            WidgetKind::Cart => {
-                let cart: Vec<u32> = w
-                    .items
-                    .iter()
-                    .filter_map(|id| model.item_index(id))
-                    .collect();
-                complete_cart(model, &cart, state, k, &filter, &tuned)
-            }
-            WidgetKind::Trending => {
-                recommend::popular(model, spec.category.as_deref(), k, offset, &filter)
-            }
-        };
+        let scored = answer_one(model, req, w, ctx)?;
         out.push(WidgetOut {
             id: w.id.clone(),
             kind: w.kind,
@@ -286,6 +309,82 @@ pub fn answer(
         });
     }
     Ok(out)
+}
+
+/// Answers one widget for the shopper and context items of `req`.
+pub fn answer_one(
+    model: &Model,
+    req: &BatchRequest,
+    w: &Widget,
+    ctx: &Context<'_, '_>,
+) -> Result<Vec<Scored>, ApiError> {
+    let k = w.k.unwrap_or(DEFAULT_K);
+    let offset = w.offset.unwrap_or(0);
+    let spec = w.filter();
+    let mut filter = spec.resolve(model);
+    if let Some(r) = ctx.rules {
+        filter.hide(r);
+    }
+    let shape = Shape {
+        diversity: w.diversity,
+        rules: ctx.rules,
+    };
+    let state = ctx.state;
+    let scored = match w.kind {
+        WidgetKind::ForYou => shaped(model, k, offset, shape, |k, offset| {
+            let q = RecommendQuery {
+                user_id: req.user_id.clone(),
+                anonymous_id: req.anonymous_id.clone(),
+                context: req.context.clone(),
+                k,
+                offset,
+                filter: spec.clone(),
+                exclude_purchased: w.exclude_purchased,
+                diversity: w.diversity,
+            };
+            personal::for_you_with(model, &q, state, ctx.blend, ctx.rules)
+        }),
+        WidgetKind::Similar => {
+            let idx = item(model, &w.id, w.item_id.as_deref())?;
+            shaped(model, k, offset, shape, |k, offset| {
+                skip(recommend::similar(model, idx, k + offset, &filter), offset)
+            })
+        }
+        WidgetKind::BoughtTogether => {
+            let idx = item(model, &w.id, w.item_id.as_deref())?;
+            shaped(model, k, offset, shape, |k, offset| {
+                skip(
+                    recommend::bought_together(model, idx, k + offset, &filter),
+                    offset,
+                )
+            })
+        }
+        WidgetKind::Cart => {
+            let cart: Vec<u32> = w
+                .items
+                .iter()
+                .filter_map(|id| model.item_index(id))
+                .collect();
+            let tuned = Blend::of(model);
+            shaped(model, k, offset, shape, |k, offset| {
+                skip(
+                    complete_cart(model, &cart, state, k + offset, &filter, &tuned),
+                    offset,
+                )
+            })
+        }
+        WidgetKind::Trending => shaped(model, k, offset, shape, |k, offset| {
+            recommend::popular(model, spec.category.as_deref(), k, offset, &filter)
+        }),
+        WidgetKind::BuyAgain => shaped(model, k, offset, shape, |k, offset| {
+            crate::buy_again::rank(model, &state.bought, ctx.now, k, offset, &filter)
+        }),
+    };
+    Ok(scored)
+}
+
+fn skip(v: Vec<Scored>, offset: usize) -> Vec<Scored> {
+    v.into_iter().skip(offset).collect()
 }
 
 #[cfg(test)]
@@ -305,7 +404,15 @@ mod tests {
         ]}"#;
         let req = BatchRequest::parse(body).unwrap();
         assert_eq!(req.shopper_key().as_deref(), Some("a:a1"));
-        let out = answer(&m, &req, &SessionState::default(), Some(&Blend::of(&m))).unwrap();
+        let state = SessionState::default();
+        let blend = Blend::of(&m);
+        let ctx = Context {
+            state: &state,
+            blend: Some(&blend),
+            rules: None,
+            now: 0,
+        };
+        let out = answer(&m, &req, &ctx).unwrap();
         let ids: Vec<&str> = out.iter().map(|w| w.id.as_str()).collect();
         assert_eq!(
             ids,
@@ -343,7 +450,14 @@ mod tests {
             br#"{"widgets": [{"id": "pdp", "type": "similar", "item_id": "nope"}]}"#,
         )
         .unwrap();
-        let e = answer(&m, &req, &SessionState::default(), None).unwrap_err();
+        let state = SessionState::default();
+        let ctx = Context {
+            state: &state,
+            blend: None,
+            rules: None,
+            now: 0,
+        };
+        let e = answer(&m, &req, &ctx).unwrap_err();
         assert_eq!(e.code, Code::ItemNotFound);
         assert!(e.message.contains("pdp"));
     }

@@ -67,6 +67,8 @@ impl Code {
 pub struct ApiError {
     pub code: Code,
     pub message: String,
+    /// Seconds after which a retry may succeed (`Retry-After`), for 429 and some 503s.
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -74,7 +76,15 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            retry_after_s: None,
         }
+    }
+
+    /// The same error with a `Retry-After`.
+    #[must_use]
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds);
+        self
     }
 
     /// A bad value for query parameter `name`; the message names it.

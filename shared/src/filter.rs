@@ -29,6 +29,8 @@ pub struct Filter<'m> {
     max_price: Option<f32>,
     in_stock: bool,
     pub exclude: HashSet<u32>,
+    /// Merchandising hide rules in force.
+    hidden: Option<&'m crate::rules::Active<'m>>,
 }
 
 /// Filter settings as the API takes them (names, not indices).
@@ -76,11 +78,17 @@ impl FilterSpec {
                 .iter()
                 .filter_map(|id| model.item_index(id))
                 .collect(),
+            hidden: None,
         }
     }
 }
 
-impl Filter<'_> {
+impl<'m> Filter<'m> {
+    /// Also never show what a hide rule in `rules` removes.
+    pub fn hide(&mut self, rules: &'m crate::rules::Active<'m>) {
+        self.hidden = Some(rules);
+    }
+
     /// Also never show these items.
     pub fn exclude(&mut self, items: impl IntoIterator<Item = u32>) {
         self.exclude.extend(items);
@@ -90,7 +98,7 @@ impl Filter<'_> {
 impl Allow for Filter<'_> {
     fn allows(&self, idx: u32) -> bool {
         let m = self.model;
-        if self.exclude.contains(&idx) {
+        if self.exclude.contains(&idx) || self.hidden.is_some_and(|r| r.hides(idx)) {
             return false;
         }
         if let Some(cats) = &self.categories

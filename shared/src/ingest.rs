@@ -40,8 +40,39 @@ pub struct Quarantined {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LakeMessage {
-    Event { event: Box<Event> },
-    Rejected { rejected: Quarantined },
+    Event {
+        event: Box<Event>,
+    },
+    Rejected {
+        rejected: Quarantined,
+    },
+    /// What a recommendation response showed, for attribution (written by the edge itself).
+    Serve {
+        serve: Box<Serve>,
+    },
+}
+
+/// One recommendation response as the lake records it: impression, click, cart and purchase
+/// events carrying its `serve_id` attribute revenue to its placement, variant and model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Serve {
+    pub serve_id: String,
+    /// Epoch milliseconds.
+    pub timestamp: i64,
+    /// The widget (`for_you`, `similar`, a batch widget's id).
+    pub placement: String,
+    pub variant: String,
+    pub model_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymous_id: Option<String>,
+    /// The product the widget was about (similar, bought together).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<String>,
+    /// Shown items, in order.
+    pub items: Vec<String>,
+    pub took_ms: f64,
 }
 
 /// The outcome of one batch.
@@ -273,6 +304,10 @@ pub fn lake_files(messages: &[LakeMessage], batch: &str) -> Vec<(String, String)
             LakeMessage::Rejected { rejected } => (
                 lake::quarantine_key(&date_of(rejected.received_at), batch),
                 serde_json::to_string(rejected),
+            ),
+            LakeMessage::Serve { serve } => (
+                lake::raw_serves_key(&date_of(serve.timestamp), batch),
+                serde_json::to_string(serve),
             ),
         };
         if let Ok(line) = line {

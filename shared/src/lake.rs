@@ -28,6 +28,11 @@ pub fn raw_events_key(dt: &str, batch: &str) -> String {
     format!("{RAW_EVENTS}dt={dt}/{batch}.ndjson")
 }
 
+/// `raw/serves/dt=<dt>/<batch>.ndjson`: recommendation responses, for attribution.
+pub fn raw_serves_key(dt: &str, batch: &str) -> String {
+    format!("raw/serves/dt={dt}/{batch}.ndjson")
+}
+
 /// `raw/quarantine/dt=<dt>/<batch>.ndjson`
 pub fn quarantine_key(dt: &str, batch: &str) -> String {
     format!("{RAW_QUARANTINE}dt={dt}/{batch}.ndjson")

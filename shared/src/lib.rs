@@ -6,9 +6,11 @@
 //! reads a clock or spawns threads: callers pass `now_ms` and bytes in, and get values out.
 
 pub mod ab;
+pub mod access;
 pub mod api;
 pub mod artifact;
 pub mod batch;
+pub mod buy_again;
 pub mod error;
 pub mod event;
 pub mod factors;
@@ -21,7 +23,9 @@ pub mod model_slot;
 pub mod personal;
 pub mod recommend;
 pub mod route;
+pub mod rules;
 pub mod session;
+pub mod shape;
 pub mod time;
 
 pub use artifact::{ArtifactError, Model, ModelData};

@@ -338,17 +338,20 @@ pub fn for_you(
         offset,
         filter: spec.clone(),
         exclude_purchased,
+        diversity: 0.0,
     };
-    for_you_with(model, &q, state, Some(&Blend::of(model)))
+    for_you_with(model, &q, state, Some(&Blend::of(model)), None)
 }
 
 /// [`for_you`] for a parsed request, ranked with `blend` (an A/B variant's strategy); `None`
-/// ranks by popularity alone (the control arm), with the same filters and exclusions.
-pub fn for_you_with(
-    model: &Model,
+/// ranks by popularity alone (the control arm), with the same filters and exclusions; hide
+/// rules in `rules` apply too.
+pub fn for_you_with<'m>(
+    model: &'m Model,
     q: &RecommendQuery,
     state: &SessionState,
     blend: Option<&Blend>,
+    rules: Option<&'m crate::rules::Active<'m>>,
 ) -> Vec<Scored> {
     let history: Vec<Interaction> = q
         .context
@@ -359,6 +362,9 @@ pub fn for_you_with(
         .collect();
     let spec = &q.filter;
     let mut filter = spec.resolve(model);
+    if let Some(r) = rules {
+        filter.hide(r);
+    }
     filter.exclude(history.iter().map(|h| h.idx));
     if q.exclude_purchased {
         filter.exclude(state.purchased().filter_map(|id| model.item_index(id)));
@@ -495,13 +501,14 @@ mod tests {
             offset: 0,
             filter: FilterSpec::default(),
             exclude_purchased: false,
+            diversity: 0.0,
         };
         let state = SessionState::default();
-        let control = for_you_with(&m, &q, &state, None);
+        let control = for_you_with(&m, &q, &state, None, None);
         assert_eq!(ids(&m, &control), ["mouse-1", "phone-1"]);
         assert!(control.iter().all(|s| s.reason == Reason::Popular));
         let knn = crate::ab::Strategy::ItemKnn.blend(&m).unwrap();
-        let r = for_you_with(&m, &q, &state, Some(&knn));
+        let r = for_you_with(&m, &q, &state, Some(&knn), None);
         let neighbours: Vec<u32> = m.co_view(0).chain(m.co_buy(0)).map(|x| x.0).collect();
         assert!(
             neighbours.contains(&r[0].idx),

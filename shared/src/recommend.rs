@@ -25,6 +25,10 @@ pub enum Reason {
     BoughtTogether { item: String },
     /// Follows from the shopper's own recent `item`.
     Session { item: String },
+    /// The shopper bought `item` before and is due (negative: overdue) to reorder it.
+    BuyAgain { item: String, due_in_days: i32 },
+    /// Placed or boosted by merchandising rule `rule`.
+    Rule { rule: String },
 }
 
 /// A ranked item.

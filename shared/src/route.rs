@@ -24,6 +24,16 @@ pub enum Route {
     Batch,
     /// `GET /v1/trending`
     Trending,
+    /// `GET /v1/recommendations/buy-again`
+    BuyAgain,
+    /// `GET /v1/items/{id}`: the product's fields.
+    Item { item_id: String },
+    /// `GET /v1/openapi.json`
+    OpenApi,
+    /// `GET /v1/admin/rules`: the merchandising rules in force (admin).
+    AdminRulesGet,
+    /// `PUT /v1/admin/rules`: replace the merchandising rules (admin).
+    AdminRulesPut,
     /// `GET /v1/admin/lake?prefix=&cursor=`: list lake objects (admin).
     AdminLakeList,
     /// `GET /v1/admin/lake/{key}`: read one lake object (admin).
@@ -39,10 +49,43 @@ impl Route {
     pub fn requires_admin(&self) -> bool {
         matches!(
             self,
-            Route::AdminLakeList | Route::AdminLakeGet { .. } | Route::AdminModelPut { .. }
+            Route::AdminLakeList
+                | Route::AdminLakeGet { .. }
+                | Route::AdminModelPut { .. }
+                | Route::AdminRulesGet
+                | Route::AdminRulesPut
         )
     }
+
+    /// Whether the route serves shoppers (a public key is enough); health, the API description
+    /// and preflights are open to all.
+    pub fn is_public_api(&self) -> bool {
+        !self.requires_admin() && !matches!(self, Route::Health | Route::OpenApi | Route::Preflight)
+    }
 }
+
+/// Every documented operation as `(method, path template)`: what `/v1/openapi.json` must list,
+/// and what the router must answer (checked by a unit test here and an e2e test against the
+/// served document).
+pub const ENDPOINTS: &[(&str, &str)] = &[
+    ("GET", "/v1/health"),
+    ("GET", "/v1/model"),
+    ("GET", "/v1/openapi.json"),
+    ("POST", "/v1/events"),
+    ("GET", "/v1/recommendations"),
+    ("GET", "/v1/recommendations/buy-again"),
+    ("POST", "/v1/recommendations/batch"),
+    ("GET", "/v1/items/{id}"),
+    ("GET", "/v1/items/{id}/similar"),
+    ("GET", "/v1/items/{id}/bought-together"),
+    ("POST", "/v1/cart/recommendations"),
+    ("GET", "/v1/trending"),
+    ("GET", "/v1/admin/lake"),
+    ("GET", "/v1/admin/lake/{key}"),
+    ("PUT", "/v1/admin/models/{key}"),
+    ("GET", "/v1/admin/rules"),
+    ("PUT", "/v1/admin/rules"),
+];
 
 fn decode_segment(s: &str) -> Result<String, ApiError> {
     let bytes = s.as_bytes();
@@ -113,6 +156,14 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         "/v1/cart/recommendations" => return allow("POST", Route::Cart),
         "/v1/recommendations/batch" => return allow("POST", Route::Batch),
         "/v1/trending" => return allow("GET", Route::Trending),
+        "/v1/recommendations/buy-again" => return allow("GET", Route::BuyAgain),
+        "/v1/openapi.json" => return allow("GET", Route::OpenApi),
+        "/v1/admin/rules" => {
+            return match method {
+                "PUT" => Ok(Route::AdminRulesPut),
+                _ => allow("GET", Route::AdminRulesGet),
+            };
+        }
         "/v1/admin/lake" => return allow("GET", Route::AdminLakeList),
         _ => {}
     }
@@ -133,6 +184,17 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         return allow(
             "GET",
             Route::BoughtTogether {
+                item_id: decode_segment(id)?,
+            },
+        );
+    }
+    if let Some(id) = path
+        .strip_prefix("/v1/items/")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+    {
+        return allow(
+            "GET",
+            Route::Item {
                 item_id: decode_segment(id)?,
             },
         );
@@ -162,6 +224,31 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_documented_endpoint_routes() {
+        for (method, template) in ENDPOINTS {
+            let path = template
+                .replace("{id}", "sku-1")
+                .replace("{key}", "raw/x.ndjson");
+            let r = route(method, &path).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+            assert_ne!(r, Route::Preflight);
+        }
+        assert_eq!(
+            route("GET", "/v1/items/sku%201").unwrap(),
+            Route::Item {
+                item_id: "sku 1".into()
+            }
+        );
+        assert_eq!(
+            route("PUT", "/v1/admin/rules").unwrap(),
+            Route::AdminRulesPut
+        );
+        assert_eq!(route("POST", "/v1/admin/rules").unwrap_err().status(), 405);
+        assert!(Route::AdminRulesPut.requires_admin());
+        assert!(Route::BuyAgain.is_public_api());
+        assert!(!Route::OpenApi.is_public_api());
+    }
 
     #[test]
     fn known_routes() {

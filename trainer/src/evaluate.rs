@@ -196,6 +196,7 @@ pub fn build_model_with_floats(
         co_view,
         co_buy: vec![Vec::new(); n],
         factors: Some(factors),
+        repurchase: Vec::new(),
     };
     Ok((Model::load(data.encode()?)?, floats))
 }

@@ -21,6 +21,7 @@ pub mod products;
 pub mod progress;
 pub mod publish;
 pub mod pull;
+pub mod repurchase;
 pub mod sequences;
 pub mod simulate;
 pub mod store;

@@ -472,6 +472,10 @@ pub fn build_from(
     }
     baskets.close();
     let co_buy = covisit::cooccurrence(&baskets, 100, n, p.neighbors);
+    drop(baskets);
+    let item_category: Vec<u32> = cat.records.iter().map(|r| r.category).collect();
+    let repurchase = crate::repurchase::stats(&purchases, &item_category);
+    drop(purchases);
     let mut meta = Map::new();
     let factors = match &p.ials {
         None => {
@@ -564,6 +568,7 @@ pub fn build_from(
         co_view,
         co_buy,
         factors,
+        repurchase,
     })
 }
 

@@ -6,6 +6,7 @@
     reason = "test code: a panic with context is the failure report"
 )]
 
+mod api;
 mod common;
 mod ingest;
 mod object_stores;

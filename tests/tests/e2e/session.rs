@@ -5,23 +5,9 @@
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
-use tests::{ADMIN_KEY, Worker, file_url, now_ms, run_trainer};
+use tests::{Worker, now_ms, train_simulated};
 
 use crate::common::view;
-
-/// Category of every simulated product.
-fn categories(lake_dir: &std::path::Path) -> HashMap<String, String> {
-    let text = std::fs::read_to_string(lake_dir.join("raw/products/simulated.ndjson")).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .map(|p| {
-            (
-                p["id"].as_str().unwrap().to_owned(),
-                p["category"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
 
 fn share_in(resp: &Value, cats: &HashMap<String, String>, category: &str) -> usize {
     resp["items"]
@@ -46,49 +32,11 @@ fn shopper_in(arm: &str, prefix: &str, key: &str) -> String {
 
 #[test]
 fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
-    let dir = tempfile::tempdir().unwrap();
-    let lake_dir = dir.path().join("lake");
-    let lake = file_url(&lake_dir);
-    let models = file_url(&dir.path().join("models"));
-    run_trainer(&[
-        "simulate", "--lake", &lake, "--events", "60000", "--users", "800", "--items", "400",
-        "--days", "10",
-    ])
-    .unwrap();
-    run_trainer(&["compact", "--lake", &lake]).unwrap();
-    let out = dir.path().join("model.bin");
-    let out_s = out.to_str().unwrap();
-    run_trainer(&[
-        "train",
-        "--lake",
-        &lake,
-        "--models",
-        &models,
-        "--out",
-        out_s,
-        "--factors",
-        "32",
-    ])
-    .unwrap();
+    let t = train_simulated(60_000, 800, 400).unwrap();
     let w = Worker::start_with(&[("AB_TEST", AB_TEST)]).unwrap();
-    run_trainer(&[
-        "publish",
-        "--artifact",
-        out_s,
-        "--models",
-        &models,
-        "--worker",
-        &w.url,
-        "--admin-key",
-        ADMIN_KEY,
-    ])
-    .unwrap();
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(format!("{out_s}.manifest.json")).unwrap()).unwrap();
-    w.wait_for_model(manifest["version"].as_str().unwrap())
-        .unwrap();
+    w.publish(&t).unwrap();
 
-    let cats = categories(&lake_dir);
+    let cats = t.categories().unwrap();
     let fresh = shopper_in("blend", "fresh", "a");
     let member = shopper_in("blend", "member", "u");
     let control = shopper_in("popular", "fresh", "a");

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Edge latency in workerd (wrangler dev), Vitrine vs a hello-world worker in the same run:
+#   - a synthetic 100k-item, 64-factor artifact (the scoring benchmark's generator) is published;
+#   - wrk drives GET /v1/recommendations (a shopper with a 10-view session: Durable Object read,
+#     fold-in, IVF, filters, response, serve record) and the hello worker, 1 connection for latency
+#     and 8 for throughput;
+#   - took_ms (the handler's own time) over 300 sequential requests;
+#   - the cold model load in a fresh isolate (first request minus a warm one) and wasm memory at
+#     100k and 200k items (/v1/model);
+#   - time from an event POST to a changed recommendation.
+# Needs wrk (apt-get install wrk). Prints Markdown; record it in docs/benchmarks.md.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+source scripts/env.sh
+command -v wrk >/dev/null || { echo "wrk is required: apt-get install -y wrk" >&2; exit 1; }
+duration=${DURATION:-15s}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -- -"$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+bash scripts/build-edge.sh >/dev/null
+cargo build --release -p trainer --locked -q
+# The synthetic artifacts are cached in bench/out/edge (delete it to rebuild them).
+arts="$root/bench/out/edge"
+if [ ! -f "$arts/model-200000.bin" ]; then
+  mkdir -p "$arts"
+  SCORING_WRITE="$arts" SCORING_SIZES=100000,200000 cargo bench -p trainer --bench scoring --locked -q >/dev/null
+fi
+
+wrangler=node_modules/.bin/wrangler
+start() { # name port dir args...
+  local name=$1 port=$2 dir=$3; shift 3
+  setsid bash -c 'cd "$0" && exec "$@"' "$dir" "$root/$wrangler" dev --local --ip 127.0.0.1 --port "$port" \
+    --inspector-port $((port + 1)) --show-interactive-dev-session=false "$@" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 180); do curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0; sleep 0.5; done
+  echo "$name did not start" >&2; cat "$work/$name.log" >&2; exit 1
+}
+export VITRINE_SKIP_BUILD=1 WRANGLER_SEND_METRICS=false CI=true NO_COLOR=1
+start hello 8811 bench/hello
+start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+until curl -sf http://127.0.0.1:8821/v1/health >/dev/null; do sleep 0.5; done
+
+publish() { # n
+  target/release/trainer publish --artifact "$arts/model-$1.bin" --models "file://$work/models" \
+    --worker http://127.0.0.1:8821 --admin-key bench --force >/dev/null 2>&1
+  until curl -s http://127.0.0.1:8821/v1/model | grep -q "\"bench-$1\""; do sleep 0.3; done
+}
+publish 100000
+now=$(date +%s%3N)
+events=$(python3 - "$now" <<'PY'
+import json, sys
+t = int(sys.argv[1])
+print(json.dumps({"events": [{"event_id": f"bench-{i}", "type": "view", "anonymous_id": "bench-shopper",
+  "session_id": "bench", "timestamp": t - 1000 + i, "item_id": f"sku-{7 + 200 * i}"} for i in range(10)]}))
+PY
+)
+curl -sf -X POST -H 'content-type: application/json' -d "$events" http://127.0.0.1:8821/v1/events >/dev/null
+rec="http://127.0.0.1:8821/v1/recommendations?anonymous_id=bench-shopper&k=10"
+for _ in $(seq 1 50); do curl -sf "$rec" >/dev/null; curl -sf http://127.0.0.1:8811/ >/dev/null; done
+
+run_wrk() { # url connections -> "p50 p99 rps" in ms
+  wrk -t1 -c"$2" -d"$duration" --latency "$1" | python3 -c '
+import re, sys
+t = sys.stdin.read()
+def ms(v, u): return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
+p = {k: ms(v, u) for k, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", t, re.M)}
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print(p["50"], p["99"], rps, errs.group(1) if errs else 0)'
+}
+read -r h50 h99 _ _ <<<"$(run_wrk http://127.0.0.1:8811/ 1)"
+read -r v50 v99 _ verr1 <<<"$(run_wrk "$rec" 1)"
+read -r _ _ hrps _ <<<"$(run_wrk http://127.0.0.1:8811/ 8)"
+read -r _ hp99c _ _ <<<"$(run_wrk http://127.0.0.1:8811/ 8)"
+read -r _ vp99c vrps verr8 <<<"$(run_wrk "$rec" 8)"
+
+took=$(python3 - "$rec" <<'PY'
+import json, sys, urllib.request, statistics
+xs = []
+for _ in range(300):
+    with urllib.request.urlopen(sys.argv[1]) as r:
+        xs.append(json.load(r)["took_ms"])
+xs.sort()
+print(statistics.median(xs), xs[int(len(xs) * 0.99) - 1])
+PY
+)
+read -r took50 took99 <<<"$took"
+
+# Event → changed recommendation: a new shopper's for-you, three views, the next for-you.
+react=$(python3 - "$now" <<'PY'
+import json, sys, time, urllib.request
+base = "http://127.0.0.1:8821"
+def get(p):
+    with urllib.request.urlopen(base + p) as r: return json.load(r)
+before = [i["id"] for i in get("/v1/recommendations?anonymous_id=react&k=10")["items"]]
+body = json.dumps({"events": [{"event_id": f"react-{i}", "type": "view", "anonymous_id": "react",
+  "session_id": "react", "timestamp": int(time.time() * 1000) - 10 + i, "item_id": f"sku-{31 + 200 * i}"}
+  for i in range(3)]}).encode()
+t = time.perf_counter()
+urllib.request.urlopen(urllib.request.Request(base + "/v1/events", body, {"content-type": "application/json"}))
+after = [i["id"] for i in get("/v1/recommendations?anonymous_id=react&k=10")["items"]]
+ms = (time.perf_counter() - t) * 1000
+print(f"{ms:.1f}", "changed" if after != before else "UNCHANGED")
+PY
+)
+
+model100=$(curl -s http://127.0.0.1:8821/v1/model)
+# Cold load: restart the worker (fresh isolate, model in local R2), time the first request.
+kill -- -"${pids[1]}" 2>/dev/null || true; sleep 1
+start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+cold=$(python3 - <<'PY'
+import time, urllib.request
+def t(p):
+    s = time.perf_counter(); urllib.request.urlopen("http://127.0.0.1:8821" + p).read(); return (time.perf_counter() - s) * 1000
+first = t("/v1/model")
+warm = sorted(t("/v1/model") for _ in range(20))[10]
+print(f"{first:.1f} {warm:.1f} {first - warm:.1f}")
+PY
+)
+read -r cold_first cold_warm cold_load <<<"$cold"
+publish 200000
+model200=$(curl -s http://127.0.0.1:8821/v1/model)
+mem() { python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print("%.1f MiB (artifact %.1f MiB)" % (m["wasm_memory_bytes"] / 2**20, m["bytes"] / 2**20))' "$1"; }
+
+cat <<MD
+| workerd via wrangler dev (2 cores, wrk -t1) | p50 ms | p99 ms | req/s (8 conns) | p99 ms (8 conns) |
+|---|---|---|---|---|
+| hello-world worker (floor) | $h50 | $h99 | $hrps | $hp99c |
+| Vitrine GET /v1/recommendations, 100k items, 64 f, 10-view session | $v50 | $v99 | $vrps | $vp99c |
+
+- Above the floor: p50 +$(python3 -c "print(round($v50 - $h50, 2))") ms, p99 +$(python3 -c "print(round($v99 - $h99, 2))") ms; non-2xx: $verr1 (1 conn), $verr8 (8 conns).
+- Handler time took_ms over 300 requests: p50 $took50 ms, p99 $took99 ms (workerd's clock advances on I/O only, so this is the I/O part: Durable Object read, R2 checks).
+- Cold start with the 100k model in a fresh isolate: first request $cold_first ms vs warm $cold_warm ms → load ≈ $cold_load ms.
+- Isolate wasm memory: 100k items $(mem "$model100"); 200k items $(mem "$model200").
+- Event POST → next for-you request (3 views, new shopper): $react ms.
+MD

@@ -1,0 +1,363 @@
+//! The recommendation API beyond the session reaction: the product endpoint, diversity,
+//! merchandising rules, buy-again from the shopper's own purchases, serve records in the lake for
+//! attribution, bad input on every new parameter, and the access layer (public keys, CORS
+//! allow-list, rate limits) and OpenAPI document.
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde_json::{Value, json};
+use tests::{ADMIN_KEY, Worker, now_ms, train_simulated, wait_for};
+
+use crate::common::{item_ids, view};
+
+fn categories_in(resp: &Value, cats: &std::collections::HashMap<String, String>) -> usize {
+    item_ids(resp)
+        .iter()
+        .filter_map(|id| cats.get(id))
+        .collect::<HashSet<_>>()
+        .len()
+}
+
+fn purchase_at(id: &str, user: &str, item: &str, ts: i64) -> Value {
+    json!({"event_id": id, "type": "purchase", "user_id": user, "session_id": format!("s-{id}"),
+           "timestamp": ts, "order_id": format!("o-{id}"),
+           "lines": [{"item_id": item, "quantity": 1, "price": 12.5, "currency": "EUR"}]})
+}
+
+#[test]
+fn widgets_honour_diversity_rules_and_buy_again_and_every_serve_lands_in_the_lake() {
+    let t = train_simulated(40_000, 600, 300).unwrap();
+    let cats = t.categories().unwrap();
+    let w = Worker::start().unwrap();
+    w.publish(&t).unwrap();
+
+    // The product endpoint.
+    let some_id = cats.keys().min().unwrap().clone();
+    let (s, p) = w.get(&format!("/v1/items/{some_id}")).unwrap();
+    assert_eq!((s, p["id"].as_str()), (200, Some(some_id.as_str())), "{p}");
+    assert_eq!(
+        p["category"].as_str(),
+        cats.get(&some_id).map(String::as_str)
+    );
+    let (s, e) = w.get("/v1/items/no-such-item").unwrap();
+    assert_eq!(
+        (s, &e["error"]["code"]),
+        (404, &json!("item_not_found")),
+        "{e}"
+    );
+
+    // Diversity: after three laptop views the plain list is laptop-heavy; diversity=1 spreads it.
+    let laptop = "computers.notebook";
+    let mut laptops: Vec<&String> = cats
+        .iter()
+        .filter(|(_, c)| *c == laptop)
+        .map(|(id, _)| id)
+        .collect();
+    laptops.sort();
+    let t0 = now_ms();
+    let events: Vec<Value> = laptops
+        .iter()
+        .take(3)
+        .enumerate()
+        .map(|(i, item)| view(&format!("div-v{i}"), "div-shopper", item, t0 + i as i64))
+        .collect();
+    let (s, _) = w
+        .post("/v1/events", json!({ "events": events }).to_string())
+        .unwrap();
+    assert_eq!(s, 202);
+    let (_, plain) = w
+        .get("/v1/recommendations?anonymous_id=div-shopper&k=10")
+        .unwrap();
+    let (s, spread) = w
+        .get("/v1/recommendations?anonymous_id=div-shopper&k=10&diversity=1")
+        .unwrap();
+    assert_eq!(s, 200, "{spread}");
+    assert_eq!(item_ids(&spread).len(), 10, "{spread}");
+    assert!(
+        categories_in(&spread, &cats) > categories_in(&plain, &cats),
+        "diversity=1 should span more categories: {} vs {}\n{plain}\n{spread}",
+        categories_in(&spread, &cats),
+        categories_in(&plain, &cats)
+    );
+
+    // Buy again: the shopper's own repeat purchase ranks first, with the reason.
+    let ink = laptops[5].clone();
+    let cable = laptops[6].clone();
+    let day = 86_400_000;
+    let orders = vec![
+        purchase_at("ba-1", "ba-user", &ink, t0 - 3 * day),
+        purchase_at("ba-2", "ba-user", &ink, t0 - 2 * day),
+        purchase_at("ba-3", "ba-user", &cable, t0 - day),
+    ];
+    let (s, body) = w
+        .post("/v1/events", json!({ "events": orders }).to_string())
+        .unwrap();
+    assert_eq!((s, body["accepted"].as_u64()), (202, Some(3)), "{body}");
+    let (s, again) = w
+        .get("/v1/recommendations/buy-again?user_id=ba-user&k=5")
+        .unwrap();
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(item_ids(&again).first(), Some(&ink), "{again}");
+    assert_eq!(again["items"][0]["reason"]["kind"], "buy_again", "{again}");
+    assert_eq!(again["items"][0]["reason"]["item"], json!(ink), "{again}");
+    let (_, without) = w
+        .get(&format!(
+            "/v1/recommendations/buy-again?user_id=ba-user&exclude={ink}"
+        ))
+        .unwrap();
+    assert!(!item_ids(&without).contains(&ink), "{without}");
+    let (s, none) = w
+        .get("/v1/recommendations/buy-again?user_id=never-bought")
+        .unwrap();
+    assert_eq!((s, item_ids(&none).len()), (200, 0), "{none}");
+
+    // Rules: pin the 5th trending item first, hide the first; the reason names the rule.
+    let (_, trending) = w.get("/v1/trending?k=10").unwrap();
+    let top = item_ids(&trending);
+    let (hero, hidden) = (top[4].clone(), top[0].clone());
+    let rules = json!({"rules": [
+        {"id": "hero", "action": "pin", "item": hero, "position": 1},
+        {"id": "recall", "action": "hide", "item": hidden},
+        {"id": "old-sale", "action": "boost", "category": laptop, "factor": 50, "ends_at": 1000}
+    ]});
+    let put = w
+        .send(
+            "PUT",
+            "/v1/admin/rules",
+            &[("authorization", &format!("Bearer {ADMIN_KEY}"))],
+            Some(rules.to_string()),
+        )
+        .unwrap();
+    assert_eq!(put.status, 200, "{}", put.body);
+    let (_, ruled) = w.get("/v1/trending?k=10").unwrap();
+    let ids = item_ids(&ruled);
+    assert_eq!(ids[0], hero, "{ruled}");
+    assert_eq!(
+        ruled["items"][0]["reason"],
+        json!({"kind": "rule", "rule": "hero"})
+    );
+    assert!(!ids.contains(&hidden), "hidden item shown: {ruled}");
+    let (_, stored) = w.admin_get("/v1/admin/rules").unwrap();
+    let stored: Value = serde_json::from_slice(&stored).unwrap();
+    assert_eq!(stored["rules"].as_array().map(Vec::len), Some(3));
+    let bad = w
+        .send(
+            "PUT",
+            "/v1/admin/rules",
+            &[("authorization", &format!("Bearer {ADMIN_KEY}"))],
+            Some(r#"{"rules":[{"id":"x","action":"pin","item":"a"}]}"#.into()),
+        )
+        .unwrap();
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rules[0]"),
+        "{}",
+        bad.body
+    );
+    let (_, still) = w.get("/v1/trending?k=10").unwrap();
+    assert_eq!(
+        item_ids(&still)[0],
+        hero,
+        "a rejected document changes nothing"
+    );
+
+    // Every response is recorded in the lake with its serve id, placement, variant and model.
+    let serve_id = ruled["serve_id"].as_str().unwrap().to_owned();
+    let record = wait_for(
+        "the serve record in raw/serves/",
+        std::time::Duration::from_secs(30),
+        || {
+            let keys = w.lake_keys("raw/serves/").ok()?;
+            keys.iter().find_map(|k| {
+                let (_, body) = w.admin_get(&format!("/v1/admin/lake/{k}")).ok()?;
+                String::from_utf8_lossy(&body)
+                    .lines()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .find(|v| v["serve_id"] == json!(serve_id))
+            })
+        },
+    )
+    .unwrap();
+    assert_eq!(record["placement"], "trending", "{record}");
+    assert_eq!(record["model_version"], ruled["model_version"], "{record}");
+    assert_eq!(record["variant"], ruled["variant"], "{record}");
+    assert_eq!(record["items"], json!(ids), "{record}");
+
+    // Bad input on the new parameters: 400 naming the parameter.
+    for (path, needle) in [
+        ("/v1/recommendations?diversity=2", "diversity"),
+        ("/v1/items/x/similar?diversity=-1", "diversity"),
+        ("/v1/recommendations/buy-again?context=a", "context"),
+        ("/v1/trending?diversity=lots", "diversity"),
+    ] {
+        let (s, e) = w.get(path).unwrap();
+        assert_eq!(s, 400, "{path}: {e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains(needle),
+            "{path}: {e}"
+        );
+    }
+    let (s, e) = w
+        .post(
+            "/v1/cart/recommendations",
+            json!({"items": [some_id], "diversity": 3}).to_string(),
+        )
+        .unwrap();
+    assert_eq!(s, 400, "{e}");
+    let (s, e) = w
+        .post(
+            "/v1/recommendations/batch",
+            json!({"user_id": "ba-user", "widgets": [
+                {"id": "again", "type": "buy_again", "k": 3},
+                {"id": "home", "type": "for_you", "diversity": 0.5}
+            ]})
+            .to_string(),
+        )
+        .unwrap();
+    assert_eq!(s, 200, "{e}");
+    assert_eq!(e["widgets"][0]["items"][0]["id"], json!(ink), "{e}");
+}
+
+#[test]
+fn public_keys_cors_allow_list_and_rate_limits() {
+    let w = Worker::start_with(&[
+        ("PUBLIC_KEYS", "pk_e2e"),
+        ("CORS_ORIGINS", "https://shop.example"),
+        ("RATE_LIMIT_PER_IP", "12"),
+    ])
+    .unwrap();
+    let get = |headers: &[(&str, &str)], path: &str| w.send("GET", path, headers, None).unwrap();
+
+    let r = get(&[], "/v1/trending");
+    assert_eq!(
+        (r.status, &r.body["error"]["code"]),
+        (401, &json!("unauthorized"))
+    );
+    let r = get(&[("x-vitrine-key", "wrong")], "/v1/trending");
+    assert_eq!(r.status, 401);
+    // A valid key passes; with no model yet the answer is 503 with Retry-After.
+    let r = get(&[("x-vitrine-key", "pk_e2e")], "/v1/trending");
+    assert_eq!(
+        (r.status, &r.body["error"]["code"]),
+        (503, &json!("model_unavailable"))
+    );
+    assert!(r.header("retry-after").is_some());
+    let r = get(&[], "/v1/trending?key=pk_e2e");
+    assert_eq!(
+        r.status, 503,
+        "the key also works as a parameter (sendBeacon)"
+    );
+    // Health and the API description are open; admin routes refuse public keys.
+    assert_eq!(get(&[], "/v1/health").status, 200);
+    let r = get(&[("authorization", "Bearer pk_e2e")], "/v1/admin/lake");
+    assert_eq!(
+        (r.status, &r.body["error"]["code"]),
+        (403, &json!("forbidden"))
+    );
+    let bearer = format!("Bearer {ADMIN_KEY}");
+    assert_eq!(
+        get(&[("authorization", &bearer)], "/v1/admin/lake").status,
+        200
+    );
+
+    // CORS: only the listed origin is reflected; other origins' preflights are refused.
+    let r = get(&[("origin", "https://shop.example")], "/v1/health");
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    let r = get(&[("origin", "https://evil.example")], "/v1/health");
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    let pre = |origin: &str| {
+        w.send("OPTIONS", "/v1/events", &[("origin", origin)], None)
+            .unwrap()
+    };
+    assert_eq!(pre("https://shop.example").status, 204);
+    assert_eq!(pre("https://evil.example").status, 403);
+
+    // Rate limit: the client's budget runs out with 429 and Retry-After.
+    let mut limited = None;
+    for i in 0..30 {
+        let r = get(&[("x-vitrine-key", "pk_e2e")], "/v1/trending");
+        if r.status == 429 {
+            limited = Some((i, r));
+            break;
+        }
+    }
+    let (i, r) = limited.expect("no 429 within 30 requests at 12 per minute");
+    assert!(i <= 12, "limited only after {i} more requests");
+    assert_eq!(r.body["error"]["code"], "rate_limited", "{}", r.body);
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+}
+
+#[test]
+fn openapi_document_is_valid_and_matches_the_router() {
+    let w = Worker::start().unwrap();
+    let r = w.send("GET", "/v1/openapi.json", &[], None).unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, r.body.to_string()).unwrap();
+    let root = tests::root();
+    let out = tests::run(
+        std::process::Command::new(tests::node())
+            .current_dir(&root)
+            .arg("scripts/validate-openapi.mjs")
+            .arg(&file)
+            .arg("--list"),
+    )
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"valid\":true"), "{text}");
+    let documented: BTreeSet<String> = text
+        .lines()
+        .filter(|l| !l.starts_with('{') && !l.trim().is_empty())
+        .map(|l| l.trim().to_owned())
+        .collect();
+    let routed: BTreeSet<String> = shared::route::ENDPOINTS
+        .iter()
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    assert_eq!(documented, routed, "documented vs routed operations differ");
+}
+
+#[test]
+fn storefront_in_headless_chromium_reacts_to_clicks() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "{chromium} is missing: scripts/setup.sh installs Debian's chromium"
+    );
+    let t = train_simulated(40_000, 600, 300).unwrap();
+    let w = Worker::start().unwrap();
+    w.publish(&t).unwrap();
+    let root = tests::root();
+    let out = tests::output(
+        std::process::Command::new(tests::node())
+            .current_dir(&root)
+            .arg("tests/browser/storefront.mjs")
+            .env("VITRINE_URL", &w.url)
+            .env("CHROMIUM", &chromium),
+    )
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser test failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- worker\n{}",
+        w.log()
+    );
+    // The page's events reached the lake through the snippet.
+    let keys = wait_for(
+        "the storefront's events in the lake",
+        std::time::Duration::from_secs(30),
+        || Some(w.lake_keys("raw/events/").ok()?).filter(|k| !k.is_empty()),
+    )
+    .unwrap();
+    assert!(!keys.is_empty(), "{stdout}");
+}
