@@ -109,7 +109,7 @@ PY
 
 model100=$(curl -s http://127.0.0.1:8821/v1/model)
 # Cold load: restart the worker (fresh isolate, model in local R2), time the first request.
-kill -- -"${pids[1]}" 2>/dev/null || true; sleep 1
+kill -- -"${pids[-1]}" 2>/dev/null || true; sleep 1
 start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
 cold=$(python3 - <<'PY'
 import time, urllib.request
@@ -123,6 +123,10 @@ PY
 read -r cold_first cold_warm cold_load <<<"$cold"
 publish 200000
 model200=$(curl -s http://127.0.0.1:8821/v1/model)
+# Steady state at 200k: a fresh isolate that only ever loaded the 200k model.
+kill -- -"${pids[-1]}" 2>/dev/null || true; sleep 1
+start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+model200fresh=$(curl -s http://127.0.0.1:8821/v1/model)
 mem() { python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print("%.1f MiB (artifact %.1f MiB)" % (m["wasm_memory_bytes"] / 2**20, m["bytes"] / 2**20))' "$1"; }
 
 cat <<MD
@@ -134,6 +138,6 @@ cat <<MD
 - Above the floor: p50 +$(python3 -c "print(round($v50 - $h50, 2))") ms, p99 +$(python3 -c "print(round($v99 - $h99, 2))") ms; non-2xx: $verr1 (1 conn), $verr8 (8 conns).
 - Handler time took_ms over 300 requests: p50 $took50 ms, p99 $took99 ms (workerd's clock advances on I/O only, so this is the I/O part: Durable Object read, R2 checks).
 - Cold start with the 100k model in a fresh isolate: first request $cold_first ms vs warm $cold_warm ms → load ≈ $cold_load ms.
-- Isolate wasm memory: 100k items $(mem "$model100"); 200k items $(mem "$model200").
+- Isolate wasm memory (linear memory, never shrinks): 100k items $(mem "$model100"); 200k items in a fresh isolate $(mem "$model200fresh"); after swapping 100k → 200k in one isolate (both held while the new one loads) $(mem "$model200").
 - Event POST → next for-you request (3 views, new shopper): $react ms.
 MD

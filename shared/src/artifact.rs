@@ -15,7 +15,8 @@
 //! ```
 //!
 //! Sections are read in place from the one buffer the edge holds: string tables and numeric
-//! arrays are decoded on access, never copied out, except the id → index map built at load.
+//! arrays are decoded on access, never copied out; at load only a sorted id → index permutation
+//! (4 bytes per item) is built.
 //! Unknown section ids are skipped, so newer writers can add sections without breaking readers of
 //! the same format version. Every offset is checked at load, so accessors never panic.
 
@@ -30,8 +31,10 @@ use crate::ivf::LoadedIvf;
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"VITRINE\0";
 /// The format version this code writes and the newest it reads (v1: popularity and
-/// co-visitation; v2 adds int8 item factors, their scales and the Gram matrix for fold-in).
-pub const FORMAT_VERSION: u32 = 2;
+/// co-visitation; v2 adds int8 item factors, their scales and the Gram matrix for fold-in; v3 stores
+/// co-visitation scores as one byte relative to each row's maximum: 5 instead of 8 bytes per
+/// neighbour, the largest part of a big catalog's artifact).
+pub const FORMAT_VERSION: u32 = 3;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 const SECTION_ENTRY_LEN: usize = 24;
@@ -59,6 +62,8 @@ mod sec {
     pub const IVF_CENTROIDS: u32 = 16;
     pub const IVF_LISTS: u32 = 17;
     pub const REPURCHASE: u32 = 18;
+    pub const CO_VIEW_Q: u32 = 19;
+    pub const CO_BUY_Q: u32 = 20;
 }
 
 /// Why an artifact can't be loaded.
@@ -234,6 +239,52 @@ fn csr(rows: &[Vec<(u32, f32)>], n_targets: usize) -> Result<Vec<u8>, ArtifactEr
     Ok(buf)
 }
 
+/// [`csr`] with one-byte scores: per row its maximum (f32), per entry `round(255 · s / max)`.
+fn csr_q(rows: &[Vec<(u32, f32)>], n_targets: usize) -> Result<Vec<u8>, ArtifactError> {
+    let nnz: usize = rows.iter().map(Vec::len).sum();
+    let mut buf = Vec::with_capacity(8 + (rows.len() + 1) * 4 + rows.len() * 4 + nnz * 5);
+    put_u32(&mut buf, len_u32(rows.len(), "rows")?);
+    put_u32(&mut buf, len_u32(nnz, "entries")?);
+    let mut at = 0usize;
+    put_u32(&mut buf, 0);
+    for r in rows {
+        at += r.len();
+        put_u32(&mut buf, len_u32(at, "entries")?);
+    }
+    let maxima: Vec<f32> = rows
+        .iter()
+        .map(|r| r.iter().map(|e| e.1).fold(0.0f32, f32::max))
+        .collect();
+    for &m in &maxima {
+        put_f32(&mut buf, m);
+    }
+    for &(idx, _) in rows.iter().flatten() {
+        if idx as usize >= n_targets {
+            return Err(ArtifactError::Invalid(format!(
+                "index {idx} out of range {n_targets}"
+            )));
+        }
+        put_u32(&mut buf, idx);
+    }
+    for (r, m) in rows.iter().zip(&maxima) {
+        for &(_, score) in r {
+            let q = if *m > 0.0 && score > 0.0 {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "clamped to 1..=255"
+                )]
+                let q = (score / m * 255.0).round().clamp(1.0, 255.0) as u8;
+                q
+            } else {
+                0
+            };
+            buf.push(q);
+        }
+    }
+    Ok(buf)
+}
+
 impl ModelData {
     /// Writes the artifact bytes.
     pub fn encode(&self) -> Result<Vec<u8>, ArtifactError> {
@@ -311,8 +362,8 @@ impl ModelData {
         w.sections.push((sec::POPULAR, popular));
         w.sections
             .push((sec::CATEGORY_POPULAR, csr(&self.category_popular, n)?));
-        w.sections.push((sec::CO_VIEW, csr(&self.co_view, n)?));
-        w.sections.push((sec::CO_BUY, csr(&self.co_buy, n)?));
+        w.sections.push((sec::CO_VIEW_Q, csr_q(&self.co_view, n)?));
+        w.sections.push((sec::CO_BUY_Q, csr_q(&self.co_buy, n)?));
         if let Some(f) = &self.factors {
             if f.k == 0
                 || f.scales.len() != n
@@ -362,12 +413,7 @@ impl ModelData {
             }
             w.sections.push((sec::REPURCHASE, rep));
         }
-        let format = if self.factors.is_some() {
-            FORMAT_VERSION
-        } else {
-            1
-        };
-        w.finish(format, self.created_at, &self.version)
+        w.finish(FORMAT_VERSION, self.created_at, &self.version)
     }
 }
 
@@ -488,6 +534,8 @@ struct Csr {
     offsets: usize,
     idx: usize,
     scores: usize,
+    /// One-byte scores (v3): where the per-row maxima start.
+    maxima: Option<usize>,
 }
 
 impl Csr {
@@ -519,6 +567,41 @@ impl Csr {
             offsets,
             idx,
             scores,
+            maxima: None,
+        })
+    }
+
+    /// A one-byte-score section ([`csr_q`]).
+    fn load_q(b: &[u8], r: Range<usize>, id: u32, n_targets: usize) -> Result<Self, ArtifactError> {
+        let bad = |why| ArtifactError::Malformed { id, why };
+        let rows = read_u32(b, r.start).ok_or(bad("no row count"))? as usize;
+        let nnz = read_u32(b, r.start + 4).ok_or(bad("no entry count"))? as usize;
+        let offsets = r.start + 8;
+        let maxima = offsets + (rows + 1) * 4;
+        let idx = maxima + rows * 4;
+        let scores = idx + nnz * 4;
+        if scores + nnz > r.end {
+            return Err(bad("entries run past the section"));
+        }
+        let mut prev = 0;
+        for i in 0..=rows {
+            let o = read_u32(b, offsets + i * 4).ok_or(bad("offset out of bounds"))? as usize;
+            if o < prev || o > nnz {
+                return Err(bad("row offsets are not increasing"));
+            }
+            prev = o;
+        }
+        for k in 0..nnz {
+            if read_u32(b, idx + k * 4).is_none_or(|t| t as usize >= n_targets) {
+                return Err(bad("entry index out of range"));
+            }
+        }
+        Ok(Self {
+            rows,
+            offsets,
+            idx,
+            scores,
+            maxima: Some(maxima),
         })
     }
 
@@ -532,7 +615,16 @@ impl Csr {
             (0, 0)
         };
         let (idx, scores) = (self.idx, self.scores);
-        (s..e).filter_map(move |k| Some((read_u32(b, idx + k * 4)?, read_f32(b, scores + k * 4)?)))
+        let max = self
+            .maxima
+            .map(|m| read_f32(b, m + r * 4).unwrap_or(0.0) / 255.0);
+        (s..e).filter_map(move |k| {
+            let score = match max {
+                Some(unit) => unit * f32::from(*b.get(scores + k)?),
+                None => read_f32(b, scores + k * 4)?,
+            };
+            Some((read_u32(b, idx + k * 4)?, score))
+        })
     }
 }
 
@@ -689,7 +781,9 @@ pub struct Model {
     factors: Option<LoadedFactors>,
     /// Start of the repurchase section (8 bytes per item), when present.
     repurchase: Option<usize>,
-    index: HashMap<String, u32>,
+    /// Item indices sorted by id: lookups binary-search the ids in the buffer, 4 bytes per item
+    /// instead of a copied string map (which cost more than the factors on big catalogs).
+    by_id: Vec<u32>,
     category_index: HashMap<String, u32>,
 }
 
@@ -824,8 +918,12 @@ impl Model {
                 why: "one row per category expected",
             });
         }
-        let co_view = Csr::load(b, get(sec::CO_VIEW)?, sec::CO_VIEW, n)?;
-        let co_buy = Csr::load(b, get(sec::CO_BUY)?, sec::CO_BUY, n)?;
+        let covisit = |f32_id: u32, q_id: u32| match sections.get(&f32_id) {
+            Some(r) => Csr::load(b, r.clone(), f32_id, n),
+            None => Csr::load_q(b, get(q_id)?, q_id, n),
+        };
+        let co_view = covisit(sec::CO_VIEW, sec::CO_VIEW_Q)?;
+        let co_buy = covisit(sec::CO_BUY, sec::CO_BUY_Q)?;
         if co_view.rows != n || co_buy.rows != n {
             return Err(ArtifactError::Malformed {
                 id: sec::CO_VIEW,
@@ -850,9 +948,8 @@ impl Model {
                 Some(r.start)
             }
         };
-        let index = (0..n)
-            .map(|i| (ids.get(b, i).to_owned(), i as u32))
-            .collect();
+        let mut by_id: Vec<u32> = (0..n as u32).collect();
+        by_id.sort_unstable_by(|&x, &y| ids.get(b, x as usize).cmp(ids.get(b, y as usize)));
         let category_index = (0..categories.count)
             .map(|i| (categories.get(b, i).to_owned(), i as u32))
             .collect();
@@ -874,7 +971,7 @@ impl Model {
             co_buy,
             factors,
             repurchase,
-            index,
+            by_id,
             category_index,
             bytes,
         })
@@ -911,7 +1008,10 @@ impl Model {
 
     /// Index of an item id.
     pub fn item_index(&self, id: &str) -> Option<u32> {
-        self.index.get(id).copied()
+        self.by_id
+            .binary_search_by(|&i| self.ids.get(&self.bytes, i as usize).cmp(id))
+            .ok()
+            .map(|at| self.by_id[at])
     }
 
     /// Index of a category name.
@@ -1109,7 +1209,14 @@ pub(crate) mod tests {
             m.category_popular(1).map(|x| x.0).collect::<Vec<_>>(),
             vec![2, 3]
         );
-        assert_eq!(m.co_view(0).collect::<Vec<_>>(), vec![(1, 0.9), (2, 0.4)]);
+        let near = |got: Vec<(u32, f32)>, want: &[(u32, f32)]| {
+            got.len() == want.len()
+                && got
+                    .iter()
+                    .zip(want)
+                    .all(|(g, w)| g.0 == w.0 && (g.1 - w.1).abs() <= want[0].1 / 255.0)
+        };
+        assert!(near(m.co_view(0).collect(), &[(1, 0.9), (2, 0.4)]));
         assert_eq!(m.co_buy(3).collect::<Vec<_>>(), vec![(2, 0.3)]);
         assert_eq!(m.co_view(99).count(), 0);
         assert_eq!(m.meta()["kind"], "popularity+covisitation");
@@ -1192,18 +1299,14 @@ pub(crate) mod tests {
 
     const GOLDEN_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v1.bin");
     const GOLDEN_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v2.bin");
+    const GOLDEN_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v3.bin");
 
-    /// Committed artifacts of every format version must load forever. A model without factors is
-    /// still written as v1; regenerate the newest golden only with `VITRINE_BLESS=1`, when the
-    /// writer is meant to change (then bump the format version and keep the old golden).
+    /// Committed artifacts of every format version must load forever; the newest golden also pins
+    /// the writer. Regenerate it only with `VITRINE_BLESS=1`, when the writer is meant to change
+    /// (then bump the format version and keep the old golden).
     #[test]
     fn golden_v1_artifact_loads() {
         let golden = std::fs::read(GOLDEN_V1).unwrap();
-        assert_eq!(
-            golden,
-            fixture().encode().unwrap(),
-            "the v1 writer's output drifted from the golden file"
-        );
         let m = Model::load(golden).unwrap();
         assert_eq!(
             (m.format_version(), m.version(), m.n_items()),
@@ -1215,16 +1318,29 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn golden_v2_artifact_loads() {
+    fn golden_v3_artifact_pins_the_writer() {
         if std::env::var_os("VITRINE_BLESS").is_some() {
-            std::fs::write(GOLDEN_V2, fixture_v2().encode().unwrap()).unwrap();
+            std::fs::write(GOLDEN_V3, fixture_v2().encode().unwrap()).unwrap();
         }
-        let golden = std::fs::read(GOLDEN_V2).unwrap();
+        let golden = std::fs::read(GOLDEN_V3).unwrap();
         assert_eq!(
             golden,
             fixture_v2().encode().unwrap(),
-            "the v2 writer's output drifted from the golden file"
+            "the v3 writer's output drifted from the golden file"
         );
+        let m = Model::load(golden).unwrap();
+        assert_eq!((m.format_version(), m.version()), (3, "golden-v2"));
+        // One-byte scores: the row maximum exactly, the rest within 1/255 of it.
+        let row: Vec<(u32, f32)> = m.co_buy(2).collect();
+        assert_eq!(row[0], (0, 0.8));
+        assert_eq!(row[1].0, 3);
+        assert!((row[1].1 - 0.3).abs() <= 0.8 / 255.0, "{row:?}");
+        assert!(m.factors().is_some());
+    }
+
+    #[test]
+    fn golden_v2_artifact_loads() {
+        let golden = std::fs::read(GOLDEN_V2).unwrap();
         let m = Model::load(golden).unwrap();
         assert_eq!((m.format_version(), m.version()), (2, "golden-v2"));
         let f = m.factors().unwrap();

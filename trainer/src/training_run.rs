@@ -288,7 +288,7 @@ mod tests {
         assert!(m["test_shoppers"].as_u64().unwrap() >= MIN_CASES as u64);
         // The blend and the figures travel in the artifact.
         let model = Model::load(r.bytes.clone()).unwrap();
-        assert_eq!(model.format_version(), 2);
+        assert_eq!(model.format_version(), shared::artifact::FORMAT_VERSION);
         assert_eq!(Blend::of(&model), r.blend);
         // The final fit started from the holdout model's item vectors.
         assert_eq!(model.meta()["factors"]["warm_started"], true);

@@ -80,13 +80,17 @@ fn loop_from_import_to_serving_to_retraining() {
         .unwrap();
     assert_eq!(s, 200, "{similar}");
 
-    // The live model is the embedding model (artifact v2), and a request's context items are
+    // The live model is the embedding model (the current artifact format), and a request's context items are
     // folded in on the spot: the answer is explained by them and never repeats them.
     let manifest: Value = serde_json::from_slice(
         &std::fs::read(dir.path().join("models/models/latest.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(manifest["format_version"], 2, "{manifest}");
+    assert_eq!(
+        manifest["format_version"],
+        shared::artifact::FORMAT_VERSION,
+        "{manifest}"
+    );
     let context = [before[3].as_str(), before[1].as_str()];
     let (s, personal) = w
         .get(&format!(
