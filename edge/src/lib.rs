@@ -18,6 +18,8 @@ mod model_cache;
 #[cfg(target_arch = "wasm32")]
 mod rules_cache;
 #[cfg(target_arch = "wasm32")]
+mod search;
+#[cfg(target_arch = "wasm32")]
 mod sessions;
 #[cfg(target_arch = "wasm32")]
 mod settings;
@@ -30,7 +32,7 @@ mod entry {
     use shared::route::{Route, route};
     use worker::{Context, Env, MessageBatch, Request, Response, Result, event};
 
-    use crate::{admin, consumer, handlers, http, widgets};
+    use crate::{admin, consumer, handlers, http, search, widgets};
 
     #[event(start)]
     fn start() {
@@ -84,6 +86,8 @@ mod entry {
             Route::Cart => widgets::cart(call, req).await,
             Route::Batch => widgets::batch(call, req).await,
             Route::Trending => widgets::trending(call, &req).await,
+            Route::Search => search::search(call, &req).await,
+            Route::SearchSuggest => search::suggest(call, &req).await,
             Route::AdminLakeList => admin::lake_list(&req, env).await,
             Route::AdminLakeGet { key } => admin::lake_get(env, &key).await,
             Route::AdminModelPut { key } => admin::model_put(req, env, &key).await,

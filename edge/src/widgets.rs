@@ -41,7 +41,7 @@ pub fn item_index(model: &Model, item_id: &str) -> Result<u32, ApiError> {
 }
 
 /// A unique id for one response, carried by later impression/click events for attribution.
-fn serve_id() -> String {
+pub fn serve_id() -> String {
     let r = worker::js_sys::Math::random();
     #[expect(
         clippy::cast_possible_truncation,
@@ -88,7 +88,7 @@ async fn run(
 }
 
 #[expect(clippy::cast_precision_loss, reason = "milliseconds fit f64 exactly")]
-fn took(started: i64) -> f64 {
+pub fn took(started: i64) -> f64 {
     (now_ms() - started) as f64
 }
 
@@ -135,12 +135,25 @@ fn record(
             item_id: w.item_id.clone(),
             items: out.items.iter().map(|i| i.id.clone()).collect(),
             took_ms,
+            query: None,
         };
         serde_json::to_string(&LakeMessage::Serve {
             serve: Box::new(serve),
         })
         .ok()
     });
+    buffer(call, messages);
+}
+
+/// Buffers one serve record (search).
+pub fn record_serve(call: &Call<'_>, serve: Serve) {
+    let message = serde_json::to_string(&LakeMessage::Serve {
+        serve: Box::new(serve),
+    });
+    buffer(call, message.ok());
+}
+
+fn buffer(call: &Call<'_>, messages: impl IntoIterator<Item = String>) {
     PENDING.with(|p| {
         let mut p = p.borrow_mut();
         if p.messages.is_empty() {

@@ -73,6 +73,9 @@ pub struct Serve {
     /// Shown items, in order.
     pub items: Vec<String>,
     pub took_ms: f64,
+    /// The search query (search serves); with `items` empty, a zero-result search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
 }
 
 /// The outcome of one batch.

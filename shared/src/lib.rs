@@ -24,6 +24,7 @@ pub mod personal;
 pub mod recommend;
 pub mod route;
 pub mod rules;
+pub mod search;
 pub mod session;
 pub mod shape;
 pub mod time;

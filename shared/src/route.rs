@@ -30,6 +30,10 @@ pub enum Route {
     Item { item_id: String },
     /// `GET /v1/openapi.json`
     OpenApi,
+    /// `GET /v1/search`
+    Search,
+    /// `GET /v1/search/suggest`
+    SearchSuggest,
     /// `GET /v1/admin/rules`: the merchandising rules in force (admin).
     AdminRulesGet,
     /// `PUT /v1/admin/rules`: replace the merchandising rules (admin).
@@ -80,6 +84,8 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/items/{id}/bought-together"),
     ("POST", "/v1/cart/recommendations"),
     ("GET", "/v1/trending"),
+    ("GET", "/v1/search"),
+    ("GET", "/v1/search/suggest"),
     ("GET", "/v1/admin/lake"),
     ("GET", "/v1/admin/lake/{key}"),
     ("PUT", "/v1/admin/models/{key}"),
@@ -158,6 +164,8 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         "/v1/trending" => return allow("GET", Route::Trending),
         "/v1/recommendations/buy-again" => return allow("GET", Route::BuyAgain),
         "/v1/openapi.json" => return allow("GET", Route::OpenApi),
+        "/v1/search" => return allow("GET", Route::Search),
+        "/v1/search/suggest" => return allow("GET", Route::SearchSuggest),
         "/v1/admin/rules" => {
             return match method {
                 "PUT" => Ok(Route::AdminRulesPut),

@@ -1,4 +1,4 @@
-//! The recommendation API beyond the session reaction: the product endpoint, diversity,
+//! The recommendation API beyond the session reaction: the product endpoint, search, diversity,
 //! merchandising rules, buy-again from the shopper's own purchases, serve records in the lake for
 //! attribution, bad input on every new parameter, and the access layer (public keys, CORS
 //! allow-list, rate limits) and OpenAPI document.
@@ -18,10 +18,38 @@ fn categories_in(resp: &Value, cats: &std::collections::HashMap<String, String>)
         .len()
 }
 
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn purchase_at(id: &str, user: &str, item: &str, ts: i64) -> Value {
     json!({"event_id": id, "type": "purchase", "user_id": user, "session_id": format!("s-{id}"),
            "timestamp": ts, "order_id": format!("o-{id}"),
            "lines": [{"item_id": item, "quantity": 1, "price": 12.5, "currency": "EUR"}]})
+}
+
+/// The lake's serve record of `serve_id` (serve records are flushed within a second).
+fn serve_record(w: &Worker, serve_id: &str) -> Value {
+    wait_for(
+        "the serve record in raw/serves/",
+        std::time::Duration::from_secs(30),
+        || {
+            let keys = w.lake_keys("raw/serves/").ok()?;
+            keys.iter().find_map(|k| {
+                let (_, body) = w.admin_get(&format!("/v1/admin/lake/{k}")).ok()?;
+                String::from_utf8_lossy(&body)
+                    .lines()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .find(|v| v["serve_id"] == json!(serve_id))
+            })
+        },
+    )
+    .unwrap()
 }
 
 #[test]
@@ -166,25 +194,115 @@ fn widgets_honour_diversity_rules_and_buy_again_and_every_serve_lands_in_the_lak
 
     // Every response is recorded in the lake with its serve id, placement, variant and model.
     let serve_id = ruled["serve_id"].as_str().unwrap().to_owned();
-    let record = wait_for(
-        "the serve record in raw/serves/",
-        std::time::Duration::from_secs(30),
-        || {
-            let keys = w.lake_keys("raw/serves/").ok()?;
-            keys.iter().find_map(|k| {
-                let (_, body) = w.admin_get(&format!("/v1/admin/lake/{k}")).ok()?;
-                String::from_utf8_lossy(&body)
-                    .lines()
-                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                    .find(|v| v["serve_id"] == json!(serve_id))
-            })
-        },
-    )
-    .unwrap();
+    let record = serve_record(&w, &serve_id);
     assert_eq!(record["placement"], "trending", "{record}");
     assert_eq!(record["model_version"], ruled["model_version"], "{record}");
     assert_eq!(record["variant"], ruled["variant"], "{record}");
     assert_eq!(record["items"], json!(ids), "{record}");
+
+    // Search: an exact title finds its product first; a typo still finds the brand; filters never
+    // leak and the brand facet counts what the filters (other than brand) leave.
+    let products: Vec<Value> =
+        std::fs::read_to_string(t.lake_dir.join("raw/products/simulated.ndjson"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let target = products
+        .iter()
+        .find(|p| p["title"].as_str().unwrap().ends_with(')'))
+        .unwrap();
+    let title = target["title"].as_str().unwrap();
+    let (s, found) = w
+        .get(&format!("/v1/search?q={}&k=5", urlencode(title)))
+        .unwrap();
+    assert_eq!(s, 200, "{found}");
+    assert_eq!(found["items"][0]["id"], target["id"], "{found}");
+    assert!(
+        found["items"][0]["highlight"]
+            .as_str()
+            .unwrap()
+            .contains("<em>")
+    );
+    let brand = target["brand"].as_str().unwrap();
+    let long_brand = products
+        .iter()
+        .map(|p| p["brand"].as_str().unwrap())
+        .find(|b| b.len() >= 6 && b.chars().all(char::is_alphabetic))
+        .unwrap();
+    let typo: String = long_brand
+        .chars()
+        .take(2)
+        .chain(long_brand.chars().skip(3))
+        .collect();
+    let (_, fuzzy) = w.get(&format!("/v1/search?q={typo}&k=10")).unwrap();
+    assert!(fuzzy["total"].as_u64().unwrap() > 0, "{typo}: {fuzzy}");
+    assert_eq!(
+        fuzzy["items"][0]["brand"],
+        json!(long_brand),
+        "{typo}: {fuzzy}"
+    );
+    let (s, filtered) = w
+        .get(&format!(
+            "/v1/search?brand={brand}&max_price=500&in_stock=true&facets=brand,price&k=100"
+        ))
+        .unwrap();
+    assert_eq!(s, 200, "{filtered}");
+    for it in filtered["items"].as_array().unwrap() {
+        assert_eq!(it["brand"], json!(brand), "{filtered}");
+        assert!(it["price"].as_f64().unwrap() <= 500.0 && it["in_stock"] == json!(true));
+    }
+    // Brute force over the catalog the model holds (products never seen in events are not in it).
+    let cheap_in_stock: Vec<&Value> = products
+        .iter()
+        .filter(|p| p["price"].as_f64().unwrap() <= 500.0 && p["in_stock"] == json!(true))
+        .filter(|p| {
+            w.get(&format!("/v1/items/{}", p["id"].as_str().unwrap()))
+                .unwrap()
+                .0
+                == 200
+        })
+        .collect();
+    let brute = |b: &str| {
+        cheap_in_stock
+            .iter()
+            .filter(|p| p["brand"] == json!(b))
+            .count()
+    };
+    for fv in filtered["facets"]["brand"].as_array().unwrap() {
+        let b = fv["value"].as_str().unwrap();
+        assert_eq!(
+            fv["count"].as_u64().unwrap() as usize,
+            brute(b),
+            "{b}: {filtered}"
+        );
+    }
+    assert_eq!(filtered["total"].as_u64().unwrap() as usize, brute(brand));
+    let (_, none) = w.get("/v1/search?q=zzqqxxyy").unwrap();
+    assert_eq!(none["total"], 0, "{none}");
+    let zero = serve_record(&w, none["serve_id"].as_str().unwrap());
+    assert_eq!(
+        (zero["placement"].as_str(), zero["query"].as_str()),
+        (Some("search"), Some("zzqqxxyy"))
+    );
+    let (s, sug) = w
+        .get(&format!("/v1/search/suggest?q={}", &long_brand[..3]))
+        .unwrap();
+    assert_eq!(s, 200, "{sug}");
+    assert!(!sug["queries"].as_array().unwrap().is_empty(), "{sug}");
+    for (path, needle) in [
+        ("/v1/search?sort=newest-first", "sort"),
+        ("/v1/search?facets=colour", "colour"),
+        ("/v1/search?min_price=9&max_price=1", "min_price"),
+        ("/v1/search/suggest", "`q`"),
+    ] {
+        let (s, e) = w.get(path).unwrap();
+        assert_eq!(s, 400, "{path}: {e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains(needle),
+            "{path}: {e}"
+        );
+    }
 
     // Bad input on the new parameters: 400 naming the parameter.
     for (path, needle) in [

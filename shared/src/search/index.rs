@@ -1,0 +1,541 @@
+//! The search index over a model's catalog: an inverted index of field-weighted terms (title >
+//! brand > category), BM25 scoring blended with popularity, prefix matching on the last query
+//! word, typo tolerance, filters, and disjunctive facet counts (each facet counted as if its own
+//! filter were not applied), all in one pass over the matching documents.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::artifact::Model;
+use crate::search::query::SearchQuery;
+use crate::search::text;
+
+/// Field weights of a term occurrence.
+const TITLE: f32 = 3.0;
+const BRAND: f32 = 2.0;
+const CATEGORY: f32 = 1.5;
+/// BM25 saturation.
+const K1: f32 = 1.2;
+/// How much a prefix or typo match counts against an exact one.
+const PREFIX: f32 = 0.8;
+const TYPO: f32 = 0.6;
+/// Weight of `ln(1 + popularity)` in the final score.
+const POPULARITY: f32 = 0.3;
+
+/// An inverted index: per term, `(doc, weighted term frequency)`.
+#[derive(Debug, Clone, Default)]
+pub struct SearchIndex {
+    postings: HashMap<String, Vec<(u32, f32)>>,
+    /// Every term, sorted (prefix ranges, typo scans).
+    vocabulary: Vec<String>,
+    docs: u32,
+}
+
+/// How a query term matched an indexed term.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Match {
+    Exact,
+    Prefix,
+    Typo,
+}
+
+impl Match {
+    fn weight(self) -> f32 {
+        match self {
+            Match::Exact => 1.0,
+            Match::Prefix => PREFIX,
+            Match::Typo => TYPO,
+        }
+    }
+}
+
+/// Facets a search can count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    Brand,
+    Category,
+    /// Fixed price bands (`0-50`, `50-100`, … `2000+`).
+    Price,
+}
+
+impl Facet {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "brand" => Facet::Brand,
+            "category" => Facet::Category,
+            "price" => Facet::Price,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Facet::Brand => "brand",
+            Facet::Category => "category",
+            Facet::Price => "price",
+        }
+    }
+}
+
+/// Upper bounds of the price facet's bands.
+const PRICE_BANDS: [(f32, &str); 7] = [
+    (50.0, "0-50"),
+    (100.0, "50-100"),
+    (250.0, "100-250"),
+    (500.0, "250-500"),
+    (1000.0, "500-1000"),
+    (2000.0, "1000-2000"),
+    (f32::INFINITY, "2000+"),
+];
+
+fn price_band(p: f32) -> &'static str {
+    PRICE_BANDS
+        .iter()
+        .find(|(hi, _)| p < *hi)
+        .map_or("2000+", |b| b.1)
+}
+
+/// The filters of a search, by field, so facets can leave their own out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchFilter {
+    /// A category and its sub-categories.
+    pub category: Option<String>,
+    /// Any of these brands (case-insensitive).
+    pub brands: Vec<String>,
+    pub min_price: Option<f32>,
+    pub max_price: Option<f32>,
+    pub in_stock: bool,
+}
+
+/// Result order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    #[default]
+    Relevance,
+    PriceAsc,
+    PriceDesc,
+    Popularity,
+}
+
+impl Sort {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "relevance" => Sort::Relevance,
+            "price_asc" => Sort::PriceAsc,
+            "price_desc" => Sort::PriceDesc,
+            "popularity" => Sort::Popularity,
+            _ => return None,
+        })
+    }
+}
+
+/// One search answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// `(item, score)`, best first, the requested page only.
+    pub hits: Vec<(u32, f32)>,
+    /// Matching items with every filter applied.
+    pub total: usize,
+    /// Per facet, value → count with every other filter applied, most frequent first.
+    pub facets: Vec<(Facet, Vec<(String, usize)>)>,
+}
+
+fn in_category(name: &str, c: &str) -> bool {
+    name == c
+        || name
+            .strip_prefix(c)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
+impl SearchIndex {
+    /// Indexes every item of `model`: title, brand and category path (its dotted parts too).
+    pub fn build(model: &Model) -> Self {
+        let n = u32::try_from(model.n_items()).unwrap_or(u32::MAX);
+        let mut tf: HashMap<String, Vec<(u32, f32)>> = HashMap::new();
+        for i in 0..n {
+            let mut doc: BTreeMap<String, f32> = BTreeMap::new();
+            let fields = [
+                (model.item_title(i), TITLE),
+                (model.item_brand(i), BRAND),
+                (model.item_category_name(i), CATEGORY),
+            ];
+            for (text, w) in fields {
+                for t in text::terms(&text.replace('.', " ")) {
+                    *doc.entry(t).or_default() += w;
+                }
+            }
+            for (t, w) in doc {
+                tf.entry(t).or_default().push((i, w));
+            }
+        }
+        let mut vocabulary: Vec<String> = tf.keys().cloned().collect();
+        vocabulary.sort_unstable();
+        Self {
+            postings: tf,
+            vocabulary,
+            docs: n,
+        }
+    }
+
+    /// Indexed terms a query term matches, with how.
+    fn expand(&self, term: &str, last: bool) -> Vec<(&str, Match)> {
+        let mut out: Vec<(&str, Match)> = Vec::new();
+        if let Some((t, _)) = self.postings.get_key_value(term) {
+            out.push((t.as_str(), Match::Exact));
+        }
+        if last && term.chars().count() >= 2 {
+            let start = self.vocabulary.partition_point(|v| v.as_str() < term);
+            for v in self.vocabulary[start..]
+                .iter()
+                .take_while(|v| v.starts_with(term))
+                .take(50)
+            {
+                if v != term {
+                    out.push((v.as_str(), Match::Prefix));
+                }
+            }
+        }
+        let k = text::max_edits(term);
+        if k > 0 {
+            for v in &self.vocabulary {
+                if v != term && !text::is_exact_only(v) && text::within(term, v, k) {
+                    out.push((v.as_str(), Match::Typo));
+                }
+            }
+        }
+        out
+    }
+
+    fn idf(&self, df: usize) -> f32 {
+        #[expect(clippy::cast_precision_loss, reason = "counts as f32")]
+        let (n, df) = (self.docs as f32, df as f32);
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    }
+
+    /// Relevance of every item matching all query terms (empty query: every item, score 0).
+    fn matching(&self, q: &str) -> HashMap<u32, f32> {
+        let terms = text::query_terms(q);
+        if terms.is_empty() {
+            return (0..self.docs).map(|i| (i, 0.0)).collect();
+        }
+        let mut acc: Option<HashMap<u32, f32>> = None;
+        for (at, term) in terms.iter().enumerate() {
+            let mut best: HashMap<u32, f32> = HashMap::new();
+            for (t, how) in self.expand(term, at + 1 == terms.len()) {
+                let Some(list) = self.postings.get(t) else {
+                    continue;
+                };
+                let idf = self.idf(list.len());
+                for &(doc, w) in list {
+                    let s = idf * w * (K1 + 1.0) / (w + K1) * how.weight();
+                    let e = best.entry(doc).or_default();
+                    *e = e.max(s);
+                }
+            }
+            acc = Some(match acc {
+                None => best,
+                Some(prev) => prev
+                    .into_iter()
+                    .filter_map(|(d, s)| best.get(&d).map(|b| (d, s + b)))
+                    .collect(),
+            });
+            if acc.as_ref().is_some_and(HashMap::is_empty) {
+                break;
+            }
+        }
+        acc.unwrap_or_default()
+    }
+
+    /// Searches: relevance blended with popularity, filtered, one page, with disjunctive facets.
+    pub fn search(&self, model: &Model, req: &SearchQuery) -> Found {
+        let (filter, facets, sort) = (&req.filter, req.facets.as_slice(), req.sort);
+        let (k, offset) = (req.k, (req.page.max(1) - 1) * req.k);
+        let matched = self.matching(&req.q);
+        let mut hits: Vec<(u32, f32)> = Vec::new();
+        let mut counts: Vec<HashMap<String, usize>> = vec![HashMap::new(); facets.len()];
+        for (&doc, &rel) in &matched {
+            let category = model.item_category_name(doc);
+            let brand = model.item_brand(doc);
+            let price = model.item_price(doc);
+            let cat_ok = filter
+                .category
+                .as_deref()
+                .is_none_or(|c| in_category(category, c));
+            let brand_ok = filter.brands.is_empty()
+                || filter.brands.iter().any(|b| b.eq_ignore_ascii_case(brand));
+            let price_ok = filter.min_price.is_none_or(|p| price >= p)
+                && filter.max_price.is_none_or(|p| price <= p);
+            let stock_ok = !filter.in_stock || model.item_in_stock(doc);
+            let rest_ok = price_ok && stock_ok;
+            for (f, c) in facets.iter().zip(&mut counts) {
+                match f {
+                    Facet::Brand if cat_ok && rest_ok && !brand.is_empty() => {
+                        *c.entry(brand.to_owned()).or_default() += 1;
+                    }
+                    Facet::Category if brand_ok && rest_ok && !category.is_empty() => {
+                        *c.entry(category.to_owned()).or_default() += 1;
+                    }
+                    Facet::Price if cat_ok && brand_ok && stock_ok => {
+                        *c.entry(price_band(price).to_owned()).or_default() += 1;
+                    }
+                    _ => {}
+                }
+            }
+            if cat_ok && brand_ok && rest_ok {
+                let score = rel + POPULARITY * model.popularity(doc).max(0.0).ln_1p();
+                hits.push((doc, score));
+            }
+        }
+        let total = hits.len();
+        match sort {
+            Sort::Relevance => hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))),
+            Sort::PriceAsc => hits.sort_by(|a, b| {
+                model
+                    .item_price(a.0)
+                    .total_cmp(&model.item_price(b.0))
+                    .then(a.0.cmp(&b.0))
+            }),
+            Sort::PriceDesc => hits.sort_by(|a, b| {
+                model
+                    .item_price(b.0)
+                    .total_cmp(&model.item_price(a.0))
+                    .then(a.0.cmp(&b.0))
+            }),
+            Sort::Popularity => hits.sort_by(|a, b| {
+                model
+                    .popularity(b.0)
+                    .total_cmp(&model.popularity(a.0))
+                    .then(a.0.cmp(&b.0))
+            }),
+        }
+        let hits = hits.into_iter().skip(offset).take(k).collect();
+        let facets = facets
+            .iter()
+            .zip(counts)
+            .map(|(f, c)| {
+                let mut v: Vec<(String, usize)> = c.into_iter().collect();
+                v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                (*f, v)
+            })
+            .collect();
+        Found {
+            hits,
+            total,
+            facets,
+        }
+    }
+}
+
+impl SearchIndex {
+    /// "Did you mean": each query word that matches nothing replaced by the most frequent indexed
+    /// term within two edits (`None` when nothing changes).
+    pub fn did_you_mean(&self, q: &str) -> Option<String> {
+        let terms = text::query_terms(q);
+        let mut changed = false;
+        let mut out = Vec::with_capacity(terms.len());
+        for t in terms {
+            if self.postings.contains_key(&t) || text::is_exact_only(&t) {
+                out.push(t);
+                continue;
+            }
+            let best = self
+                .vocabulary
+                .iter()
+                .filter(|v| !text::is_exact_only(v) && text::within(&t, v, 2))
+                .max_by_key(|v| self.postings.get(*v).map_or(0, Vec::len));
+            match best {
+                Some(v) => {
+                    changed = true;
+                    out.push(v.clone());
+                }
+                None => out.push(t),
+            }
+        }
+        changed.then(|| out.join(" "))
+    }
+
+    /// Completions of the last word of `q`: indexed terms by how many products carry them.
+    pub fn complete(&self, q: &str, k: usize) -> Vec<String> {
+        let terms = text::query_terms(q);
+        let Some((last, head)) = terms.split_last() else {
+            return Vec::new();
+        };
+        let start = self
+            .vocabulary
+            .partition_point(|v| v.as_str() < last.as_str());
+        let mut found: Vec<(&String, usize)> = self.vocabulary[start..]
+            .iter()
+            .take_while(|v| v.starts_with(last.as_str()))
+            .map(|v| (v, self.postings.get(v).map_or(0, Vec::len)))
+            .collect();
+        found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        found
+            .into_iter()
+            .take(k)
+            .map(|(v, _)| {
+                let mut words = head.to_vec();
+                words.push(v.clone());
+                words.join(" ")
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifact::{ItemRecord, ModelData, NONE};
+
+    fn catalog() -> Model {
+        let item = |id: &str, title: &str, category: u32, brand: u32, price: f32| ItemRecord {
+            id: id.into(),
+            title: title.into(),
+            category,
+            brand,
+            price,
+            in_stock: price < 2000.0,
+        };
+        let items = vec![
+            item("s24", "Samsung Galaxy S24 Ultra 256GB", 0, 0, 1299.0),
+            item("a15", "Samsung Galaxy A15", 0, 0, 199.0),
+            item("tv65", "Samsung 65QN90C Neo QLED TV", 1, 0, 2199.0),
+            item("mba", "Apple MacBook Air 13 M3", 2, 1, 1199.0),
+            item("mbp", "Apple MacBook Pro 14", 2, 1, 2499.0),
+            item("xm5", "Sony WH-1000XM5 Headphones", 3, 2, 349.0),
+            item(
+                "rtx",
+                "ASUS Dual GeForce RTX 4070 graphics card",
+                4,
+                3,
+                599.0,
+            ),
+            item(
+                "rtx80",
+                "ASUS TUF GeForce RTX 4080 graphics card",
+                4,
+                3,
+                1099.0,
+            ),
+            item("case", "Phone case for Galaxy S24", 0, NONE, 19.0),
+        ];
+        let n = items.len();
+        let data = ModelData {
+            version: "search-test".into(),
+            items,
+            categories: vec![
+                "electronics.smartphone".into(),
+                "electronics.video.tv".into(),
+                "computers.notebook".into(),
+                "electronics.audio.headphone".into(),
+                "computers.components.videocards".into(),
+            ],
+            brands: vec![
+                "samsung".into(),
+                "apple".into(),
+                "sony".into(),
+                "asus".into(),
+            ],
+            popularity: (0..n).map(|i| (n - i) as f32).collect(),
+            popular: (0..n as u32).collect(),
+            category_popular: vec![Vec::new(); 5],
+            co_view: vec![Vec::new(); n],
+            co_buy: vec![Vec::new(); n],
+            ..ModelData::default()
+        };
+        Model::load(data.encode().unwrap()).unwrap()
+    }
+
+    fn ids(m: &Model, f: &Found) -> Vec<String> {
+        f.hits.iter().map(|h| m.item_id(h.0).to_owned()).collect()
+    }
+
+    fn ask(q: &str, f: &SearchFilter, facets: &[Facet], sort: Sort, k: usize) -> SearchQuery {
+        SearchQuery {
+            q: q.into(),
+            filter: f.clone(),
+            sort,
+            facets: facets.to_vec(),
+            page: 1,
+            k,
+            user_id: None,
+            anonymous_id: None,
+        }
+    }
+
+    fn search(m: &Model, ix: &SearchIndex, q: &str, f: &SearchFilter) -> Vec<String> {
+        ids(m, &ix.search(m, &ask(q, f, &[], Sort::Relevance, 10)))
+    }
+
+    #[test]
+    fn typos_prefixes_and_model_numbers() {
+        let m = catalog();
+        let ix = SearchIndex::build(&m);
+        let none = SearchFilter::default();
+        assert_eq!(search(&m, &ix, "samsng galaxy", &none)[..2], ["s24", "a15"]);
+        assert_eq!(search(&m, &ix, "macbok air", &none)[0], "mba");
+        assert_eq!(search(&m, &ix, "65QN90C", &none), ["tv65"]);
+        assert_eq!(
+            search(&m, &ix, "rtx 4070", &none),
+            ["rtx"],
+            "4070 never matches 4080"
+        );
+        assert_eq!(search(&m, &ix, "wh-1000xm5", &none), ["xm5"]);
+        assert_eq!(
+            search(&m, &ix, "headph", &none),
+            ["xm5"],
+            "the last word is a prefix"
+        );
+        assert!(search(&m, &ix, "4090", &none).is_empty());
+        assert_eq!(
+            ix.did_you_mean("samsnug galaxi").as_deref(),
+            Some("samsung galaxy")
+        );
+        assert_eq!(ix.did_you_mean("galaxy"), None);
+        assert_eq!(ix.complete("samsung gal", 3), ["samsung galaxy"]);
+    }
+
+    #[test]
+    fn filters_never_leak_and_facets_are_disjunctive() {
+        let m = catalog();
+        let ix = SearchIndex::build(&m);
+        let f = SearchFilter {
+            brands: vec!["Samsung".into()],
+            max_price: Some(1500.0),
+            ..SearchFilter::default()
+        };
+        let found = ix.search(
+            &m,
+            &ask("", &f, &[Facet::Brand, Facet::Category], Sort::PriceAsc, 20),
+        );
+        let got = ids(&m, &found);
+        assert_eq!(found.total, got.len());
+        for id in &got {
+            let i = m.item_index(id).unwrap();
+            assert_eq!(m.item_brand(i), "samsung");
+            assert!(m.item_price(i) <= 1500.0);
+        }
+        // Brand counts ignore the brand filter but keep the price filter: brute force agrees.
+        let brute = |brand: &str| {
+            (0..m.n_items() as u32)
+                .filter(|&i| m.item_brand(i) == brand && m.item_price(i) <= 1500.0)
+                .count()
+        };
+        let brands: HashMap<String, usize> = found.facets[0].1.iter().cloned().collect();
+        for b in ["samsung", "apple", "sony", "asus"] {
+            assert_eq!(brands.get(b).copied().unwrap_or(0), brute(b), "{b}");
+        }
+        let cats: HashMap<String, usize> = found.facets[1].1.iter().cloned().collect();
+        assert_eq!(cats.get("electronics.smartphone"), Some(&2));
+        assert_eq!(
+            cats.get("computers.notebook"),
+            None,
+            "brand filter applies to categories"
+        );
+        let prices: Vec<f32> = found.hits.iter().map(|h| m.item_price(h.0)).collect();
+        assert!(prices.is_sorted(), "{prices:?}");
+        let c = SearchFilter {
+            category: Some("computers".into()),
+            ..SearchFilter::default()
+        };
+        assert_eq!(search(&m, &ix, "", &c).len(), 4);
+    }
+}

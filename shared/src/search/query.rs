@@ -1,0 +1,255 @@
+//! `GET /v1/search` and `/v1/search/suggest`: parameters checked natively (a bad value is a 400
+//! naming it), the response shape, and highlighting.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{MAX_K, Query};
+use crate::error::{ApiError, Code};
+use crate::search::index::{Facet, SearchFilter, Sort};
+use crate::search::text;
+
+/// Longest accepted query, characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// Deepest page.
+pub const MAX_PAGE: usize = 100;
+
+/// A parsed search request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchQuery {
+    pub q: String,
+    pub filter: SearchFilter,
+    pub sort: Sort,
+    pub facets: Vec<Facet>,
+    /// 1-based.
+    pub page: usize,
+    pub k: usize,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+}
+
+impl SearchQuery {
+    pub const PARAMS: &'static [&'static str] = &[
+        "q",
+        "category",
+        "brand",
+        "min_price",
+        "max_price",
+        "in_stock",
+        "sort",
+        "facets",
+        "page",
+        "k",
+        "user_id",
+        "anonymous_id",
+    ];
+
+    pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
+        let q = Query::new(pairs, Self::PARAMS)?;
+        let text = q.get("q").unwrap_or_default().trim().to_owned();
+        if text.chars().count() > MAX_QUERY_CHARS {
+            return Err(ApiError::invalid_param(
+                "q",
+                &format!("must be at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(ApiError::invalid_param(
+                "q",
+                "must not contain control characters",
+            ));
+        }
+        let sort = match q.get("sort") {
+            None => Sort::Relevance,
+            Some(s) => Sort::parse(s).ok_or_else(|| {
+                ApiError::invalid_param(
+                    "sort",
+                    "must be relevance, price_asc, price_desc or popularity",
+                )
+            })?,
+        };
+        let facets = match q.get("facets") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(|f| {
+                    Facet::parse(f).ok_or_else(|| {
+                        ApiError::invalid_param(
+                            "facets",
+                            &format!("has unknown facet `{f}` (brand, category, price)"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let spec = q.filter()?;
+        Ok(Self {
+            q: text,
+            filter: SearchFilter {
+                category: spec.category,
+                brands: q.id_list("brand", 50)?,
+                min_price: spec.min_price,
+                max_price: spec.max_price,
+                in_stock: spec.in_stock,
+            },
+            sort,
+            facets,
+            page: q.usize_in("page", 1, 1, MAX_PAGE)?,
+            k: q.usize_in("k", 20, 1, MAX_K)?,
+            user_id: q.id("user_id")?,
+            anonymous_id: q.id("anonymous_id")?,
+        })
+    }
+}
+
+/// `GET /v1/search/suggest?q=&k=`
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuggestQuery {
+    pub q: String,
+    pub k: usize,
+}
+
+impl SuggestQuery {
+    pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
+        let q = Query::new(pairs, &["q", "k"])?;
+        let text = q.get("q").unwrap_or_default().trim().to_owned();
+        if text.is_empty() {
+            return Err(ApiError::new(
+                Code::MissingParameter,
+                "parameter `q` is required",
+            ));
+        }
+        if text.chars().count() > MAX_QUERY_CHARS {
+            return Err(ApiError::invalid_param(
+                "q",
+                &format!("must be at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        Ok(Self {
+            q: text,
+            k: q.usize_in("k", 5, 1, 20)?,
+        })
+    }
+}
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub id: String,
+    pub score: f32,
+    pub title: String,
+    /// The title, HTML-escaped, with matched words in `<em>`.
+    pub highlight: String,
+    pub category: String,
+    pub brand: String,
+    pub price: f32,
+    pub in_stock: bool,
+}
+
+/// One facet value and its count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: usize,
+}
+
+/// `GET /v1/search` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResponse {
+    pub serve_id: String,
+    pub model_version: String,
+    pub took_ms: f64,
+    pub query: String,
+    pub total: usize,
+    pub page: usize,
+    pub k: usize,
+    pub items: Vec<SearchHit>,
+    /// Facet name → values, most frequent first; each counted with every other filter applied.
+    pub facets: std::collections::BTreeMap<String, Vec<FacetValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did_you_mean: Option<String>,
+}
+
+/// `GET /v1/search/suggest` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuggestResponse {
+    pub queries: Vec<String>,
+    pub products: Vec<SearchHit>,
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `title` HTML-escaped with the words that match a query term (exactly, as a prefix of the last
+/// term, or within the typo budget) wrapped in `<em>`.
+pub fn highlight(title: &str, q: &str) -> String {
+    let terms = text::query_terms(q);
+    title
+        .split(' ')
+        .map(|word| {
+            let norm: String = text::query_terms(word).concat();
+            let hit = !norm.is_empty()
+                && terms.iter().enumerate().any(|(i, t)| {
+                    norm == *t
+                        || (i + 1 == terms.len() && norm.starts_with(t.as_str()))
+                        || text::within(t, &norm, text::max_edits(t))
+                });
+            if hit {
+                format!("<em>{}</em>", escape(word))
+            } else {
+                escape(word)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let long = "x".repeat(201);
+        for (p, needle) in [
+            (vec![("q", long.as_str())], "`q`"),
+            (vec![("sort", "newest-first")], "`sort`"),
+            (vec![("facets", "brand,colour")], "colour"),
+            (vec![("min_price", "10"), ("max_price", "5")], "min_price"),
+            (vec![("page", "0")], "`page`"),
+            (vec![("rating", "4")], "rating"),
+        ] {
+            let e = SearchQuery::parse(pairs(&p)).unwrap_err();
+            assert_eq!(e.status(), 400, "{p:?}");
+            assert!(e.message.contains(needle), "{p:?}: {}", e.message);
+        }
+        let ok = SearchQuery::parse(pairs(&[
+            ("q", " galaxy "),
+            ("brand", "samsung,apple"),
+            ("facets", "brand,price"),
+            ("sort", "price_asc"),
+        ]))
+        .unwrap();
+        assert_eq!(ok.q, "galaxy");
+        assert_eq!(ok.filter.brands, ["samsung", "apple"]);
+        assert_eq!(ok.facets, [Facet::Brand, Facet::Price]);
+        assert_eq!(SuggestQuery::parse(pairs(&[])).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn highlights_escape_and_mark_matches() {
+        assert_eq!(
+            highlight("Samsung Galaxy <S24>", "samsng gal"),
+            "<em>Samsung</em> <em>Galaxy</em> &lt;S24&gt;"
+        );
+    }
+}
