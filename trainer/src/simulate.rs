@@ -520,6 +520,13 @@ impl DayWriter<'_> {
 
 /// Generates the shop into the lake: products to `raw/products/simulated.ndjson`, events to
 /// `raw/events/dt=…/sim-<seed>-<part>.ndjson`.
+/// The simulated catalog alone (the same products `simulate` writes for these parameters).
+pub fn catalog(p: &SimParams) -> Vec<Product> {
+    let start_ms = p.end_ms - p.days as i64 * DAY_MS;
+    let mut rng = StdRng::seed_from_u64(p.seed);
+    Shop::new(p, &mut rng, start_ms).products
+}
+
 pub async fn simulate(lake: &Lake, p: &SimParams) -> Result<SimReport, SimError> {
     p.check()?;
     let start_ms = p.end_ms - p.days as i64 * DAY_MS;

@@ -176,6 +176,17 @@ impl SearchIndex {
         }
     }
 
+    /// Approximate heap size of the index, bytes (postings, terms, table overhead).
+    pub fn approx_bytes(&self) -> usize {
+        let postings: usize = self
+            .postings
+            .iter()
+            .map(|(t, l)| t.len() + 24 + l.capacity() * 8 + 24 + 16)
+            .sum();
+        let vocabulary: usize = self.vocabulary.iter().map(|t| t.len() + 24).sum();
+        postings + vocabulary
+    }
+
     /// Indexed terms a query term matches, with how.
     fn expand(&self, term: &str, last: bool) -> Vec<(&str, Match)> {
         let mut out: Vec<(&str, Match)> = Vec::new();
