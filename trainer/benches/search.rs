@@ -16,114 +16,13 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use serde_json::json;
-use shared::artifact::{ItemRecord, NONE};
 use shared::search::index::{Facet, SearchFilter, SearchIndex, Sort};
 use shared::search::query::SearchQuery;
-use shared::{Model, ModelData};
+use trainer::search_eval::{QUERIES, cases, catalog_model};
 use trainer::simulate::{SimParams, catalog};
-
-const QUERIES: usize = 1_000;
-
-/// A query, how it was made, and the words a relevant title must contain.
-struct Case {
-    q: String,
-    kind: &'static str,
-    words: Vec<String>,
-}
-
-fn typo(word: &str, rng: &mut StdRng) -> String {
-    let chars: Vec<char> = word.chars().collect();
-    let at = rng.random_range(1..chars.len() - 1);
-    let mut out = chars.clone();
-    match rng.random_range(0..3) {
-        0 => {
-            out.remove(at);
-        }
-        1 => out.swap(at, at + 1),
-        _ => out[at] = if chars[at] == 'e' { 'a' } else { 'e' },
-    }
-    out.into_iter().collect()
-}
-
-fn cases(titles: &[String], categories: &[String], rng: &mut StdRng) -> Vec<Case> {
-    let mut out = Vec::with_capacity(QUERIES);
-    while out.len() < QUERIES {
-        let i = rng.random_range(0..titles.len());
-        let words: Vec<String> = titles[i]
-            .split(' ')
-            .filter(|w| !w.starts_with('('))
-            .map(str::to_lowercase)
-            .collect();
-        let case = match out.len() % 4 {
-            0 => {
-                // Model number or series with digits, with its brand.
-                let Some(model) = words.iter().find(|w| w.chars().any(|c| c.is_ascii_digit()))
-                else {
-                    continue;
-                };
-                let q = format!("{} {model}", words[0]);
-                Case {
-                    q,
-                    kind: "model number",
-                    words: vec![words[0].clone(), model.clone()],
-                }
-            }
-            1 => {
-                // A typo in the longest letters-only word.
-                let Some(long) = words
-                    .iter()
-                    .filter(|w| w.len() >= 5 && w.chars().all(char::is_alphabetic))
-                    .max_by_key(|w| w.len())
-                else {
-                    continue;
-                };
-                let q = words
-                    .iter()
-                    .map(|w| if w == long { typo(w, rng) } else { w.clone() })
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                Case {
-                    q,
-                    kind: "typo",
-                    words: words.clone(),
-                }
-            }
-            2 => {
-                // Typing: all words but the last, which is cut to 3 letters.
-                let last = &words[words.len() - 1];
-                if last.len() < 4 {
-                    continue;
-                }
-                let mut q = words[..words.len() - 1].join(" ");
-                q.push(' ');
-                q.push_str(&last[..3]);
-                Case {
-                    q,
-                    kind: "prefix",
-                    words: words.clone(),
-                }
-            }
-            _ => {
-                // Brand + the category's last word ("samsung smartphone").
-                let cat = categories[i]
-                    .rsplit('.')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                Case {
-                    q: format!("{} {cat}", words[0]),
-                    kind: "brand + category",
-                    words: vec![words[0].clone()],
-                }
-            }
-        };
-        out.push(case);
-    }
-    out
-}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     #[expect(
@@ -152,51 +51,13 @@ fn main() {
         end_ms: 1_790_000_000_000,
     });
     let mut rng = StdRng::seed_from_u64(11);
-    let mut categories: Vec<String> = Vec::new();
-    let mut brands: Vec<String> = Vec::new();
-    let mut cat_ix: HashMap<String, u32> = HashMap::new();
-    let mut brand_ix: HashMap<String, u32> = HashMap::new();
-    let intern = |v: &str, list: &mut Vec<String>, ix: &mut HashMap<String, u32>| {
-        if v.is_empty() {
-            return NONE;
-        }
-        *ix.entry(v.to_owned()).or_insert_with(|| {
-            list.push(v.to_owned());
-            u32::try_from(list.len() - 1).expect("small")
-        })
-    };
-    #[expect(clippy::cast_possible_truncation, reason = "prices fit f32")]
-    let items: Vec<ItemRecord> = products
-        .iter()
-        .map(|p| ItemRecord {
-            id: p.id.clone(),
-            title: p.title.clone(),
-            category: intern(&p.category, &mut categories, &mut cat_ix),
-            brand: intern(&p.brand, &mut brands, &mut brand_ix),
-            price: p.price as f32,
-            in_stock: p.in_stock,
-        })
-        .collect();
-    let popularity: Vec<f32> = (0..n).map(|_| rng.random_range(0.0f32..100.0)).collect();
-    let data = ModelData {
-        version: "search-bench".into(),
-        items,
-        category_popular: vec![Vec::new(); categories.len()],
-        categories,
-        brands,
-        popularity,
-        popular: Vec::new(),
-        co_view: vec![Vec::new(); n],
-        co_buy: vec![Vec::new(); n],
-        ..ModelData::default()
-    };
-    let model = Model::load(data.encode().expect("encode")).expect("load");
+    let model = catalog_model(&products, &mut rng);
     let t = Instant::now();
     let index = SearchIndex::build(&model);
     let build_ms = t.elapsed().as_secs_f64() * 1e3;
     let titles: Vec<String> = products.iter().map(|p| p.title.clone()).collect();
     let cats: Vec<String> = products.iter().map(|p| p.category.clone()).collect();
-    let cases = cases(&titles, &cats, &mut rng);
+    let cases = cases(&titles, &cats, QUERIES, &mut rng);
 
     let mut times = Vec::with_capacity(cases.len());
     let mut passed: HashMap<&str, (usize, usize)> = HashMap::new();
@@ -214,10 +75,7 @@ fn main() {
         let t = Instant::now();
         let found = index.search(&model, &q);
         times.push(t.elapsed().as_secs_f64() * 1e3);
-        let ok = found.hits.iter().take(3).any(|&(i, _)| {
-            let title = model.item_title(i).to_lowercase();
-            c.words.iter().all(|w| title.split(' ').any(|t| t == w))
-        });
+        let ok = c.passes(&model, &found);
         let e = passed.entry(c.kind).or_default();
         e.0 += usize::from(ok);
         e.1 += 1;

@@ -15,11 +15,13 @@ const BRAND: f32 = 2.0;
 const CATEGORY: f32 = 1.5;
 /// BM25 saturation.
 const K1: f32 = 1.2;
-/// How much a prefix or typo match counts against an exact one.
-const PREFIX: f32 = 0.8;
+/// How much a prefix or typo match counts against an exact one (a number's prefix counts least:
+/// "13" should find the "XPS 13", not item "139").
+const PREFIX: f32 = 0.5;
+const NUMBER_PREFIX: f32 = 0.2;
 const TYPO: f32 = 0.6;
-/// Weight of `ln(1 + popularity)` in the final score.
-const POPULARITY: f32 = 0.3;
+/// Popularity raises a relevance score by at most this share (a tie-breaker, never a match).
+const POPULARITY: f32 = 0.1;
 
 /// An inverted index: per term, `(doc, weighted term frequency)`.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +37,7 @@ pub struct SearchIndex {
 enum Match {
     Exact,
     Prefix,
+    NumberPrefix,
     Typo,
 }
 
@@ -43,6 +46,7 @@ impl Match {
         match self {
             Match::Exact => 1.0,
             Match::Prefix => PREFIX,
+            Match::NumberPrefix => NUMBER_PREFIX,
             Match::Typo => TYPO,
         }
     }
@@ -153,13 +157,15 @@ impl SearchIndex {
         let mut tf: HashMap<String, Vec<(u32, f32)>> = HashMap::new();
         for i in 0..n {
             let mut doc: BTreeMap<String, f32> = BTreeMap::new();
+            // Category paths index their parts ("electronics.audio.headphone").
+            let category_words = model.item_category_name(i).replace(['.', '_'], " ");
             let fields = [
                 (model.item_title(i), TITLE),
                 (model.item_brand(i), BRAND),
-                (model.item_category_name(i), CATEGORY),
+                (category_words.as_str(), CATEGORY),
             ];
             for (text, w) in fields {
-                for t in text::terms(&text.replace('.', " ")) {
+                for t in text::terms(text) {
                     *doc.entry(t).or_default() += w;
                 }
             }
@@ -201,7 +207,12 @@ impl SearchIndex {
                 .take(50)
             {
                 if v != term {
-                    out.push((v.as_str(), Match::Prefix));
+                    let how = if text::is_exact_only(term) {
+                        Match::NumberPrefix
+                    } else {
+                        Match::Prefix
+                    };
+                    out.push((v.as_str(), how));
                 }
             }
         }
@@ -261,6 +272,12 @@ impl SearchIndex {
         let (filter, facets, sort) = (&req.filter, req.facets.as_slice(), req.sort);
         let (k, offset) = (req.k, (req.page.max(1) - 1) * req.k);
         let matched = self.matching(&req.q);
+        let top_popularity = matched
+            .keys()
+            .map(|&d| model.popularity(d).max(0.0))
+            .fold(0.0f32, f32::max)
+            .ln_1p()
+            .max(f32::EPSILON);
         let mut hits: Vec<(u32, f32)> = Vec::new();
         let mut counts: Vec<HashMap<String, usize>> = vec![HashMap::new(); facets.len()];
         for (&doc, &rel) in &matched {
@@ -292,7 +309,13 @@ impl SearchIndex {
                 }
             }
             if cat_ok && brand_ok && rest_ok {
-                let score = rel + POPULARITY * model.popularity(doc).max(0.0).ln_1p();
+                let pop = model.popularity(doc).max(0.0).ln_1p() / top_popularity;
+                // Browsing (no query) ranks by popularity alone.
+                let score = if rel > 0.0 {
+                    rel * (1.0 + POPULARITY * pop)
+                } else {
+                    pop
+                };
                 hits.push((doc, score));
             }
         }
