@@ -243,8 +243,24 @@ impl Worker {
         Self::start_with(&[])
     }
 
-    /// Starts with extra `--var NAME:VALUE` settings.
+    /// Starts with extra `--var NAME:VALUE` settings. A port another process took between
+    /// choosing and binding it ("Address already in use") is retried on fresh ports.
     pub fn start_with(vars: &[(&str, &str)]) -> Result<Self> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match Self::start_once(vars) {
+                Err(HarnessError::Setup(msg))
+                    if attempt < 4 && msg.contains("Address already in use") =>
+                {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once(vars: &[(&str, &str)]) -> Result<Self> {
         let root = root();
         let wrangler = root.join("node_modules/.bin/wrangler");
         if !root.join("edge/build/worker/shim.mjs").exists() || !wrangler.exists() {
@@ -314,14 +330,25 @@ impl Worker {
             "wrangler dev to answer /v1/health",
             Duration::from_secs(90),
             || {
+                if worker.log().contains("Address already in use") {
+                    return Some(false);
+                }
                 worker
                     .http
                     .get(&health)
                     .send()
                     .ok()
                     .filter(|r| r.status().is_success())
+                    .map(|_| true)
             },
         )
+        .and_then(|up| {
+            if up {
+                Ok(())
+            } else {
+                Err(HarnessError::Setup("Address already in use".into()))
+            }
+        })
         .map_err(|e| HarnessError::Setup(format!("{e}\n--- wrangler log\n{}", worker.log())))?;
         Ok(worker)
     }
