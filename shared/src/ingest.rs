@@ -76,6 +76,9 @@ pub struct Serve {
     /// The search query (search serves); with `items` empty, a zero-result search.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// Search serves: how many products matched (0: a zero-result search).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<usize>,
 }
 
 /// The outcome of one batch.

@@ -157,26 +157,19 @@ pub fn signals(model: &Model, history: &[Interaction], blend: &Blend) -> Option<
         ..Signals::default()
     };
     let mut sparse = false;
-    if let Some(f) = model.factors().filter(|_| blend.embedding > 0.0) {
-        let rows: Vec<(Vec<f32>, f32)> = hist.iter().map(|&(i, w)| (f.item_vector(i), w)).collect();
-        let x = fold_in(
-            f.k(),
-            f.gram(),
-            rows.iter().map(|(v, w)| (v.as_slice(), *w)),
-            f.fold_in_params(),
-        );
-        if let Some(x) = x {
-            out.embedding = match f.candidates(&x, None) {
-                Some(candidates) => {
-                    sparse = true;
-                    candidates
-                        .into_iter()
-                        .map(|i| (i, f.score(&x, i)))
-                        .collect()
-                }
-                None => (0..n as u32).map(|i| (i, f.score(&x, i))).collect(),
-            };
-        }
+    if let Some(f) = model.factors().filter(|_| blend.embedding > 0.0)
+        && let Some(x) = fold_weighted(&f, &hist)
+    {
+        out.embedding = match f.candidates(&x, None) {
+            Some(candidates) => {
+                sparse = true;
+                candidates
+                    .into_iter()
+                    .map(|i| (i, f.score(&x, i)))
+                    .collect()
+            }
+            None => (0..n as u32).map(|i| (i, f.score(&x, i))).collect(),
+        };
     }
     if blend.covisit > 0.0 {
         let mut cov: HashMap<u32, f32> = HashMap::new();
@@ -200,6 +193,27 @@ pub fn signals(model: &Model, history: &[Interaction], blend: &Blend) -> Option<
         };
     }
     Some(out)
+}
+
+fn fold_weighted(f: &crate::artifact::Factors<'_>, hist: &[(u32, f32)]) -> Option<Vec<f32>> {
+    let rows: Vec<(Vec<f32>, f32)> = hist.iter().map(|&(i, w)| (f.item_vector(i), w)).collect();
+    fold_in(
+        f.k(),
+        f.gram(),
+        rows.iter().map(|(v, w)| (v.as_slice(), *w)),
+        f.fold_in_params(),
+    )
+}
+
+/// The shopper's taste: their weighted history folded into the embedding space (`None` without
+/// factors or a known item). Search uses it to lift what this shopper likes.
+pub fn taste(model: &Model, history: &[Interaction], blend: &Blend) -> Option<Vec<f32>> {
+    let f = model.factors()?;
+    let hist = weigh(history, blend, model.n_items());
+    if hist.is_empty() {
+        return None;
+    }
+    fold_weighted(&f, &hist)
 }
 
 /// Blends signals: each normalised by its maximum over the candidates, weighted, summed.

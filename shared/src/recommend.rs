@@ -239,6 +239,7 @@ pub fn describe(model: &Model, scored: Vec<Scored>) -> Vec<ItemOut> {
             brand: model.item_brand(s.idx).to_owned(),
             price: model.item_price(s.idx),
             in_stock: model.item_in_stock(s.idx),
+            rating: model.item_rating(s.idx),
             reason: s.reason,
         })
         .collect()

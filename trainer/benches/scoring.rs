@@ -46,6 +46,7 @@ fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
             brand: u32::try_from(i % 300).unwrap_or(0),
             price: 5.0 + (i % 2000) as f32,
             in_stock: i % 10 != 0,
+            ..ItemRecord::default()
         });
     }
     let popularity: Vec<f32> = (0..n).map(|i| 1.0 / (1.0 + i as f32)).collect();
@@ -98,6 +99,7 @@ fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
             .collect(),
         factors: Some(factors),
         repurchase: Vec::new(),
+        search: None,
     };
     (data, users)
 }

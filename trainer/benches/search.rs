@@ -19,9 +19,11 @@ use std::time::Instant;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::json;
+use shared::Model;
 use shared::search::index::{Facet, SearchFilter, SearchIndex, Sort};
 use shared::search::query::SearchQuery;
-use trainer::search_eval::{QUERIES, cases, catalog_model};
+use shared::search::synonyms::Synonyms;
+use trainer::search_eval::{QUERIES, cases, catalog_data};
 use trainer::simulate::{SimParams, catalog};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -51,10 +53,21 @@ fn main() {
         end_ms: 1_790_000_000_000,
     });
     let mut rng = StdRng::seed_from_u64(11);
-    let model = catalog_model(&products, &mut rng);
+    let mut data = catalog_data(&products, &mut rng);
+    // The index the trainer ships (attributes, built-in synonyms), then the edge's cold path:
+    // decoding it from the artifact section.
     let t = Instant::now();
-    let index = SearchIndex::build(&model);
+    let built = trainer::search_build::index(&data, &products, Synonyms::electronics(), vec![]);
     let build_ms = t.elapsed().as_secs_f64() * 1e3;
+    let section = built.encode();
+    data.search = Some(section.clone());
+    data.version = format!("search-{n}");
+    let bytes = data.encode().expect("encode");
+    let model = Model::load(bytes.clone()).expect("load");
+    let t = Instant::now();
+    let (index, problem) = SearchIndex::for_model(&model);
+    let decode_ms = t.elapsed().as_secs_f64() * 1e3;
+    assert!(problem.is_none(), "{problem:?}");
     let titles: Vec<String> = products.iter().map(|p| p.title.clone()).collect();
     let cats: Vec<String> = products.iter().map(|p| p.category.clone()).collect();
     let cases = cases(&titles, &cats, QUERIES, &mut rng);
@@ -73,7 +86,7 @@ fn main() {
             anonymous_id: None,
         };
         let t = Instant::now();
-        let found = index.search(&model, &q);
+        let found = index.search(&model, &q, None);
         times.push(t.elapsed().as_secs_f64() * 1e3);
         let ok = c.passes(&model, &found);
         let e = passed.entry(c.kind).or_default();
@@ -85,7 +98,7 @@ fn main() {
     std::fs::create_dir_all(&out_dir).expect("out dir");
     let docs: Vec<_> = products
         .iter()
-        .map(|p| json!({"id": p.id, "title": p.title, "brand": p.brand, "category": p.category, "price": p.price, "in_stock": p.in_stock}))
+        .map(|p| json!({"id": p.id, "title": p.title, "brand": p.brand, "category": p.category, "attributes": p.attributes.values().cloned().collect::<Vec<_>>().join(" "), "price": p.price, "in_stock": p.in_stock}))
         .collect();
     std::fs::write(
         format!("{out_dir}/catalog.json"),
@@ -101,6 +114,13 @@ fn main() {
         serde_json::to_vec(&qs).expect("json"),
     )
     .expect("write queries");
+    // The artifact the workerd run publishes.
+    std::fs::write(format!("{out_dir}/model.bin"), &bytes).expect("write artifact");
+    std::fs::write(
+        format!("{out_dir}/model.bin.manifest.json"),
+        trainer::publish::manifest_for(&bytes, &model).to_json(),
+    )
+    .expect("write manifest");
     let mut kinds: Vec<_> = passed.into_iter().collect();
     kinds.sort();
     #[expect(clippy::cast_precision_loss, reason = "small counts")]
@@ -109,6 +129,8 @@ fn main() {
         "products": n,
         "queries": cases.len(),
         "build_ms": build_ms,
+        "decode_ms": decode_ms,
+        "section_bytes_per_product": section.len() as f64 / n as f64,
         "p50_ms": percentile(&times, 0.5),
         "p99_ms": percentile(&times, 0.99),
         "bytes_per_product": index.approx_bytes() as f64 / n as f64,

@@ -141,6 +141,7 @@ mod tests {
             brand,
             price,
             in_stock: true,
+            ..ItemRecord::default()
         }
     }
 

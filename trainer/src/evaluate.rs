@@ -186,6 +186,7 @@ pub fn build_model_with_floats(
                 brand: NONE,
                 price: 0.0,
                 in_stock: true,
+                ..ItemRecord::default()
             })
             .collect(),
         categories: Vec::new(),
@@ -197,6 +198,7 @@ pub fn build_model_with_floats(
         co_buy: vec![Vec::new(); n],
         factors: Some(factors),
         repurchase: Vec::new(),
+        search: None,
     };
     Ok((Model::load(data.encode()?)?, floats))
 }

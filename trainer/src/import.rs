@@ -259,6 +259,7 @@ fn note_product(catalog: &mut BTreeMap<String, Product>, row: &HashMap<&str, &st
         rating: None,
         created_at: ts,
         updated_at: ts,
+        attributes: BTreeMap::new(),
     });
     if ts >= p.updated_at {
         p.updated_at = ts;

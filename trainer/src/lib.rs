@@ -22,6 +22,7 @@ pub mod progress;
 pub mod publish;
 pub mod pull;
 pub mod repurchase;
+pub mod search_build;
 pub mod search_eval;
 pub mod sequences;
 pub mod simulate;

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow_array::builder::TimestampMillisecondBuilder;
+use arrow_array::builder::{MapBuilder, StringBuilder, TimestampMillisecondBuilder};
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, RecordBatch, StringArray,
+    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, MapArray, RecordBatch, StringArray,
     TimestampMillisecondArray,
 };
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -37,6 +37,9 @@ pub struct Product {
     /// Epoch milliseconds; the newest record of an id wins.
     #[serde(default)]
     pub updated_at: i64,
+    /// Specifications ("storage" → "256GB", "color" → "black"): searchable, shown by the shop.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 
 fn usd() -> String {
@@ -78,7 +81,36 @@ pub fn schema() -> SchemaRef {
         Field::new("rating", DataType::Float32, true),
         Field::new("created_at", ts_type(), false),
         Field::new("updated_at", ts_type(), false),
+        Field::new("attributes", attributes_type(), false),
     ]))
+}
+
+/// `map<string, string>`, as Arrow's map builder writes it (DuckDB and Spark read it as a MAP).
+fn attributes_type() -> DataType {
+    let entries = Field::new(
+        "entries",
+        DataType::Struct(
+            vec![
+                Field::new("key", DataType::Utf8, false),
+                Field::new("value", DataType::Utf8, true),
+            ]
+            .into(),
+        ),
+        false,
+    );
+    DataType::Map(Arc::new(entries), false)
+}
+
+fn attributes(products: &[Product]) -> Result<ArrayRef, ArrowError> {
+    let mut b = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+    for p in products {
+        for (k, v) in &p.attributes {
+            b.keys().append_value(k);
+            b.values().append_value(v);
+        }
+        b.append(true)?;
+    }
+    Ok(Arc::new(b.finish()))
 }
 
 fn ts(values: impl Iterator<Item = i64>) -> ArrayRef {
@@ -116,6 +148,7 @@ pub fn to_batch(products: &[Product]) -> Result<RecordBatch, ArrowError> {
             Arc::new(products.iter().map(|p| p.rating).collect::<Float32Array>()),
             ts(products.iter().map(|p| p.created_at)),
             ts(products.iter().map(|p| p.updated_at)),
+            attributes(products)?,
         ],
     )
 }
@@ -141,6 +174,27 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Product>, ArrowError> {
     let rating = col::<Float32Array>(batch, "rating")?;
     let created = col::<TimestampMillisecondArray>(batch, "created_at")?;
     let updated = col::<TimestampMillisecondArray>(batch, "updated_at")?;
+    // Tables written before attributes existed have no such column.
+    let attrs = match batch.column_by_name("attributes") {
+        None => None,
+        Some(_) => Some(col::<MapArray>(batch, "attributes")?),
+    };
+    let attributes_of = |r: usize| -> BTreeMap<String, String> {
+        let Some(m) = attrs.filter(|m| m.is_valid(r)) else {
+            return BTreeMap::new();
+        };
+        let entries = m.value(r);
+        let (Some(k), Some(v)) = (
+            entries.column(0).as_any().downcast_ref::<StringArray>(),
+            entries.column(1).as_any().downcast_ref::<StringArray>(),
+        ) else {
+            return BTreeMap::new();
+        };
+        (0..entries.len())
+            .filter(|&i| v.is_valid(i))
+            .map(|i| (k.value(i).to_owned(), v.value(i).to_owned()))
+            .collect()
+    };
     Ok((0..batch.num_rows())
         .map(|r| Product {
             id: id.value(r).to_owned(),
@@ -153,6 +207,7 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Product>, ArrowError> {
             rating: rating.is_valid(r).then(|| rating.value(r)),
             created_at: created.value(r),
             updated_at: updated.value(r),
+            attributes: attributes_of(r),
         })
         .collect())
 }
@@ -173,6 +228,7 @@ mod tests {
             rating: Some(4.5),
             created_at: 1,
             updated_at,
+            attributes: BTreeMap::from([("color".into(), "black".into())]),
         }
     }
 
@@ -199,6 +255,7 @@ mod tests {
             p("a", 1, 2.0),
             Product {
                 rating: None,
+                attributes: BTreeMap::new(),
                 ..p("b", 2, 3.0)
             },
         ];

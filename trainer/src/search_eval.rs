@@ -132,6 +132,15 @@ impl Case {
 
 /// A model holding just the catalog (random popularity), for search.
 pub fn catalog_model(products: &[Product], rng: &mut StdRng) -> Model {
+    #[expect(
+        clippy::expect_used,
+        reason = "a catalog built here always encodes and loads"
+    )]
+    Model::load(catalog_data(products, rng).encode().expect("encode")).expect("load")
+}
+
+/// The data of [`catalog_model`], before encoding (to attach a search index to).
+pub fn catalog_data(products: &[Product], rng: &mut StdRng) -> ModelData {
     let mut categories: Vec<String> = Vec::new();
     let mut brands: Vec<String> = Vec::new();
     let mut cat_ix: HashMap<String, u32> = HashMap::new();
@@ -155,10 +164,12 @@ pub fn catalog_model(products: &[Product], rng: &mut StdRng) -> Model {
             brand: intern(&p.brand, &mut brands, &mut brand_ix),
             price: p.price as f32,
             in_stock: p.in_stock,
+            rating: p.rating,
+            created_at: p.created_at,
         })
         .collect();
     let n = items.len();
-    let data = ModelData {
+    ModelData {
         version: "search-catalog".into(),
         items,
         category_popular: vec![Vec::new(); categories.len()],
@@ -168,12 +179,7 @@ pub fn catalog_model(products: &[Product], rng: &mut StdRng) -> Model {
         co_view: vec![Vec::new(); n],
         co_buy: vec![Vec::new(); n],
         ..ModelData::default()
-    };
-    #[expect(
-        clippy::expect_used,
-        reason = "a catalog built here always encodes and loads"
-    )]
-    Model::load(data.encode().expect("encode")).expect("load")
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +189,7 @@ mod tests {
     use rand::SeedableRng;
     use shared::search::index::{Facet, SearchFilter, SearchIndex, Sort};
     use shared::search::query::SearchQuery;
+    use shared::search::synonyms::Synonyms;
 
     fn ask(q: &str, filter: SearchFilter, facets: Vec<Facet>, k: usize) -> SearchQuery {
         SearchQuery {
@@ -206,8 +213,10 @@ mod tests {
             seed: 3,
             end_ms: 1_790_000_000_000,
         });
-        let model = catalog_model(&products, &mut StdRng::seed_from_u64(5));
-        let index = SearchIndex::build(&model);
+        // The index the trainer ships: attributes and the built-in synonyms included.
+        let data = catalog_data(&products, &mut StdRng::seed_from_u64(5));
+        let index = crate::search_build::index(&data, &products, Synonyms::electronics(), vec![]);
+        let model = Model::load(data.encode().unwrap()).unwrap();
         (products, model, index)
     }
 
@@ -220,7 +229,11 @@ mod tests {
         let mut by_kind: HashMap<&str, (usize, usize)> = HashMap::new();
         let mut model_misses: Vec<(String, Option<String>)> = Vec::new();
         for c in &judged {
-            let found = index.search(&model, &ask(&c.q, SearchFilter::default(), vec![], 10));
+            let found = index.search(
+                &model,
+                &ask(&c.q, SearchFilter::default(), vec![], 10),
+                None,
+            );
             let e = by_kind.entry(c.kind).or_default();
             e.0 += usize::from(c.passes(&model, &found));
             e.1 += 1;
@@ -260,6 +273,7 @@ mod tests {
         let found = index.search(
             &model,
             &ask("", filter, vec![Facet::Brand, Facet::Category], 100),
+            None,
         );
         for &(i, _) in &found.hits {
             assert_eq!(model.item_brand(i), brand);

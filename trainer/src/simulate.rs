@@ -7,7 +7,7 @@
 //! cables). Anonymous sessions sometimes log in. Deterministic for a seed; written day by day,
 //! so memory stays flat whatever the number of events.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -60,7 +60,7 @@ pub struct SimReport {
     pub events: usize,
     pub products: usize,
     pub files: usize,
-    pub by_type: std::collections::BTreeMap<String, usize>,
+    pub by_type: BTreeMap<String, usize>,
 }
 
 struct Category {
@@ -429,6 +429,7 @@ impl Shop {
                     rating: Some(((3.0 + rng.random::<f32>() * 2.0) * 10.0).round() / 10.0),
                     created_at: created,
                     updated_at: created,
+                    attributes: attributes(variant, n + c),
                 });
             }
         }
@@ -518,8 +519,19 @@ impl DayWriter<'_> {
     }
 }
 
-/// Generates the shop into the lake: products to `raw/products/simulated.ndjson`, events to
-/// `raw/events/dt=…/sim-<seed>-<part>.ndjson`.
+/// Colours the simulated catalog's attributes cycle through.
+const COLORS: [&str; 5] = ["Black", "Silver", "White", "Blue", "Red"];
+
+/// A product's specifications, derived without drawing from the RNG (so adding them left every
+/// other simulated value as it was): its variant, a colour and a warranty.
+fn attributes(variant: &str, n: usize) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("variant".to_owned(), variant.to_owned()),
+        ("color".to_owned(), COLORS[n * 7 % COLORS.len()].to_owned()),
+        ("warranty".to_owned(), format!("{} years", 1 + n % 3)),
+    ])
+}
+
 /// The simulated catalog alone (the same products `simulate` writes for these parameters).
 pub fn catalog(p: &SimParams) -> Vec<Product> {
     let start_ms = p.end_ms - p.days as i64 * DAY_MS;
@@ -527,6 +539,8 @@ pub fn catalog(p: &SimParams) -> Vec<Product> {
     Shop::new(p, &mut rng, start_ms).products
 }
 
+/// Generates the shop into the lake: products to `raw/products/simulated.ndjson`, events to
+/// `raw/events/dt=…/sim-<seed>-<part>.ndjson`.
 pub async fn simulate(lake: &Lake, p: &SimParams) -> Result<SimReport, SimError> {
     p.check()?;
     let start_ms = p.end_ms - p.days as i64 * DAY_MS;

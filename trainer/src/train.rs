@@ -221,14 +221,12 @@ pub fn catalog(products: &[Product], ix: &Interactions, seen: &[bool]) -> (Catal
                 #[expect(clippy::cast_possible_truncation, reason = "prices are stored as f32")]
                 price: p.price as f32,
                 in_stock: p.in_stock,
+                rating: p.rating,
+                created_at: p.created_at,
             },
             None => ItemRecord {
                 id: id.clone(),
-                title: String::new(),
-                category: NONE,
-                brand: NONE,
-                price: 0.0,
-                in_stock: true,
+                ..ItemRecord::default()
             },
         })
         .collect();
@@ -569,6 +567,7 @@ pub fn build_from(
         co_buy,
         factors,
         repurchase,
+        search: None,
     })
 }
 
@@ -610,6 +609,7 @@ mod tests {
             rating: None,
             created_at: 0,
             updated_at: 0,
+            attributes: BTreeMap::new(),
         }
     }
 

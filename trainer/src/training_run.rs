@@ -32,6 +32,8 @@ pub enum RunError {
     Publish(#[from] publish::PublishError),
     #[error("writing tables/model_evaluations: {0}")]
     Evaluations(#[from] evaluations_table::EvaluationsError),
+    #[error("building the search index: {0}")]
+    Search(#[from] crate::search_build::SearchBuildError),
     #[error("version `{0}` must be at most 32 characters of letters, digits, '-', '_' or '.'")]
     BadVersion(String),
 }
@@ -167,6 +169,20 @@ pub async fn run(
         warm.as_ref(),
     )?;
     tracing::info!(seconds = phase.elapsed().as_secs_f64(), "final model built");
+    let phase = Instant::now();
+    let search = crate::search_build::attach(lake, &mut data, &products, o.now_ms).await?;
+    tracing::info!(
+        terms = search.terms,
+        bytes = search.bytes,
+        past_queries = search.past_queries,
+        synonyms = search.source_label(),
+        seconds = phase.elapsed().as_secs_f64(),
+        "search index built"
+    );
+    data.meta.insert(
+        "search".into(),
+        serde_json::to_value(&search).unwrap_or(Value::Null),
+    );
     data.meta.insert(
         "blend".into(),
         serde_json::to_value(blend).unwrap_or(Value::Null),

@@ -1,6 +1,10 @@
-//! Product search over the model's catalog, in the isolate: text handling ([`text`]) and the
-//! index with filters and disjunctive facets ([`index`]). Native and wasm32 alike.
+//! Product search over the model's catalog, in the isolate: text handling ([`text`]), synonyms
+//! ([`synonyms`]), the index with filters and disjunctive facets ([`index`]), its bytes in the
+//! artifact ([`codec`]), the HTTP parameters ([`query`]) and the answers ([`answer`]). Native and wasm32 alike.
 
+pub mod answer;
+pub mod codec;
 pub mod index;
 pub mod query;
+pub mod synonyms;
 pub mod text;

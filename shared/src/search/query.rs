@@ -35,6 +35,7 @@ impl SearchQuery {
         "min_price",
         "max_price",
         "in_stock",
+        "rating_min",
         "sort",
         "facets",
         "page",
@@ -63,7 +64,7 @@ impl SearchQuery {
             Some(s) => Sort::parse(s).ok_or_else(|| {
                 ApiError::invalid_param(
                     "sort",
-                    "must be relevance, price_asc, price_desc or popularity",
+                    "must be relevance, price_asc, price_desc, popularity or newest",
                 )
             })?,
         };
@@ -84,6 +85,17 @@ impl SearchQuery {
                 .collect::<Result<Vec<_>, _>>()?,
         };
         let spec = q.filter()?;
+        let rating_min = match q.get("rating_min") {
+            None => None,
+            Some(v) => Some(
+                v.parse::<f32>()
+                    .ok()
+                    .filter(|r| (0.0..=5.0).contains(r))
+                    .ok_or_else(|| {
+                        ApiError::invalid_param("rating_min", "must be a number from 0 to 5")
+                    })?,
+            ),
+        };
         Ok(Self {
             q: text,
             filter: SearchFilter {
@@ -92,6 +104,7 @@ impl SearchQuery {
                 min_price: spec.min_price,
                 max_price: spec.max_price,
                 in_stock: spec.in_stock,
+                rating_min,
             },
             sort,
             facets,
@@ -145,6 +158,8 @@ pub struct SearchHit {
     pub brand: String,
     pub price: f32,
     pub in_stock: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<f32>,
 }
 
 /// One facet value and its count.
@@ -227,6 +242,8 @@ mod tests {
             (vec![("min_price", "10"), ("max_price", "5")], "min_price"),
             (vec![("page", "0")], "`page`"),
             (vec![("rating", "4")], "rating"),
+            (vec![("rating_min", "6")], "`rating_min`"),
+            (vec![("rating_min", "x")], "`rating_min`"),
         ] {
             let e = SearchQuery::parse(pairs(&p)).unwrap_err();
             assert_eq!(e.status(), 400, "{p:?}");
@@ -236,9 +253,12 @@ mod tests {
             ("q", " galaxy "),
             ("brand", "samsung,apple"),
             ("facets", "brand,price"),
-            ("sort", "price_asc"),
+            ("sort", "newest"),
+            ("rating_min", "4.5"),
         ]))
         .unwrap();
+        assert_eq!(ok.sort, Sort::Newest);
+        assert_eq!(ok.filter.rating_min, Some(4.5));
         assert_eq!(ok.q, "galaxy");
         assert_eq!(ok.filter.brands, ["samsung", "apple"]);
         assert_eq!(ok.facets, [Facet::Brand, Facet::Price]);

@@ -3,14 +3,14 @@
 //! attribution, bad input on every new parameter, and the access layer (public keys, CORS
 //! allow-list, rate limits) and OpenAPI document.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{Value, json};
 use tests::{ADMIN_KEY, Worker, now_ms, train_simulated, wait_for};
 
 use crate::common::{item_ids, view};
 
-fn categories_in(resp: &Value, cats: &std::collections::HashMap<String, String>) -> usize {
+fn categories_in(resp: &Value, cats: &HashMap<String, String>) -> usize {
     item_ids(resp)
         .iter()
         .filter_map(|id| cats.get(id))
@@ -285,6 +285,55 @@ fn widgets_honour_diversity_rules_and_buy_again_and_every_serve_lands_in_the_lak
         (zero["placement"].as_str(), zero["query"].as_str()),
         (Some("search"), Some("zzqqxxyy"))
     );
+    assert_eq!(zero["total"], 0, "{zero}");
+
+    // The trainer's index ships in the artifact: attribute values ("2 years" warranty) are
+    // searchable though no title carries them.
+    let (_, warranty) = w.get("/v1/search?q=years&k=5").unwrap();
+    assert!(warranty["total"].as_u64().unwrap() > 0, "{warranty}");
+    for it in warranty["items"].as_array().unwrap() {
+        assert!(!it["title"].as_str().unwrap().contains("years"), "{it}");
+    }
+    // rating_min never leaks; sort=newest orders by listing date.
+    let (s, rated) = w.get("/v1/search?rating_min=4.5&k=100").unwrap();
+    assert_eq!(s, 200, "{rated}");
+    assert!(rated["total"].as_u64().unwrap() > 0, "{rated}");
+    for it in rated["items"].as_array().unwrap() {
+        assert!(it["rating"].as_f64().unwrap() >= 4.5, "{it}");
+    }
+    let created: HashMap<&str, i64> = products
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["created_at"].as_i64().unwrap()))
+        .collect();
+    let (_, newest) = w
+        .get(&format!("/v1/search?brand={brand}&sort=newest&k=50"))
+        .unwrap();
+    let dates: Vec<i64> = newest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| created[it["id"].as_str().unwrap()])
+        .collect();
+    assert!(
+        dates.len() > 1 && dates.is_sorted_by(|a, b| a >= b),
+        "{dates:?}"
+    );
+    // A shopper who viewed laptops browses with laptops lifted.
+    let laptops_in = |v: &Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|it| it["category"] == json!(laptop))
+            .count()
+    };
+    let (_, plain_browse) = w.get("/v1/search?k=10").unwrap();
+    let (_, their_browse) = w.get("/v1/search?k=10&anonymous_id=div-shopper").unwrap();
+    let (mine, theirs) = (laptops_in(&plain_browse), laptops_in(&their_browse));
+    assert!(
+        theirs > mine || theirs == 10,
+        "{mine} → {theirs}: {their_browse}"
+    );
     let (s, sug) = w
         .get(&format!("/v1/search/suggest?q={}", &long_brand[..3]))
         .unwrap();
@@ -292,6 +341,7 @@ fn widgets_honour_diversity_rules_and_buy_again_and_every_serve_lands_in_the_lak
     assert!(!sug["queries"].as_array().unwrap().is_empty(), "{sug}");
     for (path, needle) in [
         ("/v1/search?sort=newest-first", "sort"),
+        ("/v1/search?rating_min=9", "rating_min"),
         ("/v1/search?facets=colour", "colour"),
         ("/v1/search?min_price=9&max_price=1", "min_price"),
         ("/v1/search/suggest", "`q`"),

@@ -1,0 +1,35 @@
+// Sequential HTTP client for bench/search.sh: sends every (stride-th) query of queries.json to a URL prefix
+// (the query is appended, URL-encoded) over one keep-alive connection, after a warm-up, and prints
+// {first_ms, p50_ms, p99_ms, errors, top3_pass} as JSON. The first request's time includes the
+// index load (Vitrine: decoding the artifact's search section; Orama: building its index).
+import { readFileSync } from "node:fs";
+
+const [prefix, queriesPath, stride = "1", warmup = "20"] = process.argv.slice(2);
+// Every `stride`-th query (the cases cycle through the query kinds, so each kind keeps its share).
+const cases = JSON.parse(readFileSync(queriesPath, "utf8")).filter((_, i) => i % Number(stride) === 0);
+
+async function ask(q) {
+  const t = performance.now();
+  const res = await fetch(prefix + encodeURIComponent(q));
+  const body = await res.json();
+  return { ms: performance.now() - t, ok: res.ok, body };
+}
+
+const first = await ask(cases[0].q);
+for (const c of cases.slice(0, Number(warmup))) await ask(c.q);
+const times = [];
+let errors = 0;
+let pass = 0;
+for (const c of cases) {
+  const r = await ask(c.q);
+  times.push(r.ms);
+  if (!r.ok) errors += 1;
+  const ok = (r.body.items ?? []).slice(0, 3).some((h) => {
+    const words = h.title.toLowerCase().split(" ");
+    return c.words.every((w) => words.includes(w));
+  });
+  if (ok) pass += 1;
+}
+times.sort((a, b) => a - b);
+const pct = (p) => times[Math.min(times.length - 1, Math.round((times.length - 1) * p))];
+console.log(JSON.stringify({ queries: cases.length, first_ms: first.ms, p50_ms: pct(0.5), p99_ms: pct(0.99), errors, top3_pass: pass / cases.length }));
