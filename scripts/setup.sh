@@ -2,7 +2,8 @@
 # Installs everything Vitrine needs to build, run and test, idempotently:
 # the pinned Rust toolchain + wasm32 target, wasm-bindgen CLI and worker-build (exact versions,
 # from crates.io), and the npm packages pinned by package-lock.json (wrangler + workerd,
-# node 22, binaryen's wasm-opt, esbuild, playwright-core) and Debian's chromium for the browser test.
+# node 22, binaryen's wasm-opt, esbuild, playwright-core), Debian's chromium for the browser test
+# and a Python venv (.venv) with DuckDB for the BI tables' external-client test.
 # Safe to re-run; skips what is already there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,5 +49,19 @@ if ! command -v chromium >/dev/null; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+req_hash=$(sha256sum tests/bi/requirements.txt | cut -d' ' -f1)
+if [ "$(cat .venv/.vitrine-req 2>/dev/null)" != "$req_hash" ]; then
+  # DuckDB reads the BI tables in the external-client test (tests/tests/e2e/bi.rs).
+  say "python venv .venv with duckdb (pinned in tests/bi/requirements.txt)"
+  if ! python3 -m venv .venv >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv .venv
+  fi
+  .venv/bin/pip install -q -r tests/bi/requirements.txt
+  echo "$req_hash" > .venv/.vitrine-req
 fi
 say "tools ready"

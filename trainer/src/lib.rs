@@ -15,6 +15,7 @@ pub mod ials;
 pub mod import;
 pub mod interactions;
 pub mod ivf;
+pub mod kpi;
 pub mod metrics;
 pub mod parquet_io;
 pub mod products;

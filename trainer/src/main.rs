@@ -161,6 +161,9 @@ impl TrainArgs {
     }
 }
 
+/// Days the nightly run recomputes KPI tables for: the 7-day attribution window plus today.
+const NIGHTLY_KPI_DAYS: usize = 8;
+
 #[derive(Subcommand)]
 enum Command {
     /// Import a public event log into the lake's raw zone.
@@ -190,6 +193,18 @@ enum Command {
     Compact {
         #[command(flatten)]
         lake: LakeArg,
+    },
+    /// Compute the BI tables under tables/kpi/ (SQL over the lake tables); re-running a day
+    /// replaces that day's partitions.
+    Kpis {
+        #[command(flatten)]
+        lake: LakeArg,
+        /// First day, YYYY-MM-DD (default: the first day with events).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (default: the last day with events).
+        #[arg(long)]
+        to: Option<String>,
     },
     /// Train a model from the lake tables, evaluate it on a time holdout against baselines and the
     /// live model, and write the artifact (+ `<out>.manifest.json`).
@@ -416,6 +431,20 @@ async fn run(cli: Cli) -> Result<()> {
             let r = compact::compact(&lake).await?;
             report("compact", &r)
         }
+        Command::Kpis { lake, from, to } => {
+            let lake = Lake::open(&lake.lake)?;
+            let r = trainer::kpi::run(
+                &lake,
+                &trainer::kpi::KpiOptions {
+                    from,
+                    to,
+                    last_days: None,
+                    now_ms: now_ms(),
+                },
+            )
+            .await?;
+            report("kpis", &r)
+        }
         Command::Train {
             lake,
             models,
@@ -514,6 +543,21 @@ async fn run(cli: Cli) -> Result<()> {
                 events = c.events_out,
                 "compacted"
             );
+            // The BI tables for the attribution window; a failure here is reported, and the model
+            // is still trained and published.
+            let kpi = trainer::kpi::KpiOptions {
+                last_days: Some(NIGHTLY_KPI_DAYS),
+                now_ms: now_ms(),
+                ..trainer::kpi::KpiOptions::default()
+            };
+            match trainer::kpi::run(&store, &kpi).await {
+                Ok(k) => {
+                    tracing::info!(days = k.days, notes = ?k.notes, seconds = k.seconds, "KPI tables written")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "KPI tables failed; continuing with training")
+                }
+            }
             let out = out_dir.join("model.bin");
             do_train(&store, &models.models, &out, &params).await?;
             let m = do_publish(&out, &models.models, &worker, force).await?;

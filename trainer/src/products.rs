@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow_array::builder::{MapBuilder, StringBuilder, TimestampMillisecondBuilder};
+use arrow_array::builder::{MapBuilder, MapFieldNames, StringBuilder, TimestampMillisecondBuilder};
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Float32Array, Float64Array, MapArray, RecordBatch, StringArray,
     TimestampMillisecondArray,
@@ -102,7 +102,13 @@ fn attributes_type() -> DataType {
 }
 
 fn attributes(products: &[Product]) -> Result<ArrayRef, ArrowError> {
-    let mut b = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
+    // Names spelled out: arrow's defaults changed between versions.
+    let names = MapFieldNames {
+        entry: "entries".into(),
+        key: "key".into(),
+        value: "value".into(),
+    };
+    let mut b = MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new());
     for p in products {
         for (k, v) in &p.attributes {
             b.keys().append_value(k);

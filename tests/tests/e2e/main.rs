@@ -7,6 +7,7 @@
 )]
 
 mod api;
+mod bi;
 mod common;
 mod ingest;
 mod object_stores;

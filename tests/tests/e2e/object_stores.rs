@@ -57,7 +57,16 @@ fn trainer_pipeline_runs_on_s3() {
         ],
     );
 
+    trainer_s3(&server, &["kpis", "--lake", "s3://vitrine-lake"]);
+
     // The objects are really in the server's buckets.
+    let kpi = root.join("vitrine-lake/tables/kpi/daily_sales/dt=2019-10-01/part-0.parquet");
+    assert_eq!(
+        &std::fs::read(&kpi).unwrap()[..4],
+        b"PAR1",
+        "{}",
+        kpi.display()
+    );
     let table = root.join("vitrine-lake/tables/events/dt=2019-10-01/part-0.parquet");
     let bytes = std::fs::read(&table).unwrap();
     assert_eq!(&bytes[..4], b"PAR1", "{} is not Parquet", table.display());
