@@ -664,6 +664,32 @@ async fn every_kpi_equals_a_brute_force_count_of_the_raw_events() {
         &want,
     );
 
+    // customer_segments: every buyer once, with their orders and revenue; forecasts: 14 days for
+    // every category that sold.
+    let mut buyers: BTreeMap<Vec<String>, (BTreeSet<String>, f64)> = BTreeMap::new();
+    let mut categories = BTreeSet::new();
+    for e in events
+        .iter()
+        .filter(|e| e.event_type.as_str() == "purchase")
+    {
+        let x = buyers.entry(vec![shopper(e)]).or_default();
+        x.0.insert(e.order_id.clone().unwrap_or_default());
+        for l in &e.lines {
+            x.1 += l.price * f64::from(l.quantity);
+            categories.insert(of(&l.item_id).0);
+        }
+    }
+    let want = buyers
+        .into_iter()
+        .map(|(k, x)| (k, vec![("orders", x.0.len() as f64), ("revenue", x.1)]))
+        .collect();
+    let segs = table(&lake, "customer_segments").await;
+    same("customer_segments", &segs, &["shopper"], &want);
+    assert!(segs.iter().all(|r| !s(r, "segment").is_empty()));
+    let fc = table(&lake, "forecasts").await;
+    assert_eq!(fc.len(), categories.len() * forecast::HORIZON);
+    assert!(fc.iter().all(|r| n(r, "units") >= 0.0));
+
     // data_quality: the late event and the duplicate on the fixture's day
     let dq = table(&lake, "data_quality").await;
     let day = dq

@@ -2,10 +2,14 @@
 //! from the lake's tables ([`queries`]). Daily tables are written one Hive partition per day
 //! (`tables/kpi/<table>/dt=YYYY-MM-DD/part-0.parquet`, the `dt` column in the path only), so
 //! re-running a day replaces exactly that day's files; a day without events gets zero-row files
-//! and a `data_quality` note instead of failing the run.
+//! and a `data_quality` note instead of failing the run. Customer segments and demand forecasts
+//! ([`ml`]) are modelled over the whole lake and replace one file each.
 
 pub mod engine;
+pub mod forecast;
+pub mod ml;
 pub mod queries;
+pub mod segments;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -88,6 +92,8 @@ pub struct KpiReport {
     pub tables: Vec<TableReport>,
     /// Data-quality notes (days without events, …).
     pub notes: Vec<String>,
+    /// Segments and forecasts.
+    pub models: Option<ml::ModelReport>,
     pub seconds: f64,
 }
 
@@ -241,6 +247,7 @@ pub async fn run(lake: &Lake, o: &KpiOptions) -> Result<KpiReport, KpiError> {
         days: days.len(),
         tables: Vec::new(),
         notes: Vec::new(),
+        models: None,
         seconds: 0.0,
     };
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
@@ -329,6 +336,7 @@ pub async fn run(lake: &Lake, o: &KpiOptions) -> Result<KpiReport, KpiError> {
         rows: days.len(),
         files: days.len(),
     });
+    report.models = Some(ml::run(lake, &engine).await?);
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
