@@ -45,12 +45,17 @@ done
 # publishes straight to R2 with --models s3://...).
 "$trainer" publish --artifact "$state/artifacts/model.bin" --models "$models" \
   --worker "http://127.0.0.1:$port" --admin-key "$VITRINE_ADMIN_KEY"
+# The BI tables and the dashboard's data.
+"$trainer" kpis --lake "$lake" --models "$models" \
+  --worker "http://127.0.0.1:$port" --admin-key "$VITRINE_ADMIN_KEY" >/dev/null
 
 item=$(curl -fsS "http://127.0.0.1:$port/v1/recommendations?k=1" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
 now=$(date +%s000)
 cat <<MSG
 
 Vitrine is running on http://127.0.0.1:$port  (admin key in $state/admin-key)
+  demo shop:  http://127.0.0.1:$port/demo/
+  dashboard:  http://127.0.0.1:$port/admin/
 
   curl -s 'http://127.0.0.1:$port/v1/model'
   curl -s 'http://127.0.0.1:$port/v1/recommendations?anonymous_id=a1&k=5'

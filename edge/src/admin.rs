@@ -90,6 +90,29 @@ pub async fn model_put(mut req: Request, env: &Env, key: &str) -> HandlerResult 
     json(201, &serde_json::json!({ "key": key, "size": size }))
 }
 
+/// `GET /v1/admin/dashboard`: the dashboard data `trainer kpis` published to the models store.
+pub async fn dashboard(env: &Env) -> HandlerResult {
+    let bucket = env
+        .bucket("MODELS")
+        .map_err(|e| storage_error("models bucket", &e))?;
+    let object = bucket
+        .get(shared::lake::DASHBOARD_KEY)
+        .execute()
+        .await
+        .map_err(|e| storage_error("models bucket", &e))?;
+    let Some(body) = object.as_ref().and_then(worker::Object::body) else {
+        return Err(ApiError::new(
+            Code::NotFound,
+            "no dashboard data yet: run `trainer kpis` with --models or --worker",
+        ));
+    };
+    let bytes = body
+        .bytes()
+        .await
+        .map_err(|e| storage_error("models bucket", &e))?;
+    http::bytes(bytes, "application/json")
+}
+
 /// `GET /v1/admin/rules`: the merchandising rules document in force.
 pub async fn rules_get(env: &Env) -> HandlerResult {
     let rules = crate::rules_cache::current(env).await;

@@ -90,6 +90,7 @@ mod entry {
             Route::SearchSuggest => search::suggest(call, &req).await,
             Route::AdminLakeList => admin::lake_list(&req, env).await,
             Route::AdminLakeGet { key } => admin::lake_get(env, &key).await,
+            Route::AdminDashboard => admin::dashboard(env).await,
             Route::AdminModelPut { key } => admin::model_put(req, env, &key).await,
             Route::AdminRulesGet => admin::rules_get(env).await,
             Route::AdminRulesPut => admin::rules_put(req, env).await,

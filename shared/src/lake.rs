@@ -72,6 +72,10 @@ pub fn is_safe_segment(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// In the models store: the BI dashboard's data, published by `trainer kpis` (`--models` or
+/// `--worker`) and served to the dashboard page by `GET /v1/admin/dashboard`.
+pub const DASHBOARD_KEY: &str = "models/_dashboard/latest.json";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,8 @@ pub enum Route {
     AdminLakeGet { key: String },
     /// `PUT /v1/admin/models/{key}`: write one object to the models store (admin).
     AdminModelPut { key: String },
+    /// `GET /v1/admin/dashboard`: the BI dashboard's data, as `trainer kpis` published it (admin).
+    AdminDashboard,
     /// `OPTIONS` on any route: CORS preflight.
     Preflight,
 }
@@ -56,6 +58,7 @@ impl Route {
             Route::AdminLakeList
                 | Route::AdminLakeGet { .. }
                 | Route::AdminModelPut { .. }
+                | Route::AdminDashboard
                 | Route::AdminRulesGet
                 | Route::AdminRulesPut
         )
@@ -89,6 +92,7 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/admin/lake"),
     ("GET", "/v1/admin/lake/{key}"),
     ("PUT", "/v1/admin/models/{key}"),
+    ("GET", "/v1/admin/dashboard"),
     ("GET", "/v1/admin/rules"),
     ("PUT", "/v1/admin/rules"),
 ];
@@ -173,6 +177,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
             };
         }
         "/v1/admin/lake" => return allow("GET", Route::AdminLakeList),
+        "/v1/admin/dashboard" => return allow("GET", Route::AdminDashboard),
         _ => {}
     }
     let item_route = |suffix: &str| {

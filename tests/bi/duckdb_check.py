@@ -50,6 +50,13 @@ out = {
             FROM {events} GROUP BY dt"""
     ),
 }
+out["kpi_category"] = {
+    r["category"]: r["revenue"]
+    for r in rows(
+        f"SELECT category, SUM(revenue) AS revenue FROM read_parquet({kpi.format('daily_sales')})"
+        " WHERE level = 'category' GROUP BY category"
+    )
+}
 if csv:
     out["csv_sales"] = by_day(
         f"""SELECT CAST(event_time AS DATE) AS dt,

@@ -205,6 +205,11 @@ enum Command {
         /// Last day, YYYY-MM-DD (default: the last day with events).
         #[arg(long)]
         to: Option<String>,
+        /// Also publish the dashboard data to this models store (URL or path).
+        #[arg(long)]
+        models: Option<String>,
+        #[command(flatten)]
+        worker: WorkerArgs,
     },
     /// Train a model from the lake tables, evaluate it on a time holdout against baselines and the
     /// live model, and write the artifact (+ `<out>.manifest.json`).
@@ -431,7 +436,13 @@ async fn run(cli: Cli) -> Result<()> {
             let r = compact::compact(&lake).await?;
             report("compact", &r)
         }
-        Command::Kpis { lake, from, to } => {
+        Command::Kpis {
+            lake,
+            from,
+            to,
+            models,
+            worker,
+        } => {
             let lake = Lake::open(&lake.lake)?;
             let r = trainer::kpi::run(
                 &lake,
@@ -443,6 +454,12 @@ async fn run(cli: Cli) -> Result<()> {
                 },
             )
             .await?;
+            let models = models.as_deref().map(Lake::open).transpose()?;
+            let target = match &worker.worker {
+                Some(url) => Some((url.as_str(), worker.key()?)),
+                None => None,
+            };
+            trainer::kpi::dashboard::publish(&r.dashboard, models.as_ref(), target).await?;
             report("kpis", &r)
         }
         Command::Train {

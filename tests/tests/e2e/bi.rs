@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use tests::{file_url, root, run, run_trainer, shared_data};
+use tests::{ADMIN_KEY, Worker, file_url, root, run, run_trainer, shared_data};
 
 /// The Python with DuckDB that `scripts/setup.sh` installs into `.venv`, else `python3`.
 fn python() -> PathBuf {
@@ -130,5 +130,84 @@ fn kpis_on_the_imported_rees46_sample_equal_duckdb_on_the_raw_csv() {
         &d["kpi_funnel"],
         &d["duckdb_funnel"],
         &["sessions", "cart_sessions", "purchase_sessions"],
+    );
+}
+
+#[test]
+fn dashboard_in_headless_chromium_shows_the_kpi_tables_and_filters_them() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "{chromium} is missing: scripts/setup.sh installs Debian's chromium"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = dir.path().join("lake");
+    let lake = file_url(&lake_dir);
+    run_trainer(&[
+        "simulate", "--lake", &lake, "--events", "20000", "--users", "500", "--items", "300",
+        "--days", "10",
+    ])
+    .unwrap();
+    run_trainer(&["compact", "--lake", &lake]).unwrap();
+    let w = Worker::start().unwrap();
+    let (s, _) = w.admin_get("/v1/admin/dashboard").unwrap();
+    assert_eq!(s, 404, "no dashboard data before a KPI run");
+    run_trainer(&[
+        "kpis",
+        "--lake",
+        &lake,
+        "--worker",
+        &w.url,
+        "--admin-key",
+        ADMIN_KEY,
+    ])
+    .unwrap();
+    let (s, body) = w.admin_get("/v1/admin/dashboard").unwrap();
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
+    let doc: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["days"].as_array().unwrap().len(), 10);
+    let (s, _) = w.get("/v1/admin/dashboard").unwrap();
+    assert_eq!(s, 401, "the data needs the admin key");
+
+    // What the page must show, from the Parquet tables (read by DuckDB).
+    let d = duckdb(&lake_dir, None);
+    let (category, category_revenue) = d["kpi_category"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .max_by(|a, b| a.1.as_f64().partial_cmp(&b.1.as_f64()).unwrap())
+        .map(|(c, r)| (c.clone(), r.clone()))
+        .unwrap();
+    let sessions: f64 = d["kpi_funnel"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|r| r["sessions"].as_f64().unwrap())
+        .sum();
+    let expected = serde_json::json!({
+        "days": d["kpi_sales"],
+        "category": category,
+        "category_revenue": category_revenue,
+        "sessions": sessions,
+    });
+    let path = dir.path().join("expected.json");
+    std::fs::write(&path, expected.to_string()).unwrap();
+    let mut cmd = Command::new(tests::node());
+    cmd.current_dir(root())
+        .arg("tests/browser/dashboard.mjs")
+        .env("VITRINE_URL", &w.url)
+        .env("VITRINE_ADMIN_KEY", ADMIN_KEY)
+        .env("EXPECTED", &path)
+        .env("CHROMIUM", &chromium);
+    if let Ok(shot) = std::env::var("VITRINE_DASHBOARD_SCREENSHOT") {
+        cmd.env("SCREENSHOT", shot);
+    }
+    let out = tests::output(&mut cmd).unwrap();
+    assert!(
+        out.status.success(),
+        "dashboard test failed\n--- stdout\n{}\n--- stderr\n{}\n--- worker\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        w.log()
     );
 }

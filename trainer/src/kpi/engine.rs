@@ -94,6 +94,21 @@ impl Engine {
         Ok(Self { ctx })
     }
 
+    /// Registers (or replaces) a table over the files under a lake key, schema inferred.
+    pub async fn register(
+        &self,
+        name: &str,
+        key: &str,
+        lake: &Lake,
+        options: ListingOptions,
+    ) -> Result<(), DataFusionError> {
+        let url = format!("{LAKE_URL}/{}/", lake.path(key));
+        self.ctx.deregister_table(name)?;
+        self.ctx
+            .register_listing_table(name, url, options, None, None)
+            .await
+    }
+
     /// Runs one query; returns its schema (also for zero rows) and batches.
     pub async fn query(&self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>), DataFusionError> {
         let df = self.ctx.sql(sql).await?;

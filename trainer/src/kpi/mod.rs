@@ -5,6 +5,7 @@
 //! and a `data_quality` note instead of failing the run. Customer segments and demand forecasts
 //! ([`ml`]) are modelled over the whole lake and replace one file each.
 
+pub mod dashboard;
 pub mod engine;
 pub mod forecast;
 pub mod ml;
@@ -59,6 +60,8 @@ pub enum KpiError {
     },
     #[error("opening the lake for SQL: {0}")]
     Engine(DataFusionError),
+    #[error("uploading the dashboard data: {0}")]
+    Upload(String),
 }
 
 /// Which days to (re)compute.
@@ -94,6 +97,11 @@ pub struct KpiReport {
     pub notes: Vec<String>,
     /// Segments and forecasts.
     pub models: Option<ml::ModelReport>,
+    /// Size of the dashboard document (`tables/kpi/dashboard.json`).
+    pub dashboard_bytes: usize,
+    /// The dashboard document, for publishing.
+    #[serde(skip)]
+    pub dashboard: Vec<u8>,
     pub seconds: f64,
 }
 
@@ -248,6 +256,8 @@ pub async fn run(lake: &Lake, o: &KpiOptions) -> Result<KpiReport, KpiError> {
         tables: Vec::new(),
         notes: Vec::new(),
         models: None,
+        dashboard_bytes: 0,
+        dashboard: Vec::new(),
         seconds: 0.0,
     };
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
@@ -337,6 +347,10 @@ pub async fn run(lake: &Lake, o: &KpiOptions) -> Result<KpiReport, KpiError> {
         files: days.len(),
     });
     report.models = Some(ml::run(lake, &engine).await?);
+    let doc = dashboard::build(lake, &engine, o.now_ms).await?;
+    lake.put(dashboard::KEY, doc.clone()).await?;
+    report.dashboard_bytes = doc.len();
+    report.dashboard = doc;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
