@@ -40,7 +40,7 @@ start() { # name port dir args...
 }
 export VITRINE_SKIP_BUILD=1 WRANGLER_SEND_METRICS=false CI=true NO_COLOR=1
 start hello 8811 bench/hello
-start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
 until curl -sf http://127.0.0.1:8821/v1/health >/dev/null; do sleep 0.5; done
 
 publish() { # n
@@ -110,7 +110,7 @@ PY
 model100=$(curl -s http://127.0.0.1:8821/v1/model)
 # Cold load: restart the worker (fresh isolate, model in local R2), time the first request.
 kill -- -"${pids[-1]}" 2>/dev/null || true; sleep 1
-start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
 cold=$(python3 - <<'PY'
 import time, urllib.request
 def t(p):
@@ -125,7 +125,7 @@ publish 200000
 model200=$(curl -s http://127.0.0.1:8821/v1/model)
 # Steady state at 200k: a fresh isolate that only ever loaded the 200k model.
 kill -- -"${pids[-1]}" 2>/dev/null || true; sleep 1
-start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
 model200fresh=$(curl -s http://127.0.0.1:8821/v1/model)
 mem() { python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print("%.1f MiB (artifact %.1f MiB)" % (m["wasm_memory_bytes"] / 2**20, m["bytes"] / 2**20))' "$1"; }
 

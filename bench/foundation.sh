@@ -31,7 +31,7 @@ port=$((20000 + RANDOM % 20000))
 key=bench-key
 t0=$(date +%s.%N)
 setsid env VITRINE_SKIP_BUILD=1 wrangler dev --local --ip 127.0.0.1 --port "$port" --inspector-port $((port + 1)) \
-  --persist-to "$work/wrangler" --show-interactive-dev-session=false --var "ADMIN_KEY:$key" >"$work/wrangler.log" 2>&1 &
+  --persist-to "$work/wrangler" --show-interactive-dev-session=false --var "ADMIN_KEY:$key" --var "PSEUDONYM_KEY:bench-pseudonym-key-0123" >"$work/wrangler.log" 2>&1 &
 wpid=$!
 until curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1; do sleep 0.05; done
 t1=$(date +%s.%N)

@@ -17,6 +17,10 @@ models="file://$state/models"
 mkdir -p "$state/artifacts"
 [ -s "$state/admin-key" ] || od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$state/admin-key"
 export VITRINE_ADMIN_KEY=$(cat "$state/admin-key")
+# Keyed pseudonyms (worker PSEUDONYM_KEY = trainer VITRINE_PSEUDONYM_KEY) and the PII column key.
+[ -s "$state/pseudonym-key" ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$state/pseudonym-key"
+[ -s "$state/pii-key" ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$state/pii-key"
+export VITRINE_PSEUDONYM_KEY=$(cat "$state/pseudonym-key") VITRINE_PII_KEY=$(cat "$state/pii-key")
 
 echo "==> building the worker and the trainer" >&2
 bash scripts/build-edge.sh
@@ -34,7 +38,7 @@ fi
 echo "==> starting the worker on http://127.0.0.1:$port" >&2
 VITRINE_SKIP_BUILD=1 wrangler dev --local --ip 127.0.0.1 --port "$port" \
   --persist-to "$state/wrangler" --show-interactive-dev-session=false \
-  --var "ADMIN_KEY:$VITRINE_ADMIN_KEY" --var MODEL_REFRESH_SECONDS:5 &
+  --var "ADMIN_KEY:$VITRINE_ADMIN_KEY" --var "PSEUDONYM_KEY:$VITRINE_PSEUDONYM_KEY" --var MODEL_REFRESH_SECONDS:5 &
 wrangler_pid=$!
 trap 'kill $wrangler_pid 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 120); do

@@ -8,5 +8,6 @@ source scripts/env.sh
 port=${VITRINE_PORT:-8787}
 state=${VITRINE_STATE:-$root/.vitrine}
 export VITRINE_ADMIN_KEY=$(cat "$state/admin-key")
+export VITRINE_PSEUDONYM_KEY=$(cat "$state/pseudonym-key") VITRINE_PII_KEY=$(cat "$state/pii-key")
 "$root/target/release/trainer" run --lake "file://$state/lake" --models "file://$state/models" \
   --out-dir "$state/artifacts" --worker "http://127.0.0.1:$port"

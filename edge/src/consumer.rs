@@ -11,7 +11,15 @@ use crate::http::now_ms;
 pub async fn write_batch(batch: &MessageBatch<String>, env: &Env) -> Result<()> {
     let messages = batch.messages()?;
     let now = now_ms();
-    let decoded = decode_messages(messages.iter().map(|m| m.body().as_str()), now);
+    let mut decoded = decode_messages(messages.iter().map(|m| m.body().as_str()), now);
+    // Raw shopper ids never reach the lake: without the key the batch waits in the queue (and
+    // ends in the dead-letter queue after its retries), it is never written in the clear.
+    let Some(pseudonymizer) = crate::settings::get(env).pseudonymizer.clone() else {
+        worker::console_error!("PSEUDONYM_KEY is not set: lake writes wait");
+        batch.retry_all();
+        return Ok(());
+    };
+    decoded.iter_mut().for_each(|m| pseudonymizer.message(m));
     let first = decoded
         .iter()
         .map(|m| match m {

@@ -35,8 +35,14 @@ pub async fn model(env: &Env) -> HandlerResult {
 }
 
 /// `POST /v1/events`: validate, then forward every event (accepted or quarantined) to the queue.
-pub async fn events(mut req: Request, env: &Env) -> HandlerResult {
+pub async fn events(mut req: Request, env: &Env, ctx: &worker::Context) -> HandlerResult {
     crate::http::check_declared_length(&req, MAX_BATCH_BYTES, "batch")?;
+    if crate::settings::get(env).pseudonymizer.is_none() {
+        return Err(ApiError::new(
+            Code::NotConfigured,
+            "events cannot be stored: the PSEUDONYM_KEY secret is not set (wrangler secret put PSEUDONYM_KEY)",
+        ));
+    }
     let body = req
         .bytes()
         .await
@@ -57,6 +63,7 @@ pub async fn events(mut req: Request, env: &Env) -> HandlerResult {
             .await
             .map_err(|e| storage_error("event queue", &e))?;
     }
+    crate::alerts::after_ingest(env, ctx, &outcome.accepted);
     // The lake has the events; now the live state, so the next request reflects them.
     let updates = session::updates(&outcome.accepted);
     futures::future::try_join_all(

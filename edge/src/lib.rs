@@ -8,7 +8,11 @@
 #[cfg(target_arch = "wasm32")]
 mod admin;
 #[cfg(target_arch = "wasm32")]
+mod alerts;
+#[cfg(target_arch = "wasm32")]
 mod consumer;
+#[cfg(target_arch = "wasm32")]
+mod gdpr;
 #[cfg(target_arch = "wasm32")]
 mod handlers;
 #[cfg(target_arch = "wasm32")]
@@ -32,7 +36,7 @@ mod entry {
     use shared::route::{Route, route};
     use worker::{Context, Env, MessageBatch, Request, Response, Result, event};
 
-    use crate::{admin, consumer, handlers, http, search, widgets};
+    use crate::{admin, consumer, gdpr, handlers, http, search, widgets};
 
     #[event(start)]
     fn start() {
@@ -44,7 +48,12 @@ mod entry {
         let started = http::now_ms();
         let origin = req.headers().get("origin").ok().flatten();
         widgets::flush_due(&env, &ctx, started);
-        let result = match route(req.method().as_ref(), &req.path()) {
+        let method = req.method().to_string();
+        let path = req.path();
+        let routed = route(&method, &path);
+        let audited = routed.as_ref().ok().filter(|r| r.requires_admin()).cloned();
+        let ip = req.headers().get("cf-connecting-ip").ok().flatten();
+        let result = match routed {
             Err(e) => Err(e),
             Ok(r) => match http::guard(&r, &req, &env) {
                 Err(e) => Err(e),
@@ -59,6 +68,9 @@ mod entry {
             },
         };
         let resp = result.unwrap_or_else(|e| http::error(&e));
+        if let Some(r) = audited {
+            gdpr::audit(&env, &r, &method, &path, resp.status_code(), ip.as_deref()).await;
+        }
         Ok(http::with_cors(resp, &env, origin.as_deref()))
     }
 
@@ -73,7 +85,7 @@ mod entry {
             Route::Health => handlers::health(env).await,
             Route::Model => handlers::model(env).await,
             Route::OpenApi => handlers::openapi(),
-            Route::Events => handlers::events(req, env).await,
+            Route::Events => handlers::events(req, env, call.ctx).await,
             Route::Item { item_id } => widgets::item(env, &item_id).await,
             Route::Recommendations => widgets::for_shopper(call, &req, WidgetKind::ForYou).await,
             Route::BuyAgain => widgets::for_shopper(call, &req, WidgetKind::BuyAgain).await,
@@ -94,6 +106,8 @@ mod entry {
             Route::AdminModelPut { key } => admin::model_put(req, env, &key).await,
             Route::AdminRulesGet => admin::rules_get(env).await,
             Route::AdminRulesPut => admin::rules_put(req, env).await,
+            Route::AdminCustomerErase { id } => gdpr::erase(env, &id).await,
+            Route::AdminCustomerExport { id } => gdpr::export(env, &id).await,
         }
     }
 

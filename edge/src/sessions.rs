@@ -135,6 +135,14 @@ pub async fn add(env: &Env, key: &str, touches: &[Touch]) -> std::result::Result
     Ok(())
 }
 
+/// Erases the shopper's state (GDPR).
+pub async fn erase(env: &Env, key: &str) -> std::result::Result<(), ApiError> {
+    call(env, key, Method::Delete, "/", None)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    Ok(())
+}
+
 /// Login: merges the anonymous shopper's state into the user's.
 pub async fn merge(env: &Env, from: &str, into: &str) -> std::result::Result<(), ApiError> {
     let state = load(env, from).await?;

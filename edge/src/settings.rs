@@ -4,6 +4,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use shared::alerts::AlertRules;
+use shared::privacy::Pseudonymizer;
 use shared::{ab, access};
 use worker::Env;
 
@@ -16,6 +18,13 @@ pub struct Settings {
     /// The running A/B test; a malformed `AB_TEST` is logged and no test runs, so a configuration
     /// slip never takes recommendations down.
     pub ab_test: Option<ab::AbTest>,
+    /// Keyed pseudonyms for every shopper id written to the lake (`PSEUDONYM_KEY` secret). Unset
+    /// or too short: ingest answers 503 `not_configured` rather than store raw ids.
+    pub pseudonymizer: Option<Pseudonymizer>,
+    /// Alert rules evaluated on ingest (`ALERT_RULES`, JSON; malformed: logged, no rules).
+    pub alert_rules: AlertRules,
+    /// Where alerts are POSTed (`ALERT_WEBHOOK`); unset: no alerts are sent.
+    pub alert_webhook: Option<String>,
 }
 
 fn text(env: &Env, name: &str) -> Option<String> {
@@ -53,6 +62,17 @@ fn load(env: &Env) -> Settings {
         },
         refresh_ms: number(env, "MODEL_REFRESH_SECONDS", 30) * 1000,
         ab_test,
+        alert_rules: AlertRules::parse(&text(env, "ALERT_RULES").unwrap_or_default())
+            .unwrap_or_else(|e| {
+                worker::console_error!("ALERT_RULES ignored: {e}");
+                AlertRules::default()
+            }),
+        alert_webhook: text(env, "ALERT_WEBHOOK").filter(|u| u.starts_with("http")),
+        pseudonymizer: text(env, "PSEUDONYM_KEY").and_then(|k| {
+            Pseudonymizer::new(k.as_bytes())
+                .map_err(|e| worker::console_error!("PSEUDONYM_KEY ignored: {e}"))
+                .ok()
+        }),
     }
 }
 

@@ -401,12 +401,17 @@ pub struct LakeListQuery {
 
 impl LakeListQuery {
     pub const PARAMS: &'static [&'static str] = &["prefix", "cursor"];
+    /// What the admin API may list: the raw zone, GDPR requests, the audit log.
+    pub const PREFIXES: &'static [&'static str] = &["raw/", "gdpr/", "audit/"];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
         let q = Query::new(pairs, Self::PARAMS)?;
         let prefix = q.get("prefix").unwrap_or("raw/").to_owned();
-        if !prefix.starts_with("raw/") {
-            return Err(ApiError::invalid_param("prefix", "must start with `raw/`"));
+        if !Self::PREFIXES.iter().any(|p| prefix.starts_with(p)) {
+            return Err(ApiError::invalid_param(
+                "prefix",
+                "must start with `raw/`, `gdpr/` or `audit/`",
+            ));
         }
         Ok(Self {
             prefix,

@@ -24,6 +24,8 @@ pub enum Code {
     RateLimited,
     ModelUnavailable,
     StorageUnavailable,
+    /// A secret the route needs is not set (e.g. `PSEUDONYM_KEY`).
+    NotConfigured,
     Internal,
 }
 
@@ -46,6 +48,7 @@ impl Code {
             Code::RateLimited => (429, "rate_limited"),
             Code::ModelUnavailable => (503, "model_unavailable"),
             Code::StorageUnavailable => (503, "storage_unavailable"),
+            Code::NotConfigured => (503, "not_configured"),
             Code::Internal => (500, "internal"),
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod ab;
 pub mod access;
+pub mod alerts;
 pub mod api;
 pub mod artifact;
 pub mod batch;
@@ -15,12 +16,14 @@ pub mod error;
 pub mod event;
 pub mod factors;
 pub mod filter;
+pub mod gdpr;
 pub mod ingest;
 pub mod ivf;
 pub mod lake;
 pub mod manifest;
 pub mod model_slot;
 pub mod personal;
+pub mod privacy;
 pub mod recommend;
 pub mod route;
 pub mod rules;

@@ -46,6 +46,10 @@ pub enum Route {
     AdminModelPut { key: String },
     /// `GET /v1/admin/dashboard`: the BI dashboard's data, as `trainer kpis` published it (admin).
     AdminDashboard,
+    /// `DELETE /v1/admin/customers/{id}`: GDPR erasure (admin).
+    AdminCustomerErase { id: String },
+    /// `GET /v1/admin/customers/{id}/export`: everything the edge holds about a person (admin).
+    AdminCustomerExport { id: String },
     /// `OPTIONS` on any route: CORS preflight.
     Preflight,
 }
@@ -61,6 +65,8 @@ impl Route {
                 | Route::AdminDashboard
                 | Route::AdminRulesGet
                 | Route::AdminRulesPut
+                | Route::AdminCustomerErase { .. }
+                | Route::AdminCustomerExport { .. }
         )
     }
 
@@ -95,6 +101,8 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/admin/dashboard"),
     ("GET", "/v1/admin/rules"),
     ("PUT", "/v1/admin/rules"),
+    ("DELETE", "/v1/admin/customers/{id}"),
+    ("GET", "/v1/admin/customers/{id}/export"),
 ];
 
 fn decode_segment(s: &str) -> Result<String, ApiError> {
@@ -211,6 +219,27 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
                 item_id: decode_segment(id)?,
             },
         );
+    }
+    if let Some(rest) = path.strip_prefix("/v1/admin/customers/") {
+        if let Some(id) = rest
+            .strip_suffix("/export")
+            .filter(|id| !id.is_empty() && !id.contains('/'))
+        {
+            return allow(
+                "GET",
+                Route::AdminCustomerExport {
+                    id: decode_segment(id)?,
+                },
+            );
+        }
+        if !rest.is_empty() && !rest.contains('/') {
+            return allow(
+                "DELETE",
+                Route::AdminCustomerErase {
+                    id: decode_segment(rest)?,
+                },
+            );
+        }
     }
     if let Some(rest) = path.strip_prefix("/v1/admin/lake/") {
         return allow(

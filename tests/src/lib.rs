@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod s3;
+pub mod shop;
+pub mod webhook;
 
 /// What can go wrong while driving the system.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,16 @@ pub type Result<T> = std::result::Result<T, HarnessError>;
 /// The workspace root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The Python with DuckDB that `scripts/setup.sh` installs into `.venv`, else `python3`.
+pub fn python() -> PathBuf {
+    let venv = root().join(".venv/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
 }
 
 /// `../shared/data/<name>`: the shared benchmark and fixture data.
@@ -98,6 +110,8 @@ pub fn trainer(args: &[&str]) -> Result<Command> {
     let mut cmd = Command::new(trainer_bin()?);
     cmd.args(args)
         .env("RUST_LOG", "warn")
+        .env("VITRINE_PSEUDONYM_KEY", PSEUDONYM_KEY)
+        .env("VITRINE_PII_KEY", PII_KEY)
         .env_remove("VITRINE_LAKE")
         .env_remove("VITRINE_MODELS");
     Ok(cmd)
@@ -227,6 +241,10 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
 
 /// The admin key the test workers run with.
 pub const ADMIN_KEY: &str = "test-admin-key";
+/// The worker's `PSEUDONYM_KEY` and the trainer's `VITRINE_PSEUDONYM_KEY` in tests.
+pub const PSEUDONYM_KEY: &str = "test-pseudonym-key-0123456789";
+/// The trainer's `VITRINE_PII_KEY` in tests (32 bytes, hex).
+pub const PII_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 /// A running worker under `wrangler dev`, stopped (whole process group) on drop.
 pub struct Worker {
@@ -298,6 +316,8 @@ impl Worker {
             .args([
                 "--var",
                 &format!("ADMIN_KEY:{ADMIN_KEY}"),
+                "--var",
+                &format!("PSEUDONYM_KEY:{PSEUDONYM_KEY}"),
                 "--var",
                 "MODEL_REFRESH_SECONDS:1",
             ]);

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use shared::ingest::Quarantined;
+use shared::privacy::Pseudonymizer;
 use shared::{Event, EventType, ValidationPolicy, lake};
 
 use crate::products::Product;
@@ -133,9 +134,12 @@ fn row_event(row: &HashMap<&str, &str>, event_id: &str) -> Value {
 }
 
 /// Imports a REES46 CSV file into the lake's raw zone.
+/// Shopper ids (and a session id that falls back to the shopper id) are stored as keyed
+/// pseudonyms, like the edge stores them.
 pub async fn rees46(
     lake: &Lake,
     csv_path: &Path,
+    pseudonymizer: &Pseudonymizer,
     now_ms: i64,
 ) -> Result<ImportReport, ImportError> {
     let path = csv_path.display().to_string();
@@ -177,7 +181,11 @@ pub async fn rees46(
         let event_id = format!("rees46-{}", short_hash(&line));
         let raw = row_event(&row, &event_id);
         match shared::event::validate(&raw, now_ms, &policy) {
-            Ok(event) => {
+            Ok(mut event) => {
+                if row.get("user_session").is_none_or(|s| s.is_empty()) {
+                    event.session_id = pseudonymizer.pseudonym(&event.session_id);
+                }
+                pseudonymizer.event(&mut event);
                 if event.event_type != EventType::Search {
                     note_product(&mut catalog, &row, event.timestamp);
                 }
@@ -198,7 +206,11 @@ pub async fn rees46(
                 field: e.field.clone(),
                 code: e.reason.code().to_owned(),
                 message: format!("row {}: {e}", n + 2),
-                raw,
+                raw: {
+                    let mut raw = raw;
+                    pseudonymizer.scrub(&mut raw);
+                    raw
+                },
             }),
         }
     }
@@ -272,6 +284,10 @@ fn note_product(catalog: &mut BTreeMap<String, Product>, row: &HashMap<&str, &st
 mod tests {
     use super::*;
 
+    fn pseudo() -> Pseudonymizer {
+        Pseudonymizer::new(b"import-test-key-0123").unwrap()
+    }
+
     fn sample() -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/rees46-sample.csv")
     }
@@ -279,7 +295,9 @@ mod tests {
     #[tokio::test]
     async fn imports_the_real_sample() {
         let lake = Lake::open("memory://").unwrap();
-        let r = rees46(&lake, &sample(), 1_790_000_000_000).await.unwrap();
+        let r = rees46(&lake, &sample(), &pseudo(), 1_790_000_000_000)
+            .await
+            .unwrap();
         assert_eq!(r.rows, 4999);
         assert_eq!(r.accepted + r.quarantined, 4999);
         assert_eq!(r.by_type.get("view"), Some(&4895));
@@ -295,8 +313,18 @@ mod tests {
             .collect();
         assert_eq!(keys.len(), r.files);
         assert!(keys[0].starts_with("raw/events/dt=2019-10-01/import-rees46-"));
+        // Shopper ids are stored as keyed pseudonyms only.
+        let first = lake.get(&keys[0]).await.unwrap();
+        let event: Event =
+            serde_json::from_slice(first.split(|&b| b == b'\n').next().unwrap()).unwrap();
+        assert!(
+            shared::privacy::is_pseudonym(event.user_id.as_deref().unwrap()),
+            "{event:?}"
+        );
         // Re-import writes the same files: nothing is duplicated.
-        let again = rees46(&lake, &sample(), 1_790_000_000_000).await.unwrap();
+        let again = rees46(&lake, &sample(), &pseudo(), 1_790_000_000_000)
+            .await
+            .unwrap();
         assert_eq!(again, r);
         assert_eq!(lake.list("raw/events/").await.unwrap().len(), keys.len());
     }
@@ -312,7 +340,9 @@ mod tests {
         )
         .unwrap();
         let lake = Lake::open("memory://").unwrap();
-        let r = rees46(&lake, &csv, 1_790_000_000_000).await.unwrap();
+        let r = rees46(&lake, &csv, &pseudo(), 1_790_000_000_000)
+            .await
+            .unwrap();
         assert_eq!((r.accepted, r.quarantined), (1, 2));
         let q = lake.list("raw/quarantine/").await.unwrap();
         let body = lake.get(&q[0].0).await.unwrap();
@@ -324,7 +354,7 @@ mod tests {
         );
         std::fs::write(&csv, "a,b\n1,2\n").unwrap();
         assert!(matches!(
-            rees46(&lake, &csv, 0).await,
+            rees46(&lake, &csv, &pseudo(), 0).await,
             Err(ImportError::Header { .. })
         ));
     }

@@ -1,13 +1,20 @@
 //! The trainer library: every step of the nightly pipeline, callable from the `trainer` binary
 //! and from tests.
 
+pub mod alerts;
+pub mod audit;
+pub mod cdi;
 pub mod compact;
+pub mod connector;
 pub mod covisit;
 pub mod csr;
+pub mod customers;
 pub mod embed;
+pub mod erase;
 pub mod evaluate;
 pub mod evaluations_table;
 pub mod events_table;
+pub mod export;
 pub mod gate;
 pub mod holdout;
 pub mod http;
@@ -18,11 +25,13 @@ pub mod ivf;
 pub mod kpi;
 pub mod metrics;
 pub mod parquet_io;
+pub mod privacy;
 pub mod products;
 pub mod progress;
 pub mod publish;
 pub mod pull;
 pub mod repurchase;
+pub mod rows_table;
 pub mod search_build;
 pub mod search_eval;
 pub mod sequences;

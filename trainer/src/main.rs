@@ -171,6 +171,60 @@ enum Command {
         #[command(subcommand)]
         format: ImportFormat,
     },
+    /// Pull customer data into the lake: the shop's Admin API (products, customers, orders) or a
+    /// CRM / newsletter CSV export. PII is stored encrypted, shopper ids as pseudonyms.
+    Ingest {
+        #[command(subcommand)]
+        source: IngestSource,
+    },
+    /// Build one golden record per customer from every staged source and the login links in
+    /// events: tables/customers_golden + tables/customer_lineage.
+    Customers {
+        #[command(flatten)]
+        lake: LakeArg,
+        /// Jaro-Winkler similarity of names (same postcode) at or above which records merge.
+        #[arg(long, default_value_t = 0.92)]
+        fuzzy_threshold: f64,
+        /// Source priority for survivorship, highest first.
+        #[arg(long, default_value = "shop,crm,newsletter", value_delimiter = ',')]
+        source_priority: Vec<String>,
+        /// Country for phone numbers written without a country code (ISO 3166-1 alpha-2).
+        #[arg(long, default_value = "DE")]
+        default_country: String,
+    },
+    /// GDPR erasure: remove one person from every lake table and raw file (rewriting them) and
+    /// write a receipt under gdpr/receipts/. The next training run builds a model without them.
+    Erase {
+        #[command(flatten)]
+        lake: LakeArg,
+        /// The person: shop customer id, email, golden id or pseudonym.
+        #[arg(long, required_unless_present = "pending", conflicts_with = "pending")]
+        customer: Option<String>,
+        /// Carry out the erasure requests the worker recorded (DELETE /v1/admin/customers/{id})
+        /// that have no receipt yet; `trainer run` does this before compacting.
+        #[arg(long)]
+        pending: bool,
+    },
+    /// Evaluate the alert rules in config/alerts.json over the lake (out-of-stock views, cart
+    /// abandonment and quarantine-rate spikes) and POST new alerts to a webhook.
+    Alerts {
+        #[command(flatten)]
+        lake: LakeArg,
+        /// Where alerts go (JSON POST); without it the alerts are only printed.
+        #[arg(long, env = "VITRINE_ALERT_WEBHOOK")]
+        webhook: Option<String>,
+        /// Evaluate as of this time, RFC 3339 (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// GDPR access: everything the lake holds about one person (PII decrypted) as JSON.
+    Export {
+        #[command(flatten)]
+        lake: LakeArg,
+        /// The person: shop customer id, email, golden id or pseudonym.
+        #[arg(long)]
+        customer: String,
+    },
     /// Generate a simulated electronics shop into the lake's raw zone.
     Simulate {
         #[command(flatten)]
@@ -313,6 +367,57 @@ enum ImportFormat {
     },
 }
 
+#[derive(Subcommand)]
+enum IngestSource {
+    /// A Shopify-style Admin REST API: Link pagination, incremental by updated_at, retries.
+    Shop {
+        #[command(flatten)]
+        lake: LakeArg,
+        /// The shop's base URL, e.g. https://my-shop.myshopify.com
+        #[arg(long, env = "VITRINE_SHOP_URL")]
+        shop_url: String,
+        /// Admin API access token (sent as X-Shopify-Access-Token).
+        #[arg(long, env = "VITRINE_SHOP_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        #[arg(long, default_value = "2024-01")]
+        api_version: String,
+        /// Records per page (1..=250).
+        #[arg(long, default_value_t = 250)]
+        page_size: u32,
+        #[arg(
+            long,
+            default_value = "products,customers,orders",
+            value_delimiter = ','
+        )]
+        resources: Vec<String>,
+        /// Per-request timeout in seconds.
+        #[arg(long, default_value_t = 30.0)]
+        timeout_secs: f64,
+        /// Retries per request after the first attempt.
+        #[arg(long, default_value_t = 6)]
+        max_retries: u32,
+        /// First retry backoff in milliseconds (doubles per retry, full jitter).
+        #[arg(long, default_value_t = 250)]
+        backoff_ms: u64,
+    },
+    /// A CRM or newsletter export (CSV with a header row; column names matched loosely).
+    Csv {
+        #[command(flatten)]
+        lake: LakeArg,
+        /// The source's name: `crm`, `newsletter`, ...
+        #[arg(long)]
+        source: String,
+        file: PathBuf,
+    },
+}
+
+fn keys() -> Result<trainer::connector::Keys> {
+    Ok(trainer::connector::Keys {
+        pseudonymizer: trainer::privacy::pseudonymizer()?,
+        cipher: trainer::privacy::PiiCipher::from_env()?,
+    })
+}
+
 fn report<T: Serialize>(command: &str, value: &T) -> Result<()> {
     let mut v = serde_json::to_value(value)?;
     if let Some(o) = v.as_object_mut() {
@@ -397,7 +502,8 @@ async fn run(cli: Cli) -> Result<()> {
             format: ImportFormat::Rees46 { csv, lake },
         } => {
             let lake = Lake::open(&lake.lake)?;
-            let r = import::rees46(&lake, &csv, now_ms()).await?;
+            let p = trainer::privacy::pseudonymizer()?;
+            let r = import::rees46(&lake, &csv, &p, now_ms()).await?;
             report("import rees46", &r)
         }
         Command::Simulate {
@@ -430,6 +536,117 @@ async fn run(cli: Cli) -> Result<()> {
             let mut r = serde_json::to_value(simulate::simulate(&lake, &p).await?)?;
             r["seconds"] = started.elapsed().as_secs_f64().into();
             report("simulate", &r)
+        }
+        Command::Ingest {
+            source:
+                IngestSource::Shop {
+                    lake,
+                    shop_url,
+                    token,
+                    api_version,
+                    page_size,
+                    resources,
+                    timeout_secs,
+                    max_retries,
+                    backoff_ms,
+                },
+        } => {
+            if !(timeout_secs.is_finite() && timeout_secs > 0.0) {
+                bail!("--timeout-secs must be a positive number of seconds");
+            }
+            let keys = keys()?;
+            let lake = Lake::open(&lake.lake)?;
+            let opts = trainer::connector::ShopOptions {
+                base_url: shop_url,
+                api_version,
+                token,
+                page_size,
+                resources,
+                fetch: trainer::connector::client::FetchParams {
+                    timeout: std::time::Duration::from_secs_f64(timeout_secs),
+                    max_retries,
+                    base_backoff: std::time::Duration::from_millis(backoff_ms),
+                    ..Default::default()
+                },
+            };
+            let r = trainer::connector::sync_shop(&lake, &opts, &keys, now_ms()).await?;
+            report("ingest shop", &r)
+        }
+        Command::Ingest {
+            source: IngestSource::Csv { lake, source, file },
+        } => {
+            let keys = keys()?;
+            let lake = Lake::open(&lake.lake)?;
+            let r = trainer::connector::csv_source::import(&lake, &source, &file, &keys, now_ms())
+                .await?;
+            report("ingest csv", &r)
+        }
+        Command::Customers {
+            lake,
+            fuzzy_threshold,
+            source_priority,
+            default_country,
+        } => {
+            let keys = keys()?;
+            let lake = Lake::open(&lake.lake)?;
+            let params = trainer::cdi::matching::MatchParams {
+                fuzzy_threshold,
+                source_priority,
+                default_country,
+            };
+            let r =
+                trainer::customers::run(&lake, params, &keys.pseudonymizer, &keys.cipher).await?;
+            report("customers", &r)
+        }
+        Command::Erase {
+            lake,
+            customer,
+            pending,
+        } => {
+            let p = trainer::privacy::pseudonymizer()?;
+            let lake = Lake::open(&lake.lake)?;
+            match customer {
+                Some(c) if !pending => {
+                    let r = trainer::erase::erase(&lake, &c, &p, now_ms).await?;
+                    trainer::audit::record(
+                        &lake,
+                        "customer_erase",
+                        &format!("customer/{}", r.subject),
+                        now_ms(),
+                    )
+                    .await?;
+                    report("erase", &r)
+                }
+                _ => {
+                    let receipts = trainer::erase::erase_pending(&lake, &p, now_ms).await?;
+                    report("erase", &serde_json::json!({ "receipts": receipts }))
+                }
+            }
+        }
+        Command::Alerts { lake, webhook, at } => {
+            let lake = Lake::open(&lake.lake)?;
+            let now = match at {
+                Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
+                    .with_context(|| format!("--at `{t}` is not an RFC 3339 time"))?
+                    .timestamp_millis(),
+                None => now_ms(),
+            };
+            let r = trainer::alerts::run(&lake, webhook.as_deref(), now).await?;
+            report("alerts", &r)
+        }
+        Command::Export { lake, customer } => {
+            let keys = keys()?;
+            let lake = Lake::open(&lake.lake)?;
+            let r = trainer::export::export(&lake, &customer, &keys.pseudonymizer, &keys.cipher)
+                .await?;
+            trainer::audit::record(
+                &lake,
+                "customer_export",
+                &format!("customer/{}", r.subject),
+                now_ms(),
+            )
+            .await?;
+            report("export", &r)
         }
         Command::Compact { lake } => {
             let lake = Lake::open(&lake.lake)?;
@@ -553,6 +770,16 @@ async fn run(cli: Cli) -> Result<()> {
             if let Some(url) = &worker.worker {
                 let r = pull::pull(url, worker.key()?, &store).await?;
                 tracing::info!(copied = r.copied, "pulled raw events from the worker");
+            }
+            // GDPR erasures the worker recorded go before anything is built from the lake.
+            if !store.list(trainer::erase::REQUESTS).await?.is_empty() {
+                let p = trainer::privacy::pseudonymizer()
+                    .context("erasure requests are pending in the lake")?;
+                let done = trainer::erase::erase_pending(&store, &p, now_ms).await?;
+                tracing::info!(
+                    erasures = done.len(),
+                    "carried out pending erasure requests"
+                );
             }
             let c = compact::compact(&store).await?;
             tracing::info!(

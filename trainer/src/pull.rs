@@ -25,18 +25,39 @@ pub struct PullReport {
     pub bytes: u64,
 }
 
-/// Copies every `raw/` object the lake lacks (or holds with another size).
+/// Copies every `raw/` object the lake lacks (or holds with another size), and the edge's GDPR
+/// erasure requests. Lines of people erased from this lake stay out (see `crate::erase`).
 pub async fn pull(worker: &str, admin_key: &str, lake: &Lake) -> Result<PullReport, PullError> {
+    let erased = crate::erase::erased(lake)
+        .await
+        .map_err(|e| PullError::Worker {
+            url: crate::erase::ERASED.into(),
+            message: e.to_string(),
+        })?;
+    let mut report = PullReport::default();
+    for prefix in ["raw/", shared::gdpr::REQUESTS] {
+        pull_prefix(worker, admin_key, lake, prefix, &erased, &mut report).await?;
+    }
+    Ok(report)
+}
+
+async fn pull_prefix(
+    worker: &str,
+    admin_key: &str,
+    lake: &Lake,
+    prefix: &str,
+    erased: &[crate::erase::Erased],
+    report: &mut PullReport,
+) -> Result<(), PullError> {
     let base = worker.trim_end_matches('/');
     let werr = |url: &str, message: String| PullError::Worker {
         url: url.to_owned(),
         message,
     };
     let http = client().map_err(|e| werr(base, e.to_string()))?;
-    let mut report = PullReport::default();
     let mut cursor: Option<String> = None;
     loop {
-        let mut url = format!("{base}/v1/admin/lake?prefix=raw/");
+        let mut url = format!("{base}/v1/admin/lake?prefix={prefix}");
         if let Some(c) = &cursor {
             url.push_str("&cursor=");
             url.push_str(&url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>());
@@ -62,7 +83,15 @@ pub async fn pull(worker: &str, admin_key: &str, lake: &Lake) -> Result<PullRepo
                 .await
                 .map_err(|e| werr(&obj_url, e.to_string()))?;
             report.bytes += body.len() as u64;
-            lake.put(&o.key, body).await?;
+            let kept = if erased.is_empty() || !o.key.ends_with(".ndjson") {
+                None
+            } else {
+                crate::erase::suppress(&String::from_utf8_lossy(&body), erased)
+            };
+            match kept {
+                Some(k) => lake.put(&o.key, k).await?,
+                None => lake.put(&o.key, body).await?,
+            }
             report.copied += 1;
         }
         match listing.cursor {
@@ -70,5 +99,5 @@ pub async fn pull(worker: &str, admin_key: &str, lake: &Lake) -> Result<PullRepo
             _ => break,
         }
     }
-    Ok(report)
+    Ok(())
 }

@@ -2,21 +2,11 @@
 //! REES46 sample, read back by an external client — DuckDB with Hive partitioning — and compared
 //! with DuckDB's own count from the events table (and from the raw REES46 CSV).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use tests::{ADMIN_KEY, Worker, file_url, root, run, run_trainer, shared_data};
-
-/// The Python with DuckDB that `scripts/setup.sh` installs into `.venv`, else `python3`.
-fn python() -> PathBuf {
-    let venv = root().join(".venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
+use tests::{ADMIN_KEY, Worker, file_url, python, root, run, run_trainer, shared_data};
 
 fn duckdb(lake: &Path, csv: Option<&Path>) -> Value {
     let mut cmd = Command::new(python());

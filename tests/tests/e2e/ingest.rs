@@ -81,6 +81,13 @@ fn bad_batches_are_refused_with_codes_and_valid_events_are_not_lost() {
         .map(|l| serde_json::from_str::<shared::Event>(l).unwrap().event_id)
         .collect();
     assert_eq!(ids.len(), 3, "{events}");
+    // The lake holds keyed pseudonyms, never the shopper ids the client sent.
+    let p = shared::privacy::Pseudonymizer::new(tests::PSEUDONYM_KEY.as_bytes()).unwrap();
+    for l in events.lines() {
+        let e: shared::Event = serde_json::from_str(l).unwrap();
+        let anon = e.anonymous_id.unwrap();
+        assert!(anon == p.pseudonym("a") || anon == p.pseudonym("b"), "{l}");
+    }
     for id in ["good-1", "good-2", "good-3"] {
         assert!(ids.contains(&id.to_owned()), "{id} missing from {ids:?}");
     }
@@ -121,4 +128,18 @@ fn errors_use_the_envelope_and_statuses() {
     );
     let (s, _) = w.get("/v1/admin/lake").unwrap();
     assert_eq!(s, 401);
+}
+
+#[test]
+fn events_are_refused_not_stored_in_the_clear_without_a_pseudonym_key() {
+    let w = Worker::start_with(&[("PSEUDONYM_KEY", "")]).unwrap();
+    let batch = json!({"events": [view("e-1", "a", "i1", now_ms())]});
+    let (s, b) = w.post("/v1/events", batch.to_string()).unwrap();
+    assert_eq!((s, code(&b)), (503, "not_configured"), "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("PSEUDONYM_KEY")
+    );
 }

@@ -9,6 +9,8 @@
 mod api;
 mod bi;
 mod common;
+mod customers;
+mod gdpr;
 mod ingest;
 mod object_stores;
 mod pipeline;

@@ -1,0 +1,285 @@
+//! GDPR at the edge, decided here so it is tested natively: erasure requests the worker hands to
+//! the trainer, the export document, and the admin audit log.
+//!
+//! `DELETE /v1/admin/customers/{id}` erases what the edge holds at once (the shopper's session
+//! state) and leaves an [`ErasureRequest`] under `gdpr/requests/` in the lake; the next
+//! `trainer run` (or `trainer erase --pending`) erases the lake and writes the receipt under
+//! `gdpr/receipts/`. Every admin request leaves an [`AuditRecord`] under `audit/`, with customer
+//! ids in paths replaced by their pseudonym so the log itself holds no identifiers.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::Event;
+use crate::ingest::Serve;
+use crate::privacy::Pseudonymizer;
+use crate::route::Route;
+use crate::session::SessionState;
+use crate::time::date_of;
+
+/// Pending erasure requests (written by the edge, consumed by the trainer).
+pub const REQUESTS: &str = "gdpr/requests/";
+/// Erasure receipts (written by the trainer).
+pub const RECEIPTS: &str = "gdpr/receipts/";
+/// The admin audit log.
+pub const AUDIT: &str = "audit/";
+
+/// One store's part of an erasure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreState {
+    pub store: String,
+    /// `erased` or `pending`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+}
+
+/// An erasure as the edge records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErasureRequest {
+    pub job_id: String,
+    /// The person's pseudonym (never the raw id).
+    pub subject: String,
+    pub requested_at: i64,
+    pub stores: Vec<StoreState>,
+}
+
+impl ErasureRequest {
+    /// The request for the customer `id` at `now_ms`, with the session already erased.
+    pub fn new(id: &str, p: &Pseudonymizer, now_ms: i64) -> Self {
+        let subject = p.pseudonym(id);
+        let mut h = Sha256::new();
+        h.update(subject.as_bytes());
+        h.update(now_ms.to_le_bytes());
+        let digest = h.finalize();
+        let job_id = format!(
+            "erase-{}",
+            digest
+                .iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        Self {
+            job_id,
+            subject,
+            requested_at: now_ms,
+            stores: vec![
+                StoreState {
+                    store: "session".into(),
+                    status: "erased".into(),
+                    at: Some(now_ms),
+                },
+                StoreState {
+                    store: "lake".into(),
+                    status: "pending".into(),
+                    at: None,
+                },
+            ],
+        }
+    }
+
+    /// Where the request is stored.
+    pub fn key(&self) -> String {
+        format!("{REQUESTS}{}.json", self.job_id)
+    }
+}
+
+/// The Durable Object keys a customer id may have state under.
+pub fn session_keys(id: &str) -> [String; 2] {
+    [format!("u:{id}"), format!("a:{id}")]
+}
+
+/// Everything the edge holds about one person.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Export {
+    pub subject: String,
+    pub generated_at: i64,
+    /// Session state per Durable Object key kind (`user`, `anonymous`).
+    pub sessions: std::collections::BTreeMap<String, SessionState>,
+    /// Their events in the lake's raw zone (as stored: pseudonymised).
+    pub events: Vec<Event>,
+    /// What recommendation and search responses showed them.
+    pub serves: Vec<Serve>,
+    pub erasure_requests: Vec<ErasureRequest>,
+    /// Whether the raw zone had more files than one export reads.
+    pub truncated: bool,
+    pub notes: Vec<String>,
+}
+
+impl Export {
+    /// Keeps the lines of a raw NDJSON file that belong to the subject.
+    pub fn add_raw(&mut self, key: &str, body: &str) {
+        for line in body.lines().filter(|l| l.contains(self.subject.as_str())) {
+            if key.starts_with(crate::lake::RAW_EVENTS) {
+                if let Ok(e) = serde_json::from_str::<Event>(line) {
+                    self.events.push(e);
+                }
+            } else if let Ok(s) = serde_json::from_str::<Serve>(line) {
+                self.serves.push(s);
+            }
+        }
+    }
+}
+
+/// One admin action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub at: i64,
+    pub action: String,
+    pub method: String,
+    /// The path with customer ids replaced by pseudonyms.
+    pub path: String,
+    pub status: u16,
+    /// Who: the admin key (the only credential admin routes accept).
+    pub actor: String,
+    /// The client address, pseudonymised.
+    pub client: Option<String>,
+}
+
+impl AuditRecord {
+    /// The record of `route` answered with `status`.
+    pub fn new(
+        route: &Route,
+        method: &str,
+        path: &str,
+        status: u16,
+        client_ip: Option<&str>,
+        p: Option<&Pseudonymizer>,
+        now_ms: i64,
+    ) -> Self {
+        // Rebuilt from the route, not by text replacement: an id like `1` also occurs in `/v1`.
+        let who = |id: &str| p.map_or_else(|| "<redacted>".to_owned(), |p| p.pseudonym(id));
+        let redacted = match route {
+            Route::AdminCustomerErase { id } => format!("/v1/admin/customers/{}", who(id)),
+            Route::AdminCustomerExport { id } => {
+                format!("/v1/admin/customers/{}/export", who(id))
+            }
+            _ => path.to_owned(),
+        };
+        Self {
+            at: now_ms,
+            action: action(route).into(),
+            method: method.into(),
+            path: redacted,
+            status,
+            actor: "admin-key".into(),
+            client: client_ip.and_then(|ip| p.map(|p| p.pseudonym(ip))),
+        }
+    }
+
+    /// Where the record is stored (`nonce` keeps two records of one millisecond apart).
+    pub fn key(&self, nonce: &str) -> String {
+        format!("{AUDIT}dt={}/{}-{nonce}.json", date_of(self.at), self.at)
+    }
+}
+
+/// A stable name for what an admin route does.
+pub fn action(route: &Route) -> &'static str {
+    match route {
+        Route::AdminLakeList => "lake_list",
+        Route::AdminLakeGet { .. } => "lake_read",
+        Route::AdminModelPut { .. } => "model_write",
+        Route::AdminDashboard => "dashboard_read",
+        Route::AdminRulesGet => "rules_read",
+        Route::AdminRulesPut => "rules_write",
+        Route::AdminCustomerErase { .. } => "customer_erase",
+        Route::AdminCustomerExport { .. } => "customer_export",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> Pseudonymizer {
+        Pseudonymizer::new(b"gdpr-test-key-0123456").unwrap()
+    }
+
+    #[test]
+    fn requests_name_the_subject_only_by_pseudonym() {
+        let r = ErasureRequest::new("cust-42", &p(), 1_790_000_000_000);
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(!text.contains("cust-42"), "{text}");
+        assert_eq!(r.subject, p().pseudonym("cust-42"));
+        assert!(r.key().starts_with("gdpr/requests/erase-"));
+        assert_ne!(
+            r.job_id,
+            ErasureRequest::new("cust-42", &p(), 1_790_000_000_001).job_id
+        );
+        assert_eq!(session_keys("7"), ["u:7".to_owned(), "a:7".to_owned()]);
+    }
+
+    #[test]
+    fn audit_records_redact_customer_ids() {
+        let route = Route::AdminCustomerErase {
+            id: "cust-42".into(),
+        };
+        let a = AuditRecord::new(
+            &route,
+            "DELETE",
+            "/v1/admin/customers/cust-42",
+            202,
+            Some("10.0.0.1"),
+            Some(&p()),
+            1_790_000_000_000,
+        );
+        let text = serde_json::to_string(&a).unwrap();
+        assert!(
+            !text.contains("cust-42") && !text.contains("10.0.0.1"),
+            "{text}"
+        );
+        assert_eq!(a.action, "customer_erase");
+        assert!(
+            a.key("x1")
+                .starts_with("audit/dt=2026-09-21/1790000000000-x1")
+        );
+        // Regression: the id `1` was replaced inside `/v1` instead of the id segment.
+        let one = AuditRecord::new(
+            &Route::AdminCustomerExport { id: "1".into() },
+            "GET",
+            "/v1/admin/customers/1/export",
+            200,
+            None,
+            Some(&p()),
+            0,
+        );
+        assert_eq!(
+            one.path,
+            format!("/v1/admin/customers/{}/export", p().pseudonym("1"))
+        );
+        let list = AuditRecord::new(
+            &Route::AdminLakeList,
+            "GET",
+            "/v1/admin/lake",
+            200,
+            None,
+            None,
+            0,
+        );
+        assert_eq!(
+            (list.action.as_str(), list.path.as_str()),
+            ("lake_list", "/v1/admin/lake")
+        );
+    }
+
+    #[test]
+    fn exports_keep_only_the_subjects_lines() {
+        let subject = p().pseudonym("7");
+        let mut x = Export {
+            subject: subject.clone(),
+            ..Export::default()
+        };
+        let mine = format!(
+            r#"{{"event_id":"e1","type":"view","user_id":"{subject}","session_id":"s","timestamp":1,"item_id":"i"}}"#
+        );
+        let other = r#"{"event_id":"e2","type":"view","user_id":"p_other","session_id":"s","timestamp":1,"item_id":"i"}"#;
+        x.add_raw(
+            "raw/events/dt=2026-01-01/b.ndjson",
+            &format!("{mine}\n{other}\n"),
+        );
+        assert_eq!(x.events.len(), 1);
+        assert_eq!(x.events[0].event_id, "e1");
+    }
+}

@@ -1,0 +1,456 @@
+//! Customer data: the shop connector against a local Shopify-style API that injects faults, CRM
+//! and newsletter CSV imports, golden records from all of them plus the login links the worker
+//! saw, and a scan of every lake file for the fixture's raw emails and phone numbers.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tests::shop::{FakeShop, Fault, ShopState};
+use tests::{
+    ADMIN_KEY, PSEUDONYM_KEY, Worker, file_url, now_ms, output, python, root, run, run_trainer,
+    trainer, wait_for,
+};
+
+const TOKEN: &str = "shpat_test_token";
+
+fn customer(id: u64, day: u32) -> Value {
+    json!({
+        "id": id, "email": format!("shopper{id}@example.com"), "first_name": format!("Anna{id}"),
+        "last_name": "Schmidt", "phone": format!("+49 151 {:07}", 1_000_000 + id),
+        "created_at": "2026-09-01T08:00:00Z", "updated_at": format!("2026-10-{day:02}T10:00:00Z"),
+        "email_marketing_consent": {"state": if id.is_multiple_of(2) { "subscribed" } else { "not_subscribed" }},
+        "default_address": {"address1": format!("Hauptstraße {id}"), "city": "Berlin",
+                            "zip": format!("{}", 10_000 + id), "country_code": "DE"}
+    })
+}
+
+fn product(id: u64) -> Value {
+    json!({"id": id, "title": format!("USB-C Charger {id}W"), "vendor": "Anker",
+           "product_type": "Chargers", "status": "active", "tags": "usb-c, charger",
+           "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-10-01T00:00:00Z",
+           "variants": [{"price": "29.90", "inventory_quantity": 5, "option1": "EU plug"}]})
+}
+
+fn order(id: u64, customer: u64) -> Value {
+    json!({"id": id, "email": format!("shopper{customer}@example.com"),
+           "created_at": "2026-10-05T12:00:00Z", "updated_at": "2026-10-05T12:00:00Z",
+           "currency": "EUR", "total_price": "59.80", "financial_status": "paid",
+           "customer": {"id": customer},
+           "line_items": [{"product_id": 500, "variant_id": 5000, "quantity": 2, "price": "29.90"}]})
+}
+
+/// 60 customers (2 bad), 30 products (1 bad), 40 orders (1 bad).
+pub fn shop_state() -> ShopState {
+    let mut customers: Vec<Value> = (1..=60)
+        .map(|id| customer(id, 1 + (id % 20) as u32))
+        .collect();
+    customers[10]["email"] = json!("not-an-email");
+    customers[20]["updated_at"] = json!("yesterday");
+    let mut products: Vec<Value> = (500..530).map(product).collect();
+    products[3]["variants"] = json!([]);
+    let mut orders: Vec<Value> = (9000..9040).map(|id| order(id, 1 + id % 60)).collect();
+    orders[7]["line_items"][0]["quantity"] = json!(0);
+    ShopState {
+        customers,
+        products,
+        orders,
+        token: Some(TOKEN.into()),
+        ..ShopState::default()
+    }
+}
+
+pub fn ingest_shop(lake: &str, shop: &FakeShop, extra: &[&str]) -> Command {
+    let mut args = vec![
+        "ingest",
+        "shop",
+        "--lake",
+        lake,
+        "--shop-url",
+        &shop.url,
+        "--page-size",
+        "10",
+        "--timeout-secs",
+        "1",
+        "--backoff-ms",
+        "20",
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd = trainer(&args).unwrap();
+    cmd.env("VITRINE_SHOP_TOKEN", TOKEN);
+    cmd
+}
+
+fn resource<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == name)
+        .unwrap()
+}
+
+fn sum_stat(report: &Value, stat: &str) -> u64 {
+    report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["stats"][stat].as_u64().unwrap())
+        .sum()
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn shop_connector_survives_every_injected_fault_and_resyncs_idempotently() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = dir.path().join("lake");
+    let lake = file_url(&lake_dir);
+    let shop = FakeShop::start(shop_state()).unwrap();
+    shop.state().faults = [
+        Some(Fault::TooMany(1.0)),
+        Some(Fault::ServerError),
+        Some(Fault::Slow(Duration::from_secs(3))),
+        Some(Fault::Truncated),
+        Some(Fault::DuplicatePage),
+        None,
+        Some(Fault::ServerError),
+    ]
+    .into_iter()
+    .collect();
+
+    let out = run(&mut ingest_shop(&lake, &shop, &[])).unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every fault was retried and the run still completed.
+    assert_eq!(sum_stat(&r, "retried_429"), 1, "{r:#}");
+    assert_eq!(sum_stat(&r, "retried_5xx"), 2, "{r:#}");
+    assert_eq!(sum_stat(&r, "retried_timeout"), 1, "{r:#}");
+    assert_eq!(sum_stat(&r, "retried_bad_body"), 1, "{r:#}");
+    assert!(
+        sum_stat(&r, "waited_ms") >= 1000,
+        "Retry-After honoured: {r:#}"
+    );
+    let (p, c, o) = (
+        resource(&r, "products"),
+        resource(&r, "customers"),
+        resource(&r, "orders"),
+    );
+    // The duplicated page's records were fetched twice and kept once.
+    assert_eq!(p["duplicates"], 10, "{p:#}");
+    assert_eq!(
+        (p["valid"].as_u64(), p["quarantined"].as_u64()),
+        (Some(29), Some(1))
+    );
+    assert_eq!(
+        (c["valid"].as_u64(), c["quarantined"].as_u64()),
+        (Some(58), Some(2))
+    );
+    assert_eq!(
+        (c["inserted"].as_u64(), c["table_rows"].as_u64()),
+        (Some(58), Some(58))
+    );
+    assert_eq!(
+        (o["valid"].as_u64(), o["quarantined"].as_u64()),
+        (Some(39), Some(1))
+    );
+    assert!(c["cursor_after"].as_i64().is_some());
+
+    // Products reach the lake's product zone; quarantined records keep the reason, not the PII.
+    let product_files = files_under(&lake_dir.join("raw/products/shop"));
+    let lines: usize = product_files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap().lines().count())
+        .sum();
+    assert_eq!(lines, 29);
+    let quarantine: String = files_under(&lake_dir.join("raw/quarantine_sources"))
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    assert_eq!(quarantine.lines().count(), 4, "{quarantine}");
+    for reason in ["variants", "email", "updated_at", "line_items[0].quantity"] {
+        assert!(
+            quarantine.contains(&format!("\"field\":\"{reason}\"")),
+            "{reason}: {quarantine}"
+        );
+    }
+    assert!(!quarantine.contains("not-an-email") && !quarantine.contains("@example.com"));
+
+    // A second run asks only for what changed since the cursor and changes nothing.
+    let before = shop.state().requests.len();
+    let out = run(&mut ingest_shop(&lake, &shop, &[])).unwrap();
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let requests: Vec<String> = shop.state().requests[before..].to_vec();
+    assert!(
+        requests
+            .iter()
+            .all(|q| q.contains("updated_at_min=") || q.contains("page_info=")),
+        "{requests:?}"
+    );
+    let c2 = resource(&again, "customers");
+    assert_eq!(
+        (c2["inserted"].as_u64(), c2["updated"].as_u64()),
+        (Some(0), Some(0)),
+        "{c2:#}"
+    );
+    assert_eq!(c2["table_rows"], 58);
+    assert!(c2["fetched"].as_u64().unwrap() < 60, "incremental: {c2:#}");
+
+    // A changed and a new customer: one update, one insert.
+    {
+        let mut s = shop.state();
+        s.customers[4]["last_name"] = json!("Schmidt-Weber");
+        s.customers[4]["updated_at"] = json!("2026-11-20T10:00:00Z");
+        s.customers.push(customer(61, 21));
+        s.customers[60]["updated_at"] = json!("2026-11-21T10:00:00Z");
+    }
+    let out = run(&mut ingest_shop(
+        &lake,
+        &shop,
+        &["--resources", "customers"],
+    ))
+    .unwrap();
+    let third: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c3 = resource(&third, "customers");
+    assert_eq!(
+        (
+            c3["inserted"].as_u64(),
+            c3["updated"].as_u64(),
+            c3["table_rows"].as_u64()
+        ),
+        (Some(1), Some(1), Some(59)),
+        "{c3:#}"
+    );
+
+    // A shop that stays down: a clear error, non-zero exit, and the cursor untouched.
+    let cursor = lake_dir.join("tables/_state/connector-shop.json");
+    let cursor_before = std::fs::read(&cursor).unwrap();
+    shop.state().always = Some(Fault::ServerError);
+    let out = output(&mut ingest_shop(&lake, &shop, &["--max-retries", "2"])).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("gave up after 3 attempts") && err.contains("HTTP 500"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&cursor).unwrap(), cursor_before);
+    shop.state().always = None;
+
+    // A wrong token is refused at once (no retries), with the status.
+    let mut cmd = ingest_shop(&lake, &shop, &[]);
+    cmd.env("VITRINE_SHOP_TOKEN", "wrong");
+    let out = output(&mut cmd).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("HTTP 401"), "{err}");
+    // Without the PII key nothing is ingested.
+    let mut cmd = ingest_shop(&lake, &shop, &[]);
+    cmd.env_remove("VITRINE_PII_KEY");
+    let out = output(&mut cmd).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("VITRINE_PII_KEY"),
+        "{err}"
+    );
+}
+
+/// A CRM export: customer 1 again (email upper-cased, national phone), customer 2 without an
+/// email (name + postcode), customer 3 with a typo in the surname, a new person, a bad row.
+pub const CRM: &str = "Customer ID,E-Mail,Phone,First Name,Last Name,Street,ZIP,City,Country,Last Modified\n\
+c-1, SHOPPER1@Example.com ,0151 1000001,Anna1,Schmidt,Hauptstr. 1,10001,Berlin,DE,2026-10-01\n\
+c-2,,,Anna2,Schmidt,Hauptstraße 2,10002,Berlin,DE,2026-10-02\n\
+c-3,shopper3@example.com,,Anna3,Schmitd,,10003,Berlin,DE,2026-11-01\n\
+c-900,jonas.keller@example.org,+49 171 5550000,Jonas,Keller,Ringweg 9,80331,München,DE,2026-10-03\n\
+c-901,broken-email,,X,Y,,,,DE,2026-10-03\n";
+
+/// Newsletter sign-ups: customer 4's email, the CRM-only person's email, a brand-new subscriber.
+const NEWSLETTER: &str = "email,first_name,subscribed_at\n\
+shopper4@example.com,Anna4,2026-11-02\n\
+Jonas.Keller@example.org,Jonas,2026-11-03\n\
+mia.wolf@example.net,Mia,2026-11-04\n";
+
+#[test]
+fn customers_merge_every_source_and_no_raw_pii_reaches_the_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = dir.path().join("lake");
+    let lake = file_url(&lake_dir);
+    let mut state = shop_state();
+    state.customers.truncate(10);
+    state.token = None;
+    let shop = FakeShop::start(state).unwrap();
+    run(&mut ingest_shop(
+        &lake,
+        &shop,
+        &["--resources", "customers,orders"],
+    ))
+    .unwrap();
+    let crm = dir.path().join("crm.csv");
+    let newsletter = dir.path().join("newsletter.csv");
+    std::fs::write(&crm, CRM).unwrap();
+    std::fs::write(&newsletter, NEWSLETTER).unwrap();
+    let r: Value = serde_json::from_str(
+        &run_trainer(&[
+            "ingest",
+            "csv",
+            "--lake",
+            &lake,
+            "--source",
+            "crm",
+            crm.to_str().unwrap(),
+        ])
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (r["valid"].as_u64(), r["quarantined"].as_u64()),
+        (Some(4), Some(1)),
+        "{r:#}"
+    );
+    run_trainer(&[
+        "ingest",
+        "csv",
+        "--lake",
+        &lake,
+        "--source",
+        "newsletter",
+        newsletter.to_str().unwrap(),
+    ])
+    .unwrap();
+
+    // The worker sees customer 1 log in on a device it knew anonymously; it stores pseudonyms.
+    let w = Worker::start().unwrap();
+    let t = now_ms() - 60_000;
+    let events = json!({"events": [
+        {"event_id": "login-1", "type": "view", "user_id": "1", "anonymous_id": "device-1",
+         "session_id": "s-1", "timestamp": t, "item_id": "500",
+         "context": {"email": "shopper1@example.com", "page": "/p/500"}},
+        {"event_id": "search-1", "type": "search", "anonymous_id": "device-1", "session_id": "s-1",
+         "timestamp": t + 1, "query": "+49 151 1000001"}
+    ]});
+    let (s, b) = w.post("/v1/events", events.to_string()).unwrap();
+    assert_eq!(s, 202, "{b}");
+    wait_for(
+        "events in the worker's lake",
+        Duration::from_secs(30),
+        || (!w.lake_keys("raw/events/").ok()?.is_empty()).then_some(()),
+    )
+    .unwrap();
+    run_trainer(&[
+        "pull",
+        "--worker",
+        &w.url,
+        "--lake",
+        &lake,
+        "--admin-key",
+        ADMIN_KEY,
+    ])
+    .unwrap();
+    run_trainer(&["compact", "--lake", &lake]).unwrap();
+
+    let r: Value =
+        serde_json::from_str(&run_trainer(&["customers", "--lake", &lake]).unwrap()).unwrap();
+    // Shop 1..=10 (10 people) + Jonas + Mia; CRM 1, 2, 3 and newsletter 4 join shop records.
+    assert_eq!(r["source_records"], 10 + 4 + 3, "{r:#}");
+    assert_eq!(r["golden"], 12, "{r:#}");
+    assert_eq!(r["login_links"], 1, "{r:#}");
+
+    let p = shared::privacy::Pseudonymizer::new(PSEUDONYM_KEY.as_bytes()).unwrap();
+    let golden = duck(
+        &lake_dir,
+        "SELECT golden_id, user_keys, anonymous_keys, sources, email, last_name, source_records FROM read_parquet('{lake}/tables/customers_golden/*.parquet') ORDER BY golden_id",
+    );
+    let rows = golden.as_array().unwrap();
+    assert_eq!(rows.len(), 12);
+    let one = rows
+        .iter()
+        .find(|g| {
+            g["user_keys"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(p.pseudonym("1")))
+        })
+        .unwrap();
+    assert_eq!(one["sources"], json!(["crm", "shop"]), "{one}");
+    assert_eq!(
+        one["anonymous_keys"],
+        json!([p.pseudonym("device-1")]),
+        "{one}"
+    );
+    assert!(
+        one["email"].as_str().unwrap().starts_with("v1:"),
+        "encrypted: {one}"
+    );
+    let jonas = rows
+        .iter()
+        .filter(|g| g["sources"] == json!(["crm", "newsletter"]))
+        .count();
+    assert_eq!(jonas, 1, "{golden:#}");
+    let lineage = duck(
+        &lake_dir,
+        "SELECT rule, count(*) AS n FROM read_parquet('{lake}/tables/customer_lineage/*.parquet') GROUP BY rule ORDER BY rule",
+    );
+    let rules: Vec<&str> = lineage
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    for rule in ["email", "fuzzy", "login"] {
+        assert!(rules.contains(&rule), "{rule}: {lineage:#}");
+    }
+
+    // No raw email or phone of the fixture anywhere in the lake, in any form.
+    let mut needles: Vec<String> = (1..=10)
+        .flat_map(|id| {
+            let national = 1_000_000 + id;
+            [
+                format!("shopper{id}@example.com"),
+                format!("151{national}"),
+                format!("151 {national}"),
+            ]
+        })
+        .collect();
+    needles.extend(
+        [
+            "jonas.keller@example.org",
+            "1715550000",
+            "171 5550000",
+            "mia.wolf@example.net",
+            "device-1",
+        ]
+        .map(String::from),
+    );
+    needles.push("hauptstra".into());
+    let needles_file = dir.path().join("needles.json");
+    std::fs::write(&needles_file, serde_json::to_string(&needles).unwrap()).unwrap();
+    let scan = run(Command::new(python())
+        .arg(root().join("tests/bi/pii_scan.py"))
+        .arg(&needles_file)
+        .arg(&lake_dir))
+    .unwrap();
+    let scan: Value = serde_json::from_slice(&scan.stdout).unwrap();
+    assert!(scan["parquet"].as_u64().unwrap() >= 5, "{scan}");
+    assert_eq!(scan["hits"], json!([]), "raw PII in the lake: {scan:#}");
+}
+
+/// Runs one DuckDB query (`{lake}` replaced by the lake dir) and returns its rows as JSON.
+fn duck(lake: &Path, sql: &str) -> Value {
+    let sql = sql.replace("{lake}", &lake.display().to_string());
+    let script = "import duckdb, json, sys\nc = duckdb.connect().execute(sys.argv[1])\nnames = [d[0] for d in c.description]\nprint(json.dumps([dict(zip(names, r)) for r in c.fetchall()], default=str))";
+    let out = run(Command::new(python()).args(["-c", script, &sql])).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
