@@ -31,8 +31,11 @@ fn lake_bucket(env: &Env) -> Result<Bucket, ApiError> {
 /// the next trainer run, answers `202` with the request (its job id and each store's status).
 pub async fn erase(env: &Env, id: &str) -> HandlerResult {
     let p = pseudonymizer(env)?;
-    for key in session_keys(id) {
-        sessions::erase(env, &key).await?;
+    let [user, anonymous] = session_keys(id);
+    // The devices this user logged in from go too.
+    let linked = sessions::load(env, &user).await?.linked;
+    for key in linked.iter().chain([&user, &anonymous]) {
+        sessions::erase(env, key).await?;
     }
     let request = ErasureRequest::new(id, &p, now_ms());
     let body = serde_json::to_string(&request)
@@ -101,10 +104,12 @@ pub async fn export(env: &Env, id: &str) -> HandlerResult {
         generated_at: now_ms(),
         ..Export::default()
     };
-    for (kind, key) in ["user", "anonymous"].into_iter().zip(session_keys(id)) {
+    let mut keys: Vec<String> = session_keys(id).into();
+    keys.extend(sessions::load(env, &keys[0]).await?.linked);
+    for key in keys {
         let state = sessions::load(env, &key).await?;
         if !state.touches.is_empty() || !state.bought.is_empty() {
-            out.sessions.insert(kind.to_owned(), state);
+            out.sessions.insert(key, state);
         }
     }
     let bucket = lake_bucket(env)?;

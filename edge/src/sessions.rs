@@ -145,10 +145,11 @@ pub async fn erase(env: &Env, key: &str) -> std::result::Result<(), ApiError> {
 
 /// Login: merges the anonymous shopper's state into the user's.
 pub async fn merge(env: &Env, from: &str, into: &str) -> std::result::Result<(), ApiError> {
-    let state = load(env, from).await?;
+    let mut state = load(env, from).await?;
     if state.touches.is_empty() && state.bought.is_empty() {
         return Ok(());
     }
+    state.linked.push(from.to_owned());
     let body = serde_json::to_string(&state)
         .map_err(|_| ApiError::new(Code::Internal, "internal error"))?;
     call(env, into, Method::Post, "/merge", Some(body))

@@ -95,7 +95,8 @@ pub fn session_keys(id: &str) -> [String; 2] {
 pub struct Export {
     pub subject: String,
     pub generated_at: i64,
-    /// Session state per Durable Object key kind (`user`, `anonymous`).
+    /// Session state per session key (`u:<id>`, `a:<id>`, and the `a:<device>` keys a login
+    /// linked to the user).
     pub sessions: std::collections::BTreeMap<String, SessionState>,
     /// Their events in the lake's raw zone (as stored: pseudonymised).
     pub events: Vec<Event>,

@@ -40,7 +40,14 @@ pub struct SessionState {
     /// Purchase ledger for buy-again: kept longer than touches, one line per item.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bought: Vec<crate::buy_again::Bought>,
+    /// Session keys of the anonymous histories merged into this one by logins (so an erasure
+    /// of the user also erases the devices they used).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linked: Vec<String>,
 }
+
+/// Most linked anonymous keys kept per user.
+pub const MAX_LINKED: usize = 64;
 
 /// Durable Object key of the shopper an event or request belongs to: the user id when known,
 /// else the anonymous id.
@@ -138,12 +145,20 @@ impl SessionState {
         // `add` recorded the other side's recent purchases; its ledger is the full account.
         self.bought = bought;
         crate::buy_again::merge(&mut self.bought, other.bought);
+        for key in other.linked {
+            if !self.linked.contains(&key) {
+                self.linked.push(key);
+            }
+        }
+        let extra = self.linked.len().saturating_sub(MAX_LINKED);
+        self.linked.drain(..extra);
     }
 
     /// Removes everything (erasure).
     pub fn clear(&mut self) {
         self.touches.clear();
         self.bought.clear();
+        self.linked.clear();
     }
 
     /// Fold-in input, most recent first: view 1, cart 3, purchase 5 (× quantity), click 2.
@@ -249,9 +264,12 @@ mod tests {
             touch("a1", EventType::View, "b", 5),
             touch("a2", EventType::View, "c", 20),
         ]);
-        user.merge(anon);
+        anon.linked.push("a:device".into());
+        user.merge(anon.clone());
         let items: Vec<&str> = user.touches.iter().map(|t| t.item_id.as_str()).collect();
         assert_eq!(items, ["b", "a", "c"]);
+        user.merge(anon);
+        assert_eq!(user.linked, ["a:device"], "linked once");
         assert_eq!(user.purchased().collect::<Vec<_>>(), ["a"]);
     }
 

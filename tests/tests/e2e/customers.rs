@@ -413,7 +413,24 @@ fn customers_merge_every_source_and_no_raw_pii_reaches_the_lake() {
         assert!(rules.contains(&rule), "{rule}: {lineage:#}");
     }
 
-    // No raw email or phone of the fixture anywhere in the lake, in any form.
+    // A model trained on this lake (plus the REES46 sample for volume) carries no PII either.
+    let csv = tests::shared_data("rees46-sample.csv");
+    run_trainer(&["import", "rees46", csv.to_str().unwrap(), "--lake", &lake]).unwrap();
+    run_trainer(&["compact", "--lake", &lake]).unwrap();
+    let artifact = dir.path().join("model.bin");
+    let models = file_url(&dir.path().join("models"));
+    run_trainer(&[
+        "train",
+        "--lake",
+        &lake,
+        "--models",
+        &models,
+        "--out",
+        artifact.to_str().unwrap(),
+    ])
+    .unwrap();
+
+    // No raw email or phone of the fixture anywhere in the lake or the artifact, in any form.
     let mut needles: Vec<String> = (1..=10)
         .flat_map(|id| {
             let national = 1_000_000 + id;
@@ -440,10 +457,12 @@ fn customers_merge_every_source_and_no_raw_pii_reaches_the_lake() {
     let scan = run(Command::new(python())
         .arg(root().join("tests/bi/pii_scan.py"))
         .arg(&needles_file)
-        .arg(&lake_dir))
+        .arg(&lake_dir)
+        .arg(&artifact))
     .unwrap();
     let scan: Value = serde_json::from_slice(&scan.stdout).unwrap();
     assert!(scan["parquet"].as_u64().unwrap() >= 5, "{scan}");
+    assert!(scan["files"].as_u64().unwrap() >= 20, "{scan}");
     assert_eq!(scan["hits"], json!([]), "raw PII in the lake: {scan:#}");
 }
 

@@ -104,11 +104,13 @@ fn erasure_removes_a_customer_from_every_store_and_leaves_a_receipt() {
     let (s, before) = admin(&w, "GET", "/v1/admin/customers/1/export");
     assert_eq!(s, 200, "{before}");
     assert!(
-        before["sessions"]["user"]["touches"]
+        before["sessions"]["u:1"]["touches"]
             .as_array()
             .is_some_and(|t| !t.is_empty()),
         "{before:#}"
     );
+    // The device the login linked is theirs too.
+    assert!(before["sessions"]["a:device-1"].is_object(), "{before:#}");
     assert!(
         !before["events"].as_array().unwrap().is_empty(),
         "{before:#}"
