@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod backup;
 pub mod cdi;
 pub mod compact;
 pub mod connector;

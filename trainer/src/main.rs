@@ -217,6 +217,30 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Mirror the lake and the models store into another object store (any URL), copying only
+    /// what changed since the last backup; objects gone from the source go from the backup.
+    Backup {
+        #[command(flatten)]
+        lake: LakeArg,
+        #[command(flatten)]
+        models: ModelsArg,
+        /// The backup store: a URL (s3://, gs://, az://, file://) or a local path.
+        #[arg(long)]
+        to: String,
+    },
+    /// Rebuild an empty lake and models store from a backup, then verify the live model.
+    Restore {
+        #[command(flatten)]
+        lake: LakeArg,
+        #[command(flatten)]
+        models: ModelsArg,
+        /// The backup store.
+        #[arg(long)]
+        from: String,
+        /// Restore into stores that are not empty (objects with the same keys are overwritten).
+        #[arg(long)]
+        force: bool,
+    },
     /// GDPR access: everything the lake holds about one person (PII decrypted) as JSON.
     Export {
         #[command(flatten)]
@@ -633,6 +657,29 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let r = trainer::alerts::run(&lake, webhook.as_deref(), now).await?;
             report("alerts", &r)
+        }
+        Command::Backup { lake, models, to } => {
+            let (lake, models, dest) = (
+                Lake::open(&lake.lake)?,
+                Lake::open(&models.models)?,
+                Lake::open(&to)?,
+            );
+            let r = trainer::backup::backup(&lake, Some(&models), &dest, now_ms()).await?;
+            report("backup", &r)
+        }
+        Command::Restore {
+            lake,
+            models,
+            from,
+            force,
+        } => {
+            let (lake, models, from) = (
+                Lake::open(&lake.lake)?,
+                Lake::open(&models.models)?,
+                Lake::open(&from)?,
+            );
+            let r = trainer::backup::restore(&from, &lake, Some(&models), force).await?;
+            report("restore", &r)
         }
         Command::Export { lake, customer } => {
             let keys = keys()?;

@@ -6,10 +6,12 @@
     reason = "test code: a panic with context is the failure report"
 )]
 
+mod access;
 mod api;
 mod bi;
 mod common;
 mod customers;
+mod faults;
 mod gdpr;
 mod ingest;
 mod object_stores;
