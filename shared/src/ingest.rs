@@ -345,6 +345,32 @@ mod tests {
         )
     }
 
+    /// Regression (fuzz `event_batch`, crash-cfd8e334): a number in a quarantined event's raw
+    /// JSON came out of the queue one ULP off (`…3333e+121` → `…333e+121`); serde_json now parses
+    /// floats exactly (`float_roundtrip`), so every message crosses the queue unchanged.
+    #[test]
+    fn fuzz_event_batch_queue_round_trip_keeps_every_number() {
+        let big = format!("-1{}", "3".repeat(121));
+        let body = format!(
+            r#"{{"events":[{{"event_id":"e10","type":"view","itimestamp":{big},"item_id":"p"}},
+                {{"event_id":"e11","type":"add_to_cart","anonymous_id":"a","session_id":"s",
+                  "timestamp":{},"item_id":"i","quantity":1,"price":0.30000000000000004,
+                  "currency":"EUR"}}]}}"#,
+            NOW - 10
+        );
+        let out = parse_batch(body.as_bytes(), NOW, &ValidationPolicy::default()).unwrap();
+        assert_eq!((out.accepted.len(), out.rejected.len()), (1, 1));
+        let encoded: Vec<String> = out
+            .messages()
+            .iter()
+            .map(|m| serde_json::to_string(m).unwrap())
+            .collect();
+        let decoded = decode_messages(encoded.iter().map(String::as_str), NOW);
+        for (before, after) in encoded.iter().zip(&decoded) {
+            assert_eq!(before, &serde_json::to_string(after).unwrap());
+        }
+    }
+
     #[test]
     fn splits_good_and_bad_events() {
         let mut bad = view("e2");

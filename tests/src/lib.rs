@@ -253,6 +253,7 @@ pub struct Worker {
     pub persist: tempfile::TempDir,
     log: PathBuf,
     http: reqwest::blocking::Client,
+    vars: Vec<(String, String)>,
 }
 
 impl Worker {
@@ -279,82 +280,73 @@ impl Worker {
     }
 
     fn start_once(vars: &[(&str, &str)]) -> Result<Self> {
-        let root = root();
-        let wrangler = root.join("node_modules/.bin/wrangler");
-        if !root.join("edge/build/worker/shim.mjs").exists() || !wrangler.exists() {
-            return Err(HarnessError::Setup(
-                "worker not built or wrangler missing: run scripts/test.sh (it builds the edge first)".into(),
-            ));
-        }
         let persist = tempfile::tempdir()?;
-        let port = free_port()?;
-        let inspector = free_port()?;
         let log = persist.path().join("wrangler.log");
-        let log_file = std::fs::File::create(&log)?;
-        let path = format!(
-            "{}:{}",
-            root.join("node_modules/.bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let mut cmd = Command::new(&wrangler);
-        cmd.current_dir(&root)
-            .args([
-                "dev",
-                "--local",
-                "--ip",
-                "127.0.0.1",
-                "--show-interactive-dev-session=false",
-            ])
-            .args([
-                "--port",
-                &port.to_string(),
-                "--inspector-port",
-                &inspector.to_string(),
-            ])
-            .arg("--persist-to")
-            .arg(persist.path())
-            .args([
-                "--var",
-                &format!("ADMIN_KEY:{ADMIN_KEY}"),
-                "--var",
-                &format!("PSEUDONYM_KEY:{PSEUDONYM_KEY}"),
-                "--var",
-                "MODEL_REFRESH_SECONDS:1",
-            ]);
-        for (k, v) in vars {
-            cmd.args(["--var", &format!("{k}:{v}")]);
-        }
-        cmd.env("PATH", path)
-            .env("VITRINE_SKIP_BUILD", "1")
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-            .env("NO_COLOR", "1")
-            .env("CI", "true")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file);
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let child = cmd.spawn()?;
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let (child, url) = launch(persist.path(), &log, &vars)?;
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()?;
         let worker = Self {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url,
             persist,
             log,
             http,
+            vars,
         };
-        let health = format!("{}/v1/health", worker.url);
+        worker.wait_up()?;
+        Ok(worker)
+    }
+
+    /// Kills the whole process group with `SIGKILL` (workerd gets no chance to flush anything),
+    /// then starts the worker again on the same persisted state (local R2, Durable Objects) on a
+    /// fresh port; `url` changes.
+    pub fn kill_and_restart(&mut self) -> Result<()> {
+        let pgid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{pgid}")])
+            .output()?;
+        self.child.wait()?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (child, url) = launch(self.persist.path(), &self.log, &self.vars)?;
+            self.child = child;
+            self.url = url;
+            match self.wait_up() {
+                Err(HarnessError::Setup(msg))
+                    if attempt < 4 && msg.contains("Address already in use") =>
+                {
+                    let pgid = self.child.id().to_string();
+                    let _ = Command::new("kill")
+                        .args(["-s", "KILL", "--", &format!("-{pgid}")])
+                        .output();
+                    let _ = self.child.wait();
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn wait_up(&self) -> Result<()> {
+        let health = format!("{}/v1/health", self.url);
+        let log_start = self.log().len();
         wait_for(
             "wrangler dev to answer /v1/health",
             Duration::from_secs(90),
             || {
-                if worker.log().contains("Address already in use") {
+                if self
+                    .log()
+                    .get(log_start..)
+                    .is_some_and(|l| l.contains("Address already in use"))
+                {
                     return Some(false);
                 }
-                worker
-                    .http
+                self.http
                     .get(&health)
                     .send()
                     .ok()
@@ -369,8 +361,7 @@ impl Worker {
                 Err(HarnessError::Setup("Address already in use".into()))
             }
         })
-        .map_err(|e| HarnessError::Setup(format!("{e}\n--- wrangler log\n{}", worker.log())))?;
-        Ok(worker)
+        .map_err(|e| HarnessError::Setup(format!("{e}\n--- wrangler log\n{}", self.log())))
     }
 
     /// The wrangler log so far (for failure messages).
@@ -483,6 +474,69 @@ impl Worker {
             },
         )
     }
+}
+
+/// Spawns `wrangler dev` on a free port with local state in `persist`, appending its output to
+/// `log`; returns the child (leader of its own process group) and the worker's URL.
+fn launch(persist: &Path, log: &Path, vars: &[(String, String)]) -> Result<(Child, String)> {
+    let root = root();
+    let wrangler = root.join("node_modules/.bin/wrangler");
+    if !root.join("edge/build/worker/shim.mjs").exists() || !wrangler.exists() {
+        return Err(HarnessError::Setup(
+            "worker not built or wrangler missing: run scripts/test.sh (it builds the edge first)"
+                .into(),
+        ));
+    }
+    let port = free_port()?;
+    let inspector = free_port()?;
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let path = format!(
+        "{}:{}",
+        root.join("node_modules/.bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new(&wrangler);
+    cmd.current_dir(&root)
+        .args([
+            "dev",
+            "--local",
+            "--ip",
+            "127.0.0.1",
+            "--show-interactive-dev-session=false",
+        ])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--inspector-port",
+            &inspector.to_string(),
+        ])
+        .arg("--persist-to")
+        .arg(persist)
+        .args([
+            "--var",
+            &format!("ADMIN_KEY:{ADMIN_KEY}"),
+            "--var",
+            &format!("PSEUDONYM_KEY:{PSEUDONYM_KEY}"),
+            "--var",
+            "MODEL_REFRESH_SECONDS:1",
+        ]);
+    for (k, v) in vars {
+        cmd.args(["--var", &format!("{k}:{v}")]);
+    }
+    cmd.env("PATH", path)
+        .env("VITRINE_SKIP_BUILD", "1")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("NO_COLOR", "1")
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    Ok((cmd.spawn()?, format!("http://127.0.0.1:{port}")))
 }
 
 impl Drop for Worker {

@@ -14,6 +14,7 @@ mod customers;
 mod faults;
 mod gdpr;
 mod ingest;
+mod kills;
 mod object_stores;
 mod pipeline;
 mod session;
