@@ -7,7 +7,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-data=${VITRINE_DATA:-$root/../shared/data}
+source bench/data.sh
+need amazon-beauty.txt yoochoose-clicks-100k-train.txt yoochoose-clicks-100k-test.txt
 out=${BENCH_OUT:-$root/bench/out}
 mkdir -p "$out"
 factors=${FACTORS:-128}

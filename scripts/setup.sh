@@ -8,6 +8,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# PATH: node_modules/.bin and ${CARGO_HOME:-$HOME/.cargo}/bin first, so what is installed here is found.
+source scripts/env.sh
 
 WASM_BINDGEN_VERSION=0.2.130
 WORKER_BUILD_VERSION=0.8.7

@@ -114,7 +114,7 @@ pub async fn export(env: &Env, id: &str) -> HandlerResult {
     }
     let bucket = lake_bucket(env)?;
     let mut budget = EXPORT_MAX_FILES;
-    for prefix in [lake::RAW_EVENTS, "raw/serves/"] {
+    for prefix in [lake::RAW_EVENTS, lake::RAW_SERVES] {
         let (keys, truncated) = keys_under(&bucket, prefix, &mut budget).await?;
         out.truncated |= truncated;
         for key in keys {

@@ -5,9 +5,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use trainer::cdi::normalize;
-use trainer::connector::client::next_link;
-use trainer::connector::shopify;
+use trainer::customers::records::normalize;
+use trainer::customers::connector::client::next_link;
+use trainer::customers::connector::shopify;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {

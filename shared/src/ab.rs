@@ -131,7 +131,8 @@ impl AbTest {
     /// The variant of a shopper: stable for the same test name and shopper.
     pub fn assign(&self, shopper_key: &str) -> &Variant {
         let total: u64 = self.variants.iter().map(|v| u64::from(v.weight)).sum();
-        let mut point = fnv(&format!("{}\u{0}{shopper_key}", self.name)) % total.max(1);
+        let mut point =
+            crate::hash::fnv1a(&format!("{}\u{0}{shopper_key}", self.name)) % total.max(1);
         for v in &self.variants {
             if point < u64::from(v.weight) {
                 return v;
@@ -152,12 +153,6 @@ pub fn variant_for(test: Option<&AbTest>, shopper_key: Option<&str>) -> (String,
         }
         _ => (DEFAULT_VARIANT.to_owned(), Strategy::Blend),
     }
-}
-
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]

@@ -127,23 +127,7 @@ impl Query {
 
     /// The common item filters of every recommendation widget.
     pub fn filter(&self) -> Result<FilterSpec, ApiError> {
-        let spec = FilterSpec {
-            category: self.id("category")?,
-            brand: self.id("brand")?,
-            min_price: self.price("min_price")?,
-            max_price: self.price("max_price")?,
-            in_stock: self.flag("in_stock")?,
-            exclude: self.id_list("exclude", MAX_EXCLUDE)?,
-        };
-        if let (Some(lo), Some(hi)) = (spec.min_price, spec.max_price)
-            && lo > hi
-        {
-            return Err(ApiError::invalid_param(
-                "min_price",
-                "must not be greater than max_price",
-            ));
-        }
-        Ok(spec)
+        FilterSpec::from_query(|name| self.get(name))
     }
 
     /// A comma-separated list of at most `max` ids (empty when absent).
@@ -177,8 +161,7 @@ impl Query {
 
 /// Most context items a request may name.
 pub const MAX_CONTEXT: usize = 50;
-/// Most ids in `exclude`.
-pub const MAX_EXCLUDE: usize = 200;
+pub use crate::filter::fields::MAX_EXCLUDE;
 
 /// `GET /v1/recommendations` (and the shopper-scoped widgets): who, what they are looking at,
 /// how many, and the common filters.
@@ -199,44 +182,31 @@ pub struct RecommendQuery {
 }
 
 impl RecommendQuery {
+    /// Its own parameters; every filter field is accepted too.
     pub const PARAMS: &'static [&'static str] = &[
         "user_id",
         "anonymous_id",
         "context",
         "k",
         "offset",
-        "category",
-        "brand",
-        "min_price",
-        "max_price",
-        "in_stock",
-        "exclude",
         "exclude_purchased",
         "diversity",
     ];
 
     /// `GET /v1/recommendations/buy-again`: no context items.
-    pub const BUY_AGAIN_PARAMS: &'static [&'static str] = &[
-        "user_id",
-        "anonymous_id",
-        "k",
-        "offset",
-        "category",
-        "brand",
-        "min_price",
-        "max_price",
-        "in_stock",
-        "exclude",
-        "diversity",
-    ];
+    pub const BUY_AGAIN_PARAMS: &'static [&'static str] =
+        &["user_id", "anonymous_id", "k", "offset", "diversity"];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
         Self::parse_with(pairs, Self::PARAMS)
     }
 
-    /// Parses with a route's own parameter list (a subset of [`Self::PARAMS`]).
-    pub fn parse_with(pairs: Vec<(String, String)>, allowed: &[&str]) -> Result<Self, ApiError> {
-        let q = Query::new(pairs, allowed)?;
+    /// Parses with a route's own parameter list (a subset of [`Self::PARAMS`]) and the filters.
+    pub fn parse_with(
+        pairs: Vec<(String, String)>,
+        own: &[&'static str],
+    ) -> Result<Self, ApiError> {
+        let q = Query::new(pairs, &FilterSpec::with_params(own))?;
         Ok(Self {
             user_id: q.id("user_id")?,
             anonymous_id: q.id("anonymous_id")?,
@@ -259,19 +229,11 @@ pub struct SimilarQuery {
 }
 
 impl SimilarQuery {
-    pub const PARAMS: &'static [&'static str] = &[
-        "k",
-        "category",
-        "brand",
-        "min_price",
-        "max_price",
-        "in_stock",
-        "exclude",
-        "diversity",
-    ];
+    /// Its own parameters; every filter field is accepted too.
+    pub const PARAMS: &'static [&'static str] = &["k", "diversity"];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
-        let q = Query::new(pairs, Self::PARAMS)?;
+        let q = Query::new(pairs, &FilterSpec::with_params(Self::PARAMS))?;
         Ok(Self {
             k: q.usize_in("k", DEFAULT_K, 1, MAX_K)?,
             filter: q.filter()?,
@@ -290,20 +252,11 @@ pub struct TrendingQuery {
 }
 
 impl TrendingQuery {
-    pub const PARAMS: &'static [&'static str] = &[
-        "k",
-        "offset",
-        "category",
-        "brand",
-        "min_price",
-        "max_price",
-        "in_stock",
-        "exclude",
-        "diversity",
-    ];
+    /// Its own parameters; every filter field is accepted too.
+    pub const PARAMS: &'static [&'static str] = &["k", "offset", "diversity"];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
-        let q = Query::new(pairs, Self::PARAMS)?;
+        let q = Query::new(pairs, &FilterSpec::with_params(Self::PARAMS))?;
         Ok(Self {
             k: q.usize_in("k", DEFAULT_K, 1, MAX_K)?,
             offset: q.usize_in("offset", 0, 0, MAX_OFFSET)?,
@@ -313,39 +266,52 @@ impl TrendingQuery {
     }
 }
 
-/// `POST /v1/cart/recommendations` body: complete the cart from its items.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `POST /v1/cart/recommendations` body: complete the cart from its items, with the filter
+/// fields beside its own.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CartRequest {
     pub items: Vec<String>,
-    #[serde(default)]
     pub user_id: Option<String>,
-    #[serde(default)]
     pub anonymous_id: Option<String>,
-    #[serde(default)]
     pub k: Option<usize>,
-    #[serde(default)]
-    pub category: Option<String>,
-    #[serde(default)]
-    pub brand: Option<String>,
-    #[serde(default)]
-    pub min_price: Option<f32>,
-    #[serde(default)]
-    pub max_price: Option<f32>,
-    #[serde(default)]
-    pub in_stock: bool,
-    #[serde(default)]
-    pub exclude: Vec<String>,
-    #[serde(default)]
+    pub filter: FilterSpec,
     pub diversity: f32,
+}
+
+/// The cart body's own fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CartOwn {
+    items: Vec<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    anonymous_id: Option<String>,
+    #[serde(default)]
+    k: Option<usize>,
+    #[serde(default)]
+    diversity: f32,
 }
 
 impl CartRequest {
     /// Parses and checks a body.
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        let r: Self = serde_json::from_slice(body).map_err(|e| {
+        let invalid = |e: serde_json::Error| {
             ApiError::new(Code::InvalidJson, format!("cart request is not valid: {e}"))
-        })?;
+        };
+        let mut object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(body).map_err(invalid)?;
+        let filter = FilterSpec::take_json(&mut object).map_err(invalid)?;
+        let own: CartOwn =
+            serde_json::from_value(serde_json::Value::Object(object)).map_err(invalid)?;
+        let r = Self {
+            items: own.items,
+            user_id: own.user_id,
+            anonymous_id: own.anonymous_id,
+            k: own.k,
+            filter,
+            diversity: own.diversity,
+        };
         if r.items.is_empty() || r.items.len() > MAX_CONTEXT {
             return Err(ApiError::invalid_param(
                 "items",
@@ -364,31 +330,14 @@ impl CartRequest {
                 "must be a number from 0 to 1",
             ));
         }
-        for (name, p) in [("min_price", r.min_price), ("max_price", r.max_price)] {
-            if p.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
-                return Err(ApiError::invalid_param(name, "must be a number ≥ 0"));
-            }
-        }
-        if let (Some(lo), Some(hi)) = (r.min_price, r.max_price)
-            && lo > hi
-        {
-            return Err(ApiError::invalid_param(
-                "min_price",
-                "must not be greater than max_price",
-            ));
-        }
+        r.filter
+            .check()
+            .map_err(|(name, why)| ApiError::invalid_param(name, why))?;
         Ok(r)
     }
 
     pub fn filter(&self) -> FilterSpec {
-        FilterSpec {
-            category: self.category.clone(),
-            brand: self.brand.clone(),
-            min_price: self.min_price,
-            max_price: self.max_price,
-            in_stock: self.in_stock,
-            exclude: self.exclude.clone(),
-        }
+        self.filter.clone()
     }
 }
 
@@ -401,12 +350,12 @@ pub struct LakeListQuery {
 
 impl LakeListQuery {
     pub const PARAMS: &'static [&'static str] = &["prefix", "cursor"];
-    /// What the admin API may list: the raw zone, GDPR requests, the audit log.
-    pub const PREFIXES: &'static [&'static str] = &["raw/", "gdpr/", "audit/"];
+    /// What the admin API may list: the raw zone, GDPR requests and receipts, the audit log.
+    pub const PREFIXES: &'static [&'static str] = crate::lake::ADMIN_READABLE;
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
         let q = Query::new(pairs, Self::PARAMS)?;
-        let prefix = q.get("prefix").unwrap_or("raw/").to_owned();
+        let prefix = q.get("prefix").unwrap_or(crate::lake::RAW).to_owned();
         if !Self::PREFIXES.iter().any(|p| prefix.starts_with(p)) {
             return Err(ApiError::invalid_param(
                 "prefix",
@@ -433,6 +382,29 @@ pub struct ItemOut {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<f32>,
     pub reason: Reason,
+}
+
+impl ItemOut {
+    /// Product fields for the response, in ranking order.
+    pub fn describe(
+        model: &crate::artifact::Model,
+        scored: Vec<crate::recommend::Scored>,
+    ) -> Vec<Self> {
+        scored
+            .into_iter()
+            .map(|s| Self {
+                id: model.item_id(s.idx).to_owned(),
+                score: s.score,
+                title: model.item_title(s.idx).to_owned(),
+                category: model.item_category_name(s.idx).to_owned(),
+                brand: model.item_brand(s.idx).to_owned(),
+                price: model.item_price(s.idx),
+                in_stock: model.item_in_stock(s.idx),
+                rating: model.item_rating(s.idx),
+                reason: s.reason,
+            })
+            .collect()
+    }
 }
 
 /// `GET /v1/items/{id}`: one product as the model knows it.

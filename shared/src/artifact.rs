@@ -89,6 +89,24 @@ pub enum ArtifactError {
     Invalid(String),
 }
 
+impl From<crate::ivf::IvfError> for ArtifactError {
+    fn from(e: crate::ivf::IvfError) -> Self {
+        match e {
+            crate::ivf::IvfError::Invalid(m) => Self::Invalid(m),
+            crate::ivf::IvfError::Malformed { id, why } => Self::Malformed { id, why },
+        }
+    }
+}
+
+/// How shoppers buy one item again, learned from the lake.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Repeat {
+    /// Median days between two purchases of the item by the same shopper; 0 when unknown.
+    pub interval_days: f32,
+    /// Share of the item's buyers who bought it more than once (smoothed towards its category).
+    pub share: f32,
+}
+
 /// One catalog item as the trainer describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemRecord {
@@ -145,7 +163,7 @@ pub struct ModelData {
     pub factors: Option<FactorData>,
     /// Per item: how shoppers buy it again (empty: no purchase history to learn from). An
     /// optional section, so readers that predate it skip it.
-    pub repurchase: Vec<crate::buy_again::Repeat>,
+    pub repurchase: Vec<Repeat>,
     /// The search index the trainer built (`shared::search::SearchIndex::encode`); without it the
     /// edge indexes titles, brands and categories itself.
     pub search: Option<Vec<u8>>,
@@ -490,6 +508,24 @@ impl Writer {
         out[16..20].copy_from_slice(&crc.to_le_bytes());
         Ok(out)
     }
+}
+
+/// Writes `version` into an encoded artifact's header and fixes its checksum: the trainer names a
+/// model after a hash of its content without encoding it twice.
+pub fn stamp_version(bytes: &mut [u8], version: &str) -> Result<(), ArtifactError> {
+    if version.len() > MAX_VERSION_LEN || !crate::lake::is_safe_segment(version) {
+        return Err(ArtifactError::Invalid(format!(
+            "bad model version `{version}`"
+        )));
+    }
+    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+        return Err(ArtifactError::BadMagic);
+    }
+    bytes[32..64].fill(0);
+    bytes[32..32 + version.len()].copy_from_slice(version.as_bytes());
+    let crc = checksum(bytes);
+    bytes[16..20].copy_from_slice(&crc.to_le_bytes());
+    Ok(())
 }
 
 /// CRC-32 of an artifact with its checksum field taken as zero.
@@ -1062,6 +1098,11 @@ impl Model {
         self.bytes.len()
     }
 
+    /// The artifact's bytes, as loaded.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     pub fn n_items(&self) -> usize {
         self.n_items
     }
@@ -1189,12 +1230,12 @@ impl Model {
     }
 
     /// How shoppers buy item `i` again, when the artifact learned it.
-    pub fn repeat(&self, i: u32) -> Option<crate::buy_again::Repeat> {
+    pub fn repeat(&self, i: u32) -> Option<Repeat> {
         let start = self.repurchase? + (i as usize).checked_mul(8)?;
         if i as usize >= self.n_items {
             return None;
         }
-        Some(crate::buy_again::Repeat {
+        Some(Repeat {
             interval_days: read_f32(&self.bytes, start)?,
             share: read_f32(&self.bytes, start + 4)?,
         })
@@ -1321,7 +1362,7 @@ pub(crate) mod tests {
         assert_eq!(m.repeat(3), None);
         let mut data = fixture();
         data.repurchase = (0..5)
-            .map(|i| crate::buy_again::Repeat {
+            .map(|i| Repeat {
                 interval_days: i as f32 * 10.0,
                 share: 0.1,
             })

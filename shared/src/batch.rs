@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{DEFAULT_K, ItemOut, MAX_CONTEXT, MAX_EXCLUDE, MAX_K, MAX_OFFSET, RecommendQuery};
+use crate::api::{DEFAULT_K, ItemOut, MAX_CONTEXT, MAX_K, MAX_OFFSET};
 use crate::artifact::Model;
 use crate::error::{ApiError, Code};
 use crate::filter::FilterSpec;
@@ -31,41 +31,64 @@ pub enum WidgetKind {
     BuyAgain,
 }
 
-/// One widget of a batch.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One widget of a batch: its own fields and the filter fields beside them.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Widget {
     /// The caller's name for it (placement), echoed in the answer.
     pub id: String,
-    #[serde(rename = "type")]
     pub kind: WidgetKind,
     /// The product of `similar` and `bought_together`.
-    #[serde(default)]
     pub item_id: Option<String>,
     /// The cart of `cart`.
-    #[serde(default)]
     pub items: Vec<String>,
-    #[serde(default)]
     pub k: Option<usize>,
-    #[serde(default)]
     pub offset: Option<usize>,
-    #[serde(default)]
-    pub category: Option<String>,
-    #[serde(default)]
-    pub brand: Option<String>,
-    #[serde(default)]
-    pub min_price: Option<f32>,
-    #[serde(default)]
-    pub max_price: Option<f32>,
-    #[serde(default)]
-    pub in_stock: bool,
-    #[serde(default)]
-    pub exclude: Vec<String>,
-    #[serde(default)]
+    pub filter: FilterSpec,
     pub exclude_purchased: bool,
     /// 0 (pure relevance) to 1 (spread across categories and brands).
-    #[serde(default)]
     pub diversity: f32,
+}
+
+/// A widget's own fields, as JSON.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WidgetOwn {
+    id: String,
+    #[serde(rename = "type")]
+    kind: WidgetKind,
+    #[serde(default)]
+    item_id: Option<String>,
+    #[serde(default)]
+    items: Vec<String>,
+    #[serde(default)]
+    k: Option<usize>,
+    #[serde(default)]
+    offset: Option<usize>,
+    #[serde(default)]
+    exclude_purchased: bool,
+    #[serde(default)]
+    diversity: f32,
+}
+
+impl<'de> Deserialize<'de> for Widget {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut object = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let filter = FilterSpec::take_json(&mut object).map_err(D::Error::custom)?;
+        let own: WidgetOwn =
+            serde_json::from_value(serde_json::Value::Object(object)).map_err(D::Error::custom)?;
+        Ok(Self {
+            id: own.id,
+            kind: own.kind,
+            item_id: own.item_id,
+            items: own.items,
+            k: own.k,
+            offset: own.offset,
+            filter,
+            exclude_purchased: own.exclude_purchased,
+            diversity: own.diversity,
+        })
+    }
 }
 
 /// The batch body.
@@ -98,26 +121,12 @@ impl Widget {
         if self.offset.is_some_and(|o| o > MAX_OFFSET) {
             return Err(bad(id, "offset", &format!("must be at most {MAX_OFFSET}")));
         }
-        for (name, p) in [("min_price", self.min_price), ("max_price", self.max_price)] {
-            if p.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
-                return Err(bad(id, name, "must be a number ≥ 0"));
-            }
-        }
-        if let (Some(lo), Some(hi)) = (self.min_price, self.max_price)
-            && lo > hi
-        {
-            return Err(bad(id, "min_price", "must not be greater than max_price"));
-        }
         if !(0.0..=1.0).contains(&self.diversity) {
             return Err(bad(id, "diversity", "must be a number from 0 to 1"));
         }
-        if self.exclude.len() > MAX_EXCLUDE {
-            return Err(bad(
-                id,
-                "exclude",
-                &format!("lists at most {MAX_EXCLUDE} ids"),
-            ));
-        }
+        self.filter
+            .check()
+            .map_err(|(name, why)| bad(id, name, why))?;
         match self.kind {
             WidgetKind::Similar | WidgetKind::BoughtTogether if self.item_id.is_none() => {
                 Err(bad(id, "item_id", "is required for this widget type"))
@@ -134,14 +143,7 @@ impl Widget {
     }
 
     fn filter(&self) -> FilterSpec {
-        FilterSpec {
-            category: self.category.clone(),
-            brand: self.brand.clone(),
-            min_price: self.min_price,
-            max_price: self.max_price,
-            in_stock: self.in_stock,
-            exclude: self.exclude.clone(),
-        }
+        self.filter.clone()
     }
 
     /// A widget of `kind` from already-checked common parameters.
@@ -159,12 +161,7 @@ impl Widget {
             items: Vec::new(),
             k: Some(k),
             offset: Some(offset),
-            category: spec.category.clone(),
-            brand: spec.brand.clone(),
-            min_price: spec.min_price,
-            max_price: spec.max_price,
-            in_stock: spec.in_stock,
-            exclude: spec.exclude.clone(),
+            filter: spec.clone(),
             exclude_purchased: false,
             diversity,
         }
@@ -305,7 +302,7 @@ pub fn answer(
         out.push(WidgetOut {
             id: w.id.clone(),
             kind: w.kind,
-            items: recommend::describe(model, scored),
+            items: ItemOut::describe(model, scored),
         });
     }
     Ok(out)
@@ -332,17 +329,20 @@ pub fn answer_one(
     let state = ctx.state;
     let scored = match w.kind {
         WidgetKind::ForYou => shaped(model, k, offset, shape, |k, offset| {
-            let q = RecommendQuery {
-                user_id: req.user_id.clone(),
-                anonymous_id: req.anonymous_id.clone(),
-                context: req.context.clone(),
+            let input = personal::ForYou {
+                context: &req.context,
+                history: state.history(model),
+                purchased: state
+                    .purchased()
+                    .filter_map(|id| model.item_index(id))
+                    .collect(),
+                filter: &spec,
+                exclude_purchased: w.exclude_purchased,
                 k,
                 offset,
-                filter: spec.clone(),
-                exclude_purchased: w.exclude_purchased,
-                diversity: w.diversity,
             };
-            personal::for_you_with(model, &q, state, ctx.blend, ctx.rules)
+            let hidden = ctx.rules.map(|r| r as &dyn crate::filter::Allow);
+            personal::for_you_with(model, &input, ctx.blend, hidden)
         }),
         WidgetKind::Similar => {
             let idx = item(model, &w.id, w.item_id.as_deref())?;

@@ -23,14 +23,7 @@ pub const MAX_BOUGHT: usize = 300;
 /// Purchases older than this are forgotten: two years.
 pub const LEDGER_TTL_MS: i64 = 730 * 86_400_000;
 
-/// How shoppers buy one item again, learned from the lake.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct Repeat {
-    /// Median days between two purchases of the item by the same shopper; 0 when unknown.
-    pub interval_days: f32,
-    /// Share of the item's buyers who bought it more than once (smoothed towards its category).
-    pub share: f32,
-}
+pub use crate::artifact::Repeat;
 
 /// One line of a shopper's purchase ledger.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,12 +17,7 @@ use crate::route::Route;
 use crate::session::SessionState;
 use crate::time::date_of;
 
-/// Pending erasure requests (written by the edge, consumed by the trainer).
-pub const REQUESTS: &str = "gdpr/requests/";
-/// Erasure receipts (written by the trainer).
-pub const RECEIPTS: &str = "gdpr/receipts/";
-/// The admin audit log.
-pub const AUDIT: &str = "audit/";
+pub use crate::lake::{AUDIT, GDPR_RECEIPTS as RECEIPTS, GDPR_REQUESTS as REQUESTS};
 
 /// One store's part of an erasure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,7 +76,7 @@ impl ErasureRequest {
 
     /// Where the request is stored.
     pub fn key(&self) -> String {
-        format!("{REQUESTS}{}.json", self.job_id)
+        crate::lake::gdpr_request_key(&self.job_id)
     }
 }
 
@@ -171,7 +166,7 @@ impl AuditRecord {
 
     /// Where the record is stored (`nonce` keeps two records of one millisecond apart).
     pub fn key(&self, nonce: &str) -> String {
-        format!("{AUDIT}dt={}/{}-{nonce}.json", date_of(self.at), self.at)
+        crate::lake::audit_key(&date_of(self.at), self.at, nonce)
     }
 }
 

@@ -7,8 +7,16 @@
 
 use std::ops::Range;
 
-use crate::artifact::ArtifactError;
 use crate::factors::dot;
+
+/// Why an IVF index cannot be written or read. The artifact wraps it into its own error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IvfError {
+    #[error("cannot write the IVF index: {0}")]
+    Invalid(String),
+    #[error("artifact section {id} is malformed: {why}")]
+    Malformed { id: u32, why: &'static str },
+}
 
 /// The index as the trainer builds it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -33,13 +41,13 @@ fn read_f32(b: &[u8], at: usize) -> Option<f32> {
     Some(f32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-fn invalid(m: &str) -> ArtifactError {
-    ArtifactError::Invalid(m.to_owned())
+fn invalid(m: &str) -> IvfError {
+    IvfError::Invalid(m.to_owned())
 }
 
 impl IvfData {
     /// The centroids section: `nlist u32, nprobe u32, nlist × k f32`.
-    pub fn encode_centroids(&self, k: usize) -> Result<Vec<u8>, ArtifactError> {
+    pub fn encode_centroids(&self, k: usize) -> Result<Vec<u8>, IvfError> {
         let nlist = self.lists.len();
         if nlist == 0 || self.centroids.len() != nlist * k {
             return Err(invalid("IVF centroids must be nlist × k"));
@@ -61,7 +69,7 @@ impl IvfData {
 
     /// The lists section: `nlist u32, nnz u32, offsets (nlist + 1) u32, items nnz u32`; every
     /// item must appear exactly once.
-    pub fn encode_lists(&self, n_items: usize) -> Result<Vec<u8>, ArtifactError> {
+    pub fn encode_lists(&self, n_items: usize) -> Result<Vec<u8>, IvfError> {
         let nnz: usize = self.lists.iter().map(Vec::len).sum();
         let mut seen = vec![false; n_items];
         for &i in self.lists.iter().flatten() {
@@ -108,9 +116,9 @@ impl LoadedIvf {
         ids: (u32, u32),
         k: usize,
         n_items: usize,
-    ) -> Result<Self, ArtifactError> {
-        let bad_c = |why| ArtifactError::Malformed { id: ids.0, why };
-        let bad_l = |why| ArtifactError::Malformed { id: ids.1, why };
+    ) -> Result<Self, IvfError> {
+        let bad_c = |why| IvfError::Malformed { id: ids.0, why };
+        let bad_l = |why| IvfError::Malformed { id: ids.1, why };
         let nlist = read_u32(b, centroids.start).ok_or(bad_c("no list count"))? as usize;
         let nprobe = read_u32(b, centroids.start + 4).ok_or(bad_c("no nprobe"))? as usize;
         if nlist == 0 || nprobe == 0 || nprobe > nlist {
@@ -233,7 +241,7 @@ mod tests {
             };
             assert!(matches!(
                 with_ivf(ivf).encode(),
-                Err(ArtifactError::Invalid(_))
+                Err(crate::ArtifactError::Invalid(_))
             ));
         }
         let ivf = IvfData {
@@ -260,7 +268,7 @@ mod tests {
         bytes[16..20].copy_from_slice(&crc.to_le_bytes());
         assert!(matches!(
             Model::load(bytes),
-            Err(ArtifactError::Malformed { id: 17, .. })
+            Err(crate::ArtifactError::Malformed { id: 17, .. })
         ));
     }
 }

@@ -17,6 +17,7 @@ pub mod event;
 pub mod factors;
 pub mod filter;
 pub mod gdpr;
+pub mod hash;
 pub mod ingest;
 pub mod ivf;
 pub mod lake;

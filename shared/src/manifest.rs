@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::artifact::Model;
 use crate::lake;
 
 /// Describes one published artifact.
@@ -41,7 +42,76 @@ pub enum ManifestError {
     BadArtifactKey { found: String, expected: String },
 }
 
+/// Why an artifact does not match its manifest. Nothing that fails this check is ever served or
+/// published.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("size is {found} bytes, manifest says {expected}")]
+    Size { found: u64, expected: u64 },
+    #[error("crc32 is {found:08x}, manifest says {expected:08x}")]
+    Crc32 { found: u32, expected: u32 },
+    #[error("sha256 differs from the manifest's")]
+    Sha256,
+    #[error("artifact does not decode: {0}")]
+    Decode(String),
+    #[error("artifact is version {found}, manifest says {expected}")]
+    Version { found: String, expected: String },
+}
+
 impl Manifest {
+    /// The manifest describing an artifact and its decoded model: counts and holdout metrics come
+    /// from the model's meta.
+    pub fn describe(bytes: &[u8], model: &Model) -> Self {
+        let meta_object = |key: &str| {
+            model
+                .meta()
+                .get(key)
+                .and_then(|c| c.as_object())
+                .cloned()
+                .unwrap_or_default()
+        };
+        Manifest {
+            version: model.version().to_owned(),
+            format_version: model.format_version(),
+            artifact: lake::model_key(model.version()),
+            size: bytes.len() as u64,
+            crc32: crc32fast::hash(bytes),
+            sha256: crate::hash::sha256_hex(bytes),
+            created_at: model.created_at(),
+            counts: meta_object("counts"),
+            metrics: meta_object("metrics"),
+        }
+    }
+
+    /// The one check of an artifact against its manifest, at the edge and in the trainer: size,
+    /// CRC-32, SHA-256, decodability and version. Returns the loaded model.
+    pub fn verify(&self, bytes: Vec<u8>) -> Result<Model, VerifyError> {
+        if bytes.len() as u64 != self.size {
+            return Err(VerifyError::Size {
+                found: bytes.len() as u64,
+                expected: self.size,
+            });
+        }
+        let crc = crc32fast::hash(&bytes);
+        if crc != self.crc32 {
+            return Err(VerifyError::Crc32 {
+                found: crc,
+                expected: self.crc32,
+            });
+        }
+        if crate::hash::sha256_hex(&bytes) != self.sha256 {
+            return Err(VerifyError::Sha256);
+        }
+        let model = Model::load(bytes).map_err(|e| VerifyError::Decode(e.to_string()))?;
+        if model.version() != self.version {
+            return Err(VerifyError::Version {
+                found: model.version().to_owned(),
+                expected: self.version.clone(),
+            });
+        }
+        Ok(model)
+    }
+
     /// Parses and checks a manifest.
     pub fn parse(bytes: &[u8]) -> Result<Self, ManifestError> {
         let m: Manifest =

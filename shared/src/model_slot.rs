@@ -99,7 +99,7 @@ impl ModelSlot {
 
     /// Verifies fetched bytes against the manifest and installs them; on failure the old model stays.
     pub fn install(&mut self, m: Manifest, bytes: Vec<u8>, now_ms: i64) -> Result<(), String> {
-        let result = verify(&m, bytes);
+        let result = m.verify(bytes);
         match result {
             Ok(model) => {
                 self.model = Some(Rc::new(model));
@@ -144,29 +144,6 @@ impl ModelSlot {
     }
 }
 
-fn verify(m: &Manifest, bytes: Vec<u8>) -> Result<Model, String> {
-    if bytes.len() as u64 != m.size {
-        return Err(format!(
-            "size is {} bytes, manifest says {}",
-            bytes.len(),
-            m.size
-        ));
-    }
-    let crc = crc32fast::hash(&bytes);
-    if crc != m.crc32 {
-        return Err(format!("crc32 is {crc:08x}, manifest says {:08x}", m.crc32));
-    }
-    let model = Model::load(bytes).map_err(|e| e.to_string())?;
-    if model.version() != m.version {
-        return Err(format!(
-            "artifact is version {}, manifest says {}",
-            model.version(),
-            m.version
-        ));
-    }
-    Ok(model)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,7 +156,7 @@ mod tests {
             artifact: crate::lake::model_key(version),
             size: bytes.len() as u64,
             crc32: crc32fast::hash(bytes),
-            sha256: format!("sha-{version}-{}", bytes.len()),
+            sha256: crate::hash::sha256_hex(bytes),
             created_at: 0,
             counts: serde_json::Map::new(),
             metrics: serde_json::Map::new(),
@@ -227,7 +204,6 @@ mod tests {
         assert!(s.status().last_error.unwrap().contains("v2"));
         // Version inside differs from the manifest.
         m2.version = "v3".into();
-        m2.sha256 = "other".into();
         m2.artifact = crate::lake::model_key("v3");
         let err = s.install(m2, good.clone(), 7).unwrap_err();
         assert!(err.contains("version"), "{err}");

@@ -8,12 +8,10 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::RecommendQuery;
 use crate::artifact::Model;
 use crate::factors::fold_in;
 use crate::filter::{Allow, FilterSpec};
 use crate::recommend::{Reason, Scored};
-use crate::session::SessionState;
 
 /// One past interaction; slices of these are ordered most recent first.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -332,60 +330,65 @@ pub fn rank_scores(
     out.into_iter().skip(offset).collect()
 }
 
-/// The for-you list the edge serves: the request's context items (most recent first, unknown ids
-/// ignored) and then the shopper's live session history, folded in and blended with the model's
-/// tuned weights; popular items (in `category`, when given) when there is no usable history.
-pub fn for_you(
-    model: &Model,
-    context: &[String],
-    state: &SessionState,
-    spec: &FilterSpec,
-    exclude_purchased: bool,
-    k: usize,
-    offset: usize,
-) -> Vec<Scored> {
-    let q = RecommendQuery {
-        user_id: None,
-        anonymous_id: None,
-        context: context.to_vec(),
-        k,
-        offset,
-        filter: spec.clone(),
-        exclude_purchased,
-        diversity: 0.0,
-    };
-    for_you_with(model, &q, state, Some(&Blend::of(model)), None)
+/// What a for-you list is ranked from: ranking inputs only (the edge turns a request and the
+/// shopper's session into these; the trainer builds them from its evaluation cases).
+#[derive(Debug, Clone)]
+pub struct ForYou<'a> {
+    /// Items the shopper is looking at or just saw, most recent first; unknown ids are ignored.
+    pub context: &'a [String],
+    /// The shopper's live session history, most recent first (`SessionState::history`).
+    pub history: Vec<Interaction>,
+    /// Items the shopper bought; left out when `exclude_purchased`.
+    pub purchased: Vec<u32>,
+    pub filter: &'a FilterSpec,
+    pub exclude_purchased: bool,
+    pub k: usize,
+    pub offset: usize,
 }
 
-/// [`for_you`] for a parsed request, ranked with `blend` (an A/B variant's strategy); `None`
-/// ranks by popularity alone (the control arm), with the same filters and exclusions; hide
-/// rules in `rules` apply too.
+/// The for-you list the edge serves: the context items and then the session history, folded in
+/// and blended with the model's tuned weights; popular items (in the filter's category, when
+/// given) when there is no usable history.
+pub fn for_you(model: &Model, input: &ForYou<'_>) -> Vec<Scored> {
+    for_you_with(model, input, Some(&Blend::of(model)), None)
+}
+
+/// [`for_you`] ranked with `blend` (an A/B variant's strategy); `None` ranks by popularity alone
+/// (the control arm), with the same filters and exclusions; what `hidden` does not allow (the
+/// merchandising hide rules) is left out too.
 pub fn for_you_with<'m>(
     model: &'m Model,
-    q: &RecommendQuery,
-    state: &SessionState,
+    input: &ForYou<'_>,
     blend: Option<&Blend>,
-    rules: Option<&'m crate::rules::Active<'m>>,
+    hidden: Option<&'m dyn Allow>,
 ) -> Vec<Scored> {
-    let history: Vec<Interaction> = q
+    let history: Vec<Interaction> = input
         .context
         .iter()
         .filter_map(|id| model.item_index(id))
         .map(|idx| Interaction { idx, weight: 1.0 })
-        .chain(state.history(model))
+        .chain(input.history.iter().copied())
         .collect();
-    let spec = &q.filter;
+    let spec = input.filter;
     let mut filter = spec.resolve(model);
-    if let Some(r) = rules {
+    if let Some(r) = hidden {
         filter.hide(r);
     }
     filter.exclude(history.iter().map(|h| h.idx));
-    if q.exclude_purchased {
-        filter.exclude(state.purchased().filter_map(|id| model.item_index(id)));
+    if input.exclude_purchased {
+        filter.exclude(input.purchased.iter().copied());
     }
     match blend {
-        Some(b) if !history.is_empty() => personal(model, &history, q.k, q.offset, &filter, b),
-        _ => crate::recommend::popular(model, spec.category.as_deref(), q.k, q.offset, &filter),
+        Some(b) if !history.is_empty() => {
+            personal(model, &history, input.k, input.offset, &filter, b)
+        }
+        _ => crate::recommend::popular(
+            model,
+            spec.category.as_deref(),
+            input.k,
+            input.offset,
+            &filter,
+        ),
     }
 }
 
@@ -393,6 +396,20 @@ pub fn for_you_with<'m>(
 mod tests {
     use super::*;
     use crate::artifact::tests::{fixture, fixture_v2};
+    use crate::session::SessionState;
+
+    /// A for-you input with no session.
+    fn input<'a>(context: &'a [String], filter: &'a FilterSpec, k: usize) -> ForYou<'a> {
+        ForYou {
+            context,
+            history: Vec::new(),
+            purchased: Vec::new(),
+            filter,
+            exclude_purchased: false,
+            k,
+            offset: 0,
+        }
+    }
 
     fn ids(m: &Model, s: &[Scored]) -> Vec<String> {
         s.iter().map(|x| m.item_id(x.idx).to_owned()).collect()
@@ -494,7 +511,10 @@ mod tests {
             ts: 1,
             quantity: 1,
         }]);
-        let r = for_you(&m, &[], &state, &FilterSpec::default(), false, 2, 0);
+        let any = FilterSpec::default();
+        let mut i = input(&[], &any, 2);
+        i.history = state.history(&m);
+        let r = for_you(&m, &i);
         assert_eq!(ids(&m, &r)[0], "laptop-2");
         assert_eq!(
             r[0].reason,
@@ -507,22 +527,14 @@ mod tests {
     #[test]
     fn the_control_arm_ranks_by_popularity_with_the_same_filters() {
         let m = Model::load(fixture_v2().encode().unwrap()).unwrap();
-        let q = RecommendQuery {
-            user_id: None,
-            anonymous_id: None,
-            context: vec!["laptop-1".into()],
-            k: 2,
-            offset: 0,
-            filter: FilterSpec::default(),
-            exclude_purchased: false,
-            diversity: 0.0,
-        };
-        let state = SessionState::default();
-        let control = for_you_with(&m, &q, &state, None, None);
+        let context = ["laptop-1".to_owned()];
+        let any = FilterSpec::default();
+        let q = input(&context, &any, 2);
+        let control = for_you_with(&m, &q, None, None);
         assert_eq!(ids(&m, &control), ["mouse-1", "phone-1"]);
         assert!(control.iter().all(|s| s.reason == Reason::Popular));
         let knn = crate::ab::Strategy::ItemKnn.blend(&m).unwrap();
-        let r = for_you_with(&m, &q, &state, Some(&knn), None);
+        let r = for_you_with(&m, &q, Some(&knn), None);
         let neighbours: Vec<u32> = m.co_view(0).chain(m.co_buy(0)).map(|x| x.0).collect();
         assert!(
             neighbours.contains(&r[0].idx),
@@ -536,44 +548,22 @@ mod tests {
         let m = Model::load(fixture_v2().encode().unwrap()).unwrap();
         let r = for_you(
             &m,
-            &["laptop-1".into(), "nope".into()],
-            &SessionState::default(),
-            &FilterSpec::default(),
-            false,
-            2,
-            0,
+            &input(
+                &["laptop-1".into(), "nope".into()],
+                &FilterSpec::default(),
+                2,
+            ),
         );
         assert_eq!(ids(&m, &r)[0], "laptop-2");
         assert!(!ids(&m, &r).contains(&"laptop-1".to_owned()));
-        let r = for_you(
-            &m,
-            &["nope".into()],
-            &SessionState::default(),
-            &FilterSpec::default(),
-            false,
-            2,
-            0,
-        );
+        let r = for_you(&m, &input(&["nope".into()], &FilterSpec::default(), 2));
         assert_eq!(ids(&m, &r), ["mouse-1", "phone-1"]);
         // A category request shows only that category, personal or popular.
-        let r = for_you(
-            &m,
-            &[],
-            &SessionState::default(),
-            &cat("computers.notebook"),
-            false,
-            5,
-            0,
-        );
+        let r = for_you(&m, &input(&[], &cat("computers.notebook"), 5));
         assert_eq!(ids(&m, &r), ["laptop-1", "laptop-2"]);
         let r = for_you(
             &m,
-            &["mouse-1".into()],
-            &SessionState::default(),
-            &cat("computers.notebook"),
-            false,
-            5,
-            0,
+            &input(&["mouse-1".into()], &cat("computers.notebook"), 5),
         );
         assert_eq!(ids(&m, &r).len(), 2);
         assert!(ids(&m, &r).iter().all(|id| id.starts_with("laptop")));

@@ -7,7 +7,6 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::ItemOut;
 use crate::artifact::Model;
 use crate::filter::Allow;
 
@@ -227,24 +226,6 @@ impl Allow for AlsoNot<'_> {
     }
 }
 
-/// Product fields for the response.
-pub fn describe(model: &Model, scored: Vec<Scored>) -> Vec<ItemOut> {
-    scored
-        .into_iter()
-        .map(|s| ItemOut {
-            id: model.item_id(s.idx).to_owned(),
-            score: s.score,
-            title: model.item_title(s.idx).to_owned(),
-            category: model.item_category_name(s.idx).to_owned(),
-            brand: model.item_brand(s.idx).to_owned(),
-            price: model.item_price(s.idx),
-            in_stock: model.item_in_stock(s.idx),
-            rating: model.item_rating(s.idx),
-            reason: s.reason,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,7 +320,7 @@ mod tests {
         );
         let r = similar(&m, 3, 5, &none);
         assert_eq!(ids(&m, &r), ["mouse-1"]);
-        let out = describe(&m, r);
+        let out = crate::api::ItemOut::describe(&m, r);
         assert_eq!(out[0].title, "Wireless Mouse");
         assert_eq!(out[0].brand, "zenit");
     }

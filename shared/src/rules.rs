@@ -12,7 +12,7 @@ use crate::error::{ApiError, Code};
 use crate::filter::Allow;
 
 /// Where the rules document lives in the models bucket.
-pub const RULES_KEY: &str = "rules/current.json";
+pub use crate::lake::RULES_KEY;
 /// Most rules in one document.
 pub const MAX_RULES: usize = 500;
 /// Largest accepted document, bytes.
@@ -213,6 +213,13 @@ impl Active<'_> {
 pub struct Unhidden<'a, 'm> {
     pub inner: &'a dyn Allow,
     pub rules: &'a Active<'m>,
+}
+
+/// The hide rules as a filter takes them: an item is allowed unless a rule hides it.
+impl Allow for Active<'_> {
+    fn allows(&self, idx: u32) -> bool {
+        !self.hides(idx)
+    }
 }
 
 impl Allow for Unhidden<'_, '_> {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod customer_data;
 pub mod s3;
 pub mod shop;
 pub mod webhook;
@@ -52,9 +53,10 @@ pub fn python() -> PathBuf {
     }
 }
 
-/// `../shared/data/<name>`: the shared benchmark and fixture data.
-pub fn shared_data(name: &str) -> PathBuf {
-    root().join("../shared/data").join(name)
+/// `tests/fixtures/<name>`: small real data kept in the repository (sources and terms in
+/// `tests/fixtures/README.md`). Tests never read outside the repository.
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures").join(name)
 }
 
 fn target_dir() -> PathBuf {
@@ -121,6 +123,20 @@ pub fn trainer(args: &[&str]) -> Result<Command> {
 pub fn run_trainer(args: &[&str]) -> Result<String> {
     let out = run(&mut trainer(args)?)?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `trainer pull` from a running worker into `lake`; returns the report.
+pub fn pull(worker_url: &str, lake: &str) -> Result<Value> {
+    let out = run_trainer(&[
+        "pull",
+        "--worker",
+        worker_url,
+        "--lake",
+        lake,
+        "--admin-key",
+        ADMIN_KEY,
+    ])?;
+    serde_json::from_str(&out).map_err(|e| HarnessError::Setup(e.to_string()))
 }
 
 /// A model trained by the real trainer on a simulated lake.

@@ -5,7 +5,7 @@
 //! run: global popularity, personal purchase counts (the baseline the literature finds hard to
 //! beat), collaborative filtering (the trainer's iALS over household × product), and Vitrine's
 //! buy-again ranking (`shared::buy_again`: the same ledger and score the edge runs, with item
-//! repeat statistics from `trainer::repurchase`). Personal methods rank the shopper's own past
+//! repeat statistics from `trainer::model::repurchase`). Personal methods rank the shopper's own past
 //! items and fill up from popularity, identically. Metrics: Recall@10 and NDCG@10.
 //!
 //! `bash bench/basket.sh` fetches the data and runs `cargo bench -p trainer --bench buy_again`
@@ -27,8 +27,8 @@ use arrow_array::{Array, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use shared::artifact::NONE;
 use shared::buy_again::{self, Bought, Repeat};
-use trainer::csr::Csr;
-use trainer::ials::{self, IalsParams};
+use trainer::model::csr::Csr;
+use trainer::model::ials::{self, IalsParams};
 
 const K: usize = 10;
 
@@ -249,7 +249,7 @@ fn main() {
     }
     let repeat_started = Instant::now();
     let purchases: Vec<(u32, i64, u32)> = train.iter().map(|r| (r.0, r.1, r.3)).collect();
-    let repeats: Vec<Repeat> = trainer::repurchase::stats(&purchases, &data.category);
+    let repeats: Vec<Repeat> = trainer::model::repurchase::stats(&purchases, &data.category);
     let repeat_s = repeat_started.elapsed().as_secs_f64();
     // Collaborative filtering: iALS over household × product basket counts.
     let cf_started = Instant::now();

@@ -15,10 +15,9 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Map;
-use shared::api::RecommendQuery;
 use shared::artifact::{FactorData, ItemRecord};
 use shared::filter::FilterSpec;
-use shared::personal::{Blend, for_you_with};
+use shared::personal::{Blend, ForYou, for_you_with};
 use shared::session::{SessionState, Touch};
 use shared::{EventType, Model, ModelData};
 
@@ -65,7 +64,7 @@ fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
         .collect();
     let mut factors = FactorData::quantize(K, &rows, 0.1, 10.0);
     if n >= 50_000 {
-        let (ivf, report) = trainer::ivf::build(&rows, K, &users).expect("ivf");
+        let (ivf, report) = trainer::model::ivf::build(&rows, K, &users).expect("ivf");
         eprintln!(
             "  IVF: {} lists, nprobe {}, recall@10 {:.3}",
             report.lists, report.nprobe, report.recall_at_10
@@ -126,7 +125,7 @@ fn main() {
         if let Some(dir) = &write_dir {
             let path = std::path::Path::new(dir).join(format!("model-{n}.bin"));
             let m = Model::load(bytes.clone()).expect("load");
-            let manifest = trainer::publish::manifest_for(&bytes, &m);
+            let manifest = shared::Manifest::describe(&bytes, &m);
             std::fs::write(&path, &bytes).expect("write artifact");
             std::fs::write(
                 format!("{}.manifest.json", path.display()),
@@ -158,27 +157,28 @@ fn main() {
                 ts: i64::from(j),
                 quantity: 1,
             }));
-            let mut q = RecommendQuery {
-                user_id: None,
-                anonymous_id: Some("a".into()),
-                context: Vec::new(),
-                k: 10,
-                offset: 0,
-                filter: FilterSpec::default(),
-                exclude_purchased: false,
-                diversity: 0.0,
-            };
-            let t = Instant::now();
-            let out = for_you_with(&m, &q, &state, Some(&blend), None);
-            times.push(t.elapsed().as_secs_f64() * 1e3);
-            assert_eq!(out.len(), 10);
-            q.filter = FilterSpec {
+            let any = FilterSpec::default();
+            let cheap = FilterSpec {
                 max_price: Some(500.0),
                 in_stock: true,
                 ..FilterSpec::default()
             };
+            // The session's history is read inside the timed region, as the edge does per request.
+            let input = |filter| ForYou {
+                context: &[],
+                history: state.history(&m),
+                purchased: Vec::new(),
+                filter,
+                exclude_purchased: false,
+                k: 10,
+                offset: 0,
+            };
             let t = Instant::now();
-            let out = for_you_with(&m, &q, &state, Some(&blend), None);
+            let out = for_you_with(&m, &input(&any), Some(&blend), None);
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            assert_eq!(out.len(), 10);
+            let t = Instant::now();
+            let out = for_you_with(&m, &input(&cheap), Some(&blend), None);
             filtered.push(t.elapsed().as_secs_f64() * 1e3);
             assert!(out.iter().all(|s| m.item_price(s.idx) <= 500.0));
         }

@@ -20,11 +20,12 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::json;
 use shared::Model;
-use shared::search::index::{Facet, SearchFilter, SearchIndex, Sort};
+use shared::search::index::SearchIndex;
 use shared::search::query::SearchQuery;
+use shared::search::spec::{Facet, SearchFilter, Sort};
 use shared::search::synonyms::Synonyms;
-use trainer::search_eval::{QUERIES, cases, catalog_data};
-use trainer::simulate::{SimParams, catalog};
+use trainer::evaluation::search_cases::{QUERIES, cases, catalog_data};
+use trainer::lake::simulate::{SimParams, catalog};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     #[expect(
@@ -57,7 +58,8 @@ fn main() {
     // The index the trainer ships (attributes, built-in synonyms), then the edge's cold path:
     // decoding it from the artifact section.
     let t = Instant::now();
-    let built = trainer::search_build::index(&data, &products, Synonyms::electronics(), vec![]);
+    let built =
+        trainer::model::search_index::index(&data, &products, Synonyms::electronics(), vec![]);
     let build_ms = t.elapsed().as_secs_f64() * 1e3;
     let section = built.encode();
     data.search = Some(section.clone());
@@ -86,7 +88,7 @@ fn main() {
             anonymous_id: None,
         };
         let t = Instant::now();
-        let found = index.search(&model, &q, None);
+        let found = index.search(&model, &q.spec(), None);
         times.push(t.elapsed().as_secs_f64() * 1e3);
         let ok = c.passes(&model, &found);
         let e = passed.entry(c.kind).or_default();
@@ -118,7 +120,7 @@ fn main() {
     std::fs::write(format!("{out_dir}/model.bin"), &bytes).expect("write artifact");
     std::fs::write(
         format!("{out_dir}/model.bin.manifest.json"),
-        trainer::publish::manifest_for(&bytes, &model).to_json(),
+        shared::Manifest::describe(&bytes, &model).to_json(),
     )
     .expect("write manifest");
     let mut kinds: Vec<_> = passed.into_iter().collect();

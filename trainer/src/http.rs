@@ -43,3 +43,35 @@ pub async fn send_with_retry(
     }
     Err(format!("gave up after 5 attempts: {last}"))
 }
+
+/// A running worker reached through its admin API: the local-development path for publishing,
+/// the dashboard's data and pulling raw events (production reads and writes R2 directly).
+#[derive(Debug, Clone)]
+pub struct Worker {
+    /// Base URL, e.g. `http://127.0.0.1:8787`.
+    pub url: String,
+    pub admin_key: String,
+}
+
+impl Worker {
+    /// Writes one object of the worker's models bucket (`key` as the models store names it,
+    /// `models/...` or `rules/...`).
+    pub async fn put_model_object(&self, key: &str, body: Vec<u8>) -> Result<(), String> {
+        let client = client().map_err(|e| e.to_string())?;
+        // The admin route writes under `models/` itself.
+        let object = key.strip_prefix(shared::lake::MODELS).unwrap_or(key);
+        let url = format!(
+            "{}/v1/admin/models/{object}",
+            self.url.trim_end_matches('/')
+        );
+        send_with_retry(|| {
+            client
+                .put(&url)
+                .bearer_auth(&self.admin_key)
+                .body(body.clone())
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{url}: {e}"))
+    }
+}

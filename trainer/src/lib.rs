@@ -1,42 +1,22 @@
-//! The trainer library: every step of the nightly pipeline, callable from the `trainer` binary
-//! and from tests.
+//! The trainer library: every stage of the nightly pipeline, callable from the `trainer` binary
+//! and from tests. One folder per stage:
+//!
+//! - [`lake`]: object storage, Parquet tables, compaction, importers, pull, backup;
+//! - [`model`]: training input, iALS, co-visitation, IVF, repurchase, search index → `ModelData`;
+//! - [`evaluation`]: offline protocols, lake holdout, metrics, the quality gate;
+//! - [`publish`]: versioned, verified artifacts and the `latest` flip;
+//! - [`bi`]: KPI tables, segments, forecasts, dashboard data, alerts;
+//! - [`customers`]: source connectors, matching, golden records;
+//! - [`privacy`]: pseudonyms, PII encryption, GDPR erasure and export, audit log;
+//! - [`pipeline`]: the training run and the nightly job that chain the stages.
 
-pub mod alerts;
-pub mod audit;
-pub mod backup;
-pub mod cdi;
-pub mod compact;
-pub mod connector;
-pub mod covisit;
-pub mod csr;
+pub mod bi;
 pub mod customers;
-pub mod embed;
-pub mod erase;
-pub mod evaluate;
-pub mod evaluations_table;
-pub mod events_table;
-pub mod export;
-pub mod gate;
-pub mod holdout;
+pub mod evaluation;
 pub mod http;
-pub mod ials;
-pub mod import;
-pub mod interactions;
-pub mod ivf;
-pub mod kpi;
-pub mod metrics;
-pub mod parquet_io;
+pub mod lake;
+pub mod model;
+pub mod pipeline;
 pub mod privacy;
-pub mod products;
 pub mod progress;
 pub mod publish;
-pub mod pull;
-pub mod repurchase;
-pub mod rows_table;
-pub mod search_build;
-pub mod search_eval;
-pub mod sequences;
-pub mod simulate;
-pub mod store;
-pub mod train;
-pub mod training_run;

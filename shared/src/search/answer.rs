@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use crate::artifact::Model;
-use crate::search::index::{SearchFilter, SearchIndex, Sort};
+use crate::search::index::SearchIndex;
 use crate::search::query::{FacetValue, SearchHit, SearchQuery, SuggestQuery, highlight};
+use crate::search::spec::{Search, SearchFilter, Sort};
 
 /// Most values returned per facet.
 pub const MAX_FACET_VALUES: usize = 50;
@@ -38,7 +39,7 @@ pub fn hit(model: &Model, idx: u32, score: f32, q: &str) -> SearchHit {
 
 /// Answers `q`; `taste` is the shopper's folded-in history, when they have one.
 pub fn search(ix: &SearchIndex, model: &Model, q: &SearchQuery, taste: Option<&[f32]>) -> Answer {
-    let found = ix.search(model, q, taste);
+    let found = ix.search(model, &q.spec(), taste);
     let did_you_mean = if found.total == 0 && !q.q.is_empty() {
         ix.did_you_mean(&q.q)
     } else {
@@ -71,15 +72,13 @@ pub fn search(ix: &SearchIndex, model: &Model, q: &SearchQuery, taste: Option<&[
 
 /// Query completions (past queries first) and the best matching products.
 pub fn suggest(ix: &SearchIndex, model: &Model, q: &SuggestQuery) -> (Vec<String>, Vec<SearchHit>) {
-    let ask = SearchQuery {
-        q: q.q.clone(),
-        filter: SearchFilter::default(),
+    let ask = Search {
+        q: &q.q,
+        filter: &SearchFilter::default(),
         sort: Sort::Relevance,
-        facets: Vec::new(),
-        page: 1,
+        facets: &[],
         k: q.k,
-        user_id: None,
-        anonymous_id: None,
+        offset: 0,
     };
     let found = ix.search(model, &ask, None);
     let products = found

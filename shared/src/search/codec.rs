@@ -82,6 +82,18 @@ impl<'a> Reader<'a> {
 }
 
 impl SearchIndex {
+    /// The index for `model`: the trainer's section when the artifact has one, else built from
+    /// the model. A section that fails to decode is reported and the index built instead.
+    pub fn for_model(model: &crate::artifact::Model) -> (Self, Option<CodecError>) {
+        match model.search_section() {
+            None => (Self::build(model), None),
+            Some(bytes) => match Self::decode(bytes, model.n_items()) {
+                Ok(ix) => (ix, None),
+                Err(e) => (Self::build(model), Some(e)),
+            },
+        }
+    }
+
     /// The section bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.approx_bytes());

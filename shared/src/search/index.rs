@@ -6,8 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::artifact::Model;
-use crate::search::codec::CodecError;
-use crate::search::query::SearchQuery;
+use crate::search::spec::{Facet, Search, Sort};
 use crate::search::synonyms::Synonyms;
 use crate::search::text;
 
@@ -84,34 +83,6 @@ impl Match {
     }
 }
 
-/// Facets a search can count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Facet {
-    Brand,
-    Category,
-    /// Fixed price bands (`0-50`, `50-100`, … `2000+`).
-    Price,
-}
-
-impl Facet {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "brand" => Facet::Brand,
-            "category" => Facet::Category,
-            "price" => Facet::Price,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Facet::Brand => "brand",
-            Facet::Category => "category",
-            Facet::Price => "price",
-        }
-    }
-}
-
 /// Upper bounds of the price facet's bands.
 const PRICE_BANDS: [(f32, &str); 7] = [
     (50.0, "0-50"),
@@ -128,45 +99,6 @@ fn price_band(p: f32) -> &'static str {
         .iter()
         .find(|(hi, _)| p < *hi)
         .map_or("2000+", |b| b.1)
-}
-
-/// The filters of a search, by field, so facets can leave their own out.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SearchFilter {
-    /// A category and its sub-categories.
-    pub category: Option<String>,
-    /// Any of these brands (case-insensitive).
-    pub brands: Vec<String>,
-    pub min_price: Option<f32>,
-    pub max_price: Option<f32>,
-    pub in_stock: bool,
-    /// Only products rated at least this (unrated products are left out).
-    pub rating_min: Option<f32>,
-}
-
-/// Result order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Sort {
-    #[default]
-    Relevance,
-    PriceAsc,
-    PriceDesc,
-    Popularity,
-    /// Most recently listed first.
-    Newest,
-}
-
-impl Sort {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "relevance" => Sort::Relevance,
-            "price_asc" => Sort::PriceAsc,
-            "price_desc" => Sort::PriceDesc,
-            "popularity" => Sort::Popularity,
-            "newest" => Sort::Newest,
-            _ => return None,
-        })
-    }
 }
 
 /// One search answer.
@@ -258,18 +190,6 @@ impl SearchIndex {
             Synonyms::electronics(),
             Vec::new(),
         )
-    }
-
-    /// The index for `model`: the trainer's section when the artifact has one, else built from
-    /// the model. A section that fails to decode is reported and the index built instead.
-    pub fn for_model(model: &Model) -> (Self, Option<CodecError>) {
-        match model.search_section() {
-            None => (Self::build(model), None),
-            Some(bytes) => match Self::decode(bytes, model.n_items()) {
-                Ok(ix) => (ix, None),
-                Err(e) => (Self::build(model), Some(e)),
-            },
-        }
     }
 
     /// Number of indexed terms.
@@ -397,10 +317,10 @@ impl SearchIndex {
 
     /// Searches: relevance blended with popularity and, given the shopper's folded-in taste
     /// vector, their affinity; filtered, one page, with disjunctive facets.
-    pub fn search(&self, model: &Model, req: &SearchQuery, taste: Option<&[f32]>) -> Found {
-        let (filter, facets, sort) = (&req.filter, req.facets.as_slice(), req.sort);
-        let (k, offset) = (req.k, (req.page.max(1) - 1) * req.k);
-        let matched = self.matching(&req.q);
+    pub fn search(&self, model: &Model, req: &Search<'_>, taste: Option<&[f32]>) -> Found {
+        let (filter, facets, sort) = (req.filter, req.facets, req.sort);
+        let (k, offset) = (req.k, req.offset);
+        let matched = self.matching(req.q);
         let top_popularity = matched
             .keys()
             .map(|&d| model.popularity(d).max(0.0))
@@ -588,6 +508,8 @@ impl SearchIndex {
 mod tests {
     use super::*;
     use crate::artifact::{ItemRecord, ModelData, NONE};
+    use crate::search::query::SearchQuery;
+    use crate::search::spec::SearchFilter;
     use crate::search::synonyms::Synonyms;
 
     fn catalog() -> Model {
@@ -668,7 +590,10 @@ mod tests {
     }
 
     fn search(m: &Model, ix: &SearchIndex, q: &str, f: &SearchFilter) -> Vec<String> {
-        ids(m, &ix.search(m, &ask(q, f, &[], Sort::Relevance, 10), None))
+        ids(
+            m,
+            &ix.search(m, &ask(q, f, &[], Sort::Relevance, 10).spec(), None),
+        )
     }
 
     #[test]
@@ -710,7 +635,7 @@ mod tests {
         };
         let found = ix.search(
             &m,
-            &ask("", &f, &[Facet::Brand, Facet::Category], Sort::PriceAsc, 20),
+            &ask("", &f, &[Facet::Brand, Facet::Category], Sort::PriceAsc, 20).spec(),
             None,
         );
         let got = ids(&m, &found);
@@ -768,7 +693,11 @@ mod tests {
         // "notebook" is in no title: the synonym finds the laptops.
         let mut got = ids(
             &m,
-            &ix.search(&m, &ask("notebook", &none, &[], Sort::Relevance, 10), None),
+            &ix.search(
+                &m,
+                &ask("notebook", &none, &[], Sort::Relevance, 10).spec(),
+                None,
+            ),
         );
         got.sort();
         assert_eq!(got, ["laptop-1", "laptop-2"]);
@@ -783,7 +712,7 @@ mod tests {
         };
         let found = ix.search(
             &m,
-            &ask("", &rated, &[Facet::Brand], Sort::Newest, 10),
+            &ask("", &rated, &[Facet::Brand], Sort::Newest, 10).spec(),
             None,
         );
         assert_eq!(
@@ -805,7 +734,7 @@ mod tests {
         let ix = SearchIndex::build(&m);
         let browse = ask("", &SearchFilter::default(), &[], Sort::Relevance, 5);
         assert_eq!(
-            ids(&m, &ix.search(&m, &browse, None))[0],
+            ids(&m, &ix.search(&m, &browse.spec(), None))[0],
             "mouse-1",
             "most popular"
         );
@@ -815,7 +744,7 @@ mod tests {
         }];
         let blend = crate::personal::Blend::of(&m);
         let taste = crate::personal::taste(&m, &history, &blend).unwrap();
-        let top = ids(&m, &ix.search(&m, &browse, Some(&taste)));
+        let top = ids(&m, &ix.search(&m, &browse.spec(), Some(&taste)));
         assert!(top[0].starts_with("laptop"), "{top:?}");
     }
 }

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{MAX_K, Query};
 use crate::error::{ApiError, Code};
-use crate::search::index::{Facet, SearchFilter, Sort};
+use crate::filter::FilterSpec;
+use crate::search::spec::{Facet, Search, SearchFilter, Sort};
 use crate::search::text;
 
 /// Longest accepted query, characters.
@@ -28,13 +29,21 @@ pub struct SearchQuery {
 }
 
 impl SearchQuery {
+    /// What the index is asked: this request's words, filters, order, facets and page window.
+    pub fn spec(&self) -> Search<'_> {
+        Search {
+            q: &self.q,
+            filter: &self.filter,
+            sort: self.sort,
+            facets: &self.facets,
+            k: self.k,
+            offset: (self.page.max(1) - 1) * self.k,
+        }
+    }
+
+    /// Its own parameters; the filter fields but `exclude` are accepted too.
     pub const PARAMS: &'static [&'static str] = &[
         "q",
-        "category",
-        "brand",
-        "min_price",
-        "max_price",
-        "in_stock",
         "rating_min",
         "sort",
         "facets",
@@ -45,7 +54,9 @@ impl SearchQuery {
     ];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
-        let q = Query::new(pairs, Self::PARAMS)?;
+        let mut allowed = FilterSpec::with_params(Self::PARAMS);
+        allowed.retain(|p| *p != "exclude");
+        let q = Query::new(pairs, &allowed)?;
         let text = q.get("q").unwrap_or_default().trim().to_owned();
         if text.chars().count() > MAX_QUERY_CHARS {
             return Err(ApiError::invalid_param(

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use tests::{ADMIN_KEY, Worker, file_url, python, root, run, run_trainer, shared_data};
+use tests::{ADMIN_KEY, Worker, file_url, fixture, python, root, run, run_trainer};
 
 fn duckdb(lake: &Path, csv: Option<&Path>) -> Value {
     let mut cmd = Command::new(python());
@@ -98,7 +98,7 @@ fn kpis_on_the_imported_rees46_sample_equal_duckdb_on_the_raw_csv() {
     let dir = tempfile::tempdir().unwrap();
     let lake_dir = dir.path().join("lake");
     let lake = file_url(&lake_dir);
-    let csv = shared_data("rees46-sample.csv");
+    let csv = fixture("rees46-sample.csv");
     run_trainer(&["import", "rees46", csv.to_str().unwrap(), "--lake", &lake]).unwrap();
     run_trainer(&["compact", "--lake", &lake]).unwrap();
     run_trainer(&["kpis", "--lake", &lake]).unwrap();

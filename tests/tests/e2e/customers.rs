@@ -7,80 +7,13 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tests::shop::{FakeShop, Fault, ShopState};
-use tests::{
-    ADMIN_KEY, PSEUDONYM_KEY, Worker, file_url, now_ms, output, python, root, run, run_trainer,
-    trainer, wait_for,
+use tests::customer_data::{
+    NEWSLETTER, customer, ingest_csv, ingest_shop, shop_state, staged_customers,
 };
-
-const TOKEN: &str = "shpat_test_token";
-
-fn customer(id: u64, day: u32) -> Value {
-    json!({
-        "id": id, "email": format!("shopper{id}@example.com"), "first_name": format!("Anna{id}"),
-        "last_name": "Schmidt", "phone": format!("+49 151 {:07}", 1_000_000 + id),
-        "created_at": "2026-09-01T08:00:00Z", "updated_at": format!("2026-10-{day:02}T10:00:00Z"),
-        "email_marketing_consent": {"state": if id.is_multiple_of(2) { "subscribed" } else { "not_subscribed" }},
-        "default_address": {"address1": format!("Hauptstraße {id}"), "city": "Berlin",
-                            "zip": format!("{}", 10_000 + id), "country_code": "DE"}
-    })
-}
-
-fn product(id: u64) -> Value {
-    json!({"id": id, "title": format!("USB-C Charger {id}W"), "vendor": "Anker",
-           "product_type": "Chargers", "status": "active", "tags": "usb-c, charger",
-           "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-10-01T00:00:00Z",
-           "variants": [{"price": "29.90", "inventory_quantity": 5, "option1": "EU plug"}]})
-}
-
-fn order(id: u64, customer: u64) -> Value {
-    json!({"id": id, "email": format!("shopper{customer}@example.com"),
-           "created_at": "2026-10-05T12:00:00Z", "updated_at": "2026-10-05T12:00:00Z",
-           "currency": "EUR", "total_price": "59.80", "financial_status": "paid",
-           "customer": {"id": customer},
-           "line_items": [{"product_id": 500, "variant_id": 5000, "quantity": 2, "price": "29.90"}]})
-}
-
-/// 60 customers (2 bad), 30 products (1 bad), 40 orders (1 bad).
-pub fn shop_state() -> ShopState {
-    let mut customers: Vec<Value> = (1..=60)
-        .map(|id| customer(id, 1 + (id % 20) as u32))
-        .collect();
-    customers[10]["email"] = json!("not-an-email");
-    customers[20]["updated_at"] = json!("yesterday");
-    let mut products: Vec<Value> = (500..530).map(product).collect();
-    products[3]["variants"] = json!([]);
-    let mut orders: Vec<Value> = (9000..9040).map(|id| order(id, 1 + id % 60)).collect();
-    orders[7]["line_items"][0]["quantity"] = json!(0);
-    ShopState {
-        customers,
-        products,
-        orders,
-        token: Some(TOKEN.into()),
-        ..ShopState::default()
-    }
-}
-
-pub fn ingest_shop(lake: &str, shop: &FakeShop, extra: &[&str]) -> Command {
-    let mut args = vec![
-        "ingest",
-        "shop",
-        "--lake",
-        lake,
-        "--shop-url",
-        &shop.url,
-        "--page-size",
-        "10",
-        "--timeout-secs",
-        "1",
-        "--backoff-ms",
-        "20",
-    ];
-    args.extend_from_slice(extra);
-    let mut cmd = trainer(&args).unwrap();
-    cmd.env("VITRINE_SHOP_TOKEN", TOKEN);
-    cmd
-}
+use tests::shop::{FakeShop, Fault};
+use tests::{
+    PSEUDONYM_KEY, Worker, file_url, now_ms, output, python, root, run, run_trainer, wait_for,
+};
 
 fn resource<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["resources"]
@@ -135,7 +68,7 @@ fn shop_connector_survives_every_injected_fault_and_resyncs_idempotently() {
     .into_iter()
     .collect();
 
-    let out = run(&mut ingest_shop(&lake, &shop, &[])).unwrap();
+    let out = run(&mut ingest_shop(&lake, &shop, &[]).unwrap()).unwrap();
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     // Every fault was retried and the run still completed.
     assert_eq!(sum_stat(&r, "retried_429"), 1, "{r:#}");
@@ -193,7 +126,7 @@ fn shop_connector_survives_every_injected_fault_and_resyncs_idempotently() {
 
     // A second run asks only for what changed since the cursor and changes nothing.
     let before = shop.state().requests.len();
-    let out = run(&mut ingest_shop(&lake, &shop, &[])).unwrap();
+    let out = run(&mut ingest_shop(&lake, &shop, &[]).unwrap()).unwrap();
     let again: Value = serde_json::from_slice(&out.stdout).unwrap();
     let requests: Vec<String> = shop.state().requests[before..].to_vec();
     assert!(
@@ -219,12 +152,7 @@ fn shop_connector_survives_every_injected_fault_and_resyncs_idempotently() {
         s.customers.push(customer(61, 21));
         s.customers[60]["updated_at"] = json!("2026-11-21T10:00:00Z");
     }
-    let out = run(&mut ingest_shop(
-        &lake,
-        &shop,
-        &["--resources", "customers"],
-    ))
-    .unwrap();
+    let out = run(&mut ingest_shop(&lake, &shop, &["--resources", "customers"]).unwrap()).unwrap();
     let third: Value = serde_json::from_slice(&out.stdout).unwrap();
     let c3 = resource(&third, "customers");
     assert_eq!(
@@ -241,7 +169,7 @@ fn shop_connector_survives_every_injected_fault_and_resyncs_idempotently() {
     let cursor = lake_dir.join("tables/_state/connector-shop.json");
     let cursor_before = std::fs::read(&cursor).unwrap();
     shop.state().always = Some(Fault::ServerError);
-    let out = output(&mut ingest_shop(&lake, &shop, &["--max-retries", "2"])).unwrap();
+    let out = output(&mut ingest_shop(&lake, &shop, &["--max-retries", "2"]).unwrap()).unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
@@ -252,13 +180,13 @@ fn shop_connector_survives_every_injected_fault_and_resyncs_idempotently() {
     shop.state().always = None;
 
     // A wrong token is refused at once (no retries), with the status.
-    let mut cmd = ingest_shop(&lake, &shop, &[]);
+    let mut cmd = ingest_shop(&lake, &shop, &[]).unwrap();
     cmd.env("VITRINE_SHOP_TOKEN", "wrong");
     let out = output(&mut cmd).unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("HTTP 401"), "{err}");
     // Without the PII key nothing is ingested.
-    let mut cmd = ingest_shop(&lake, &shop, &[]);
+    let mut cmd = ingest_shop(&lake, &shop, &[]).unwrap();
     cmd.env_remove("VITRINE_PII_KEY");
     let out = output(&mut cmd).unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -268,68 +196,18 @@ fn shop_connector_survives_every_injected_fault_and_resyncs_idempotently() {
     );
 }
 
-/// A CRM export: customer 1 again (email upper-cased, national phone), customer 2 without an
-/// email (name + postcode), customer 3 with a typo in the surname, a new person, a bad row.
-pub const CRM: &str = "Customer ID,E-Mail,Phone,First Name,Last Name,Street,ZIP,City,Country,Last Modified\n\
-c-1, SHOPPER1@Example.com ,0151 1000001,Anna1,Schmidt,Hauptstr. 1,10001,Berlin,DE,2026-10-01\n\
-c-2,,,Anna2,Schmidt,Hauptstraße 2,10002,Berlin,DE,2026-10-02\n\
-c-3,shopper3@example.com,,Anna3,Schmitd,,10003,Berlin,DE,2026-11-01\n\
-c-900,jonas.keller@example.org,+49 171 5550000,Jonas,Keller,Ringweg 9,80331,München,DE,2026-10-03\n\
-c-901,broken-email,,X,Y,,,,DE,2026-10-03\n";
-
-/// Newsletter sign-ups: customer 4's email, the CRM-only person's email, a brand-new subscriber.
-const NEWSLETTER: &str = "email,first_name,subscribed_at\n\
-shopper4@example.com,Anna4,2026-11-02\n\
-Jonas.Keller@example.org,Jonas,2026-11-03\n\
-mia.wolf@example.net,Mia,2026-11-04\n";
-
 #[test]
 fn customers_merge_every_source_and_no_raw_pii_reaches_the_lake() {
     let dir = tempfile::tempdir().unwrap();
     let lake_dir = dir.path().join("lake");
     let lake = file_url(&lake_dir);
-    let mut state = shop_state();
-    state.customers.truncate(10);
-    state.token = None;
-    let shop = FakeShop::start(state).unwrap();
-    run(&mut ingest_shop(
-        &lake,
-        &shop,
-        &["--resources", "customers,orders"],
-    ))
-    .unwrap();
-    let crm = dir.path().join("crm.csv");
-    let newsletter = dir.path().join("newsletter.csv");
-    std::fs::write(&crm, CRM).unwrap();
-    std::fs::write(&newsletter, NEWSLETTER).unwrap();
-    let r: Value = serde_json::from_str(
-        &run_trainer(&[
-            "ingest",
-            "csv",
-            "--lake",
-            &lake,
-            "--source",
-            "crm",
-            crm.to_str().unwrap(),
-        ])
-        .unwrap(),
-    )
-    .unwrap();
+    let (_shop, r) = staged_customers(dir.path(), &lake).unwrap();
     assert_eq!(
         (r["valid"].as_u64(), r["quarantined"].as_u64()),
         (Some(4), Some(1)),
         "{r:#}"
     );
-    run_trainer(&[
-        "ingest",
-        "csv",
-        "--lake",
-        &lake,
-        "--source",
-        "newsletter",
-        newsletter.to_str().unwrap(),
-    ])
-    .unwrap();
+    ingest_csv(dir.path(), &lake, "newsletter", NEWSLETTER).unwrap();
 
     // The worker sees customer 1 log in on a device it knew anonymously; it stores pseudonyms.
     let w = Worker::start().unwrap();
@@ -349,16 +227,7 @@ fn customers_merge_every_source_and_no_raw_pii_reaches_the_lake() {
         || (!w.lake_keys("raw/events/").ok()?.is_empty()).then_some(()),
     )
     .unwrap();
-    run_trainer(&[
-        "pull",
-        "--worker",
-        &w.url,
-        "--lake",
-        &lake,
-        "--admin-key",
-        ADMIN_KEY,
-    ])
-    .unwrap();
+    tests::pull(&w.url, &lake).unwrap();
     run_trainer(&["compact", "--lake", &lake]).unwrap();
 
     let r: Value =
@@ -414,7 +283,7 @@ fn customers_merge_every_source_and_no_raw_pii_reaches_the_lake() {
     }
 
     // A model trained on this lake (plus the REES46 sample for volume) carries no PII either.
-    let csv = tests::shared_data("rees46-sample.csv");
+    let csv = tests::fixture("rees46-sample.csv");
     run_trainer(&["import", "rees46", csv.to_str().unwrap(), "--lake", &lake]).unwrap();
     run_trainer(&["compact", "--lake", &lake]).unwrap();
     let artifact = dir.path().join("model.bin");

@@ -7,13 +7,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tests::shop::FakeShop;
 use tests::webhook::Webhook;
 use tests::{
     ADMIN_KEY, PSEUDONYM_KEY, Worker, file_url, now_ms, python, root, run, run_trainer, wait_for,
 };
 
-use crate::customers::{CRM, ingest_shop, shop_state};
+use tests::customer_data::staged_customers;
 
 fn admin(w: &Worker, method: &str, path: &str) -> (u16, Value) {
     let r = w
@@ -45,28 +44,7 @@ fn erasure_removes_a_customer_from_every_store_and_leaves_a_receipt() {
     let dir = tempfile::tempdir().unwrap();
     let lake_dir = dir.path().join("lake");
     let lake = file_url(&lake_dir);
-    let mut state = shop_state();
-    state.customers.truncate(10);
-    state.token = None;
-    let shop = FakeShop::start(state).unwrap();
-    run(&mut ingest_shop(
-        &lake,
-        &shop,
-        &["--resources", "customers,orders"],
-    ))
-    .unwrap();
-    let crm = dir.path().join("crm.csv");
-    std::fs::write(&crm, CRM).unwrap();
-    run_trainer(&[
-        "ingest",
-        "csv",
-        "--lake",
-        &lake,
-        "--source",
-        "crm",
-        crm.to_str().unwrap(),
-    ])
-    .unwrap();
+    let (_shop, _) = staged_customers(dir.path(), &lake).unwrap();
 
     // Customers 1 and 2 shop through the worker; 1 on a device first.
     let w = Worker::start().unwrap();
@@ -116,16 +94,7 @@ fn erasure_removes_a_customer_from_every_store_and_leaves_a_receipt() {
         "{before:#}"
     );
 
-    run_trainer(&[
-        "pull",
-        "--worker",
-        &w.url,
-        "--lake",
-        &lake,
-        "--admin-key",
-        ADMIN_KEY,
-    ])
-    .unwrap();
+    tests::pull(&w.url, &lake).unwrap();
     run_trainer(&["compact", "--lake", &lake]).unwrap();
     run_trainer(&["customers", "--lake", &lake]).unwrap();
     run_trainer(&["kpis", "--lake", &lake]).unwrap();
@@ -155,16 +124,7 @@ fn erasure_removes_a_customer_from_every_store_and_leaves_a_receipt() {
     assert_eq!(s, 405, "{b}");
 
     // The trainer carries it out on its next pull.
-    run_trainer(&[
-        "pull",
-        "--worker",
-        &w.url,
-        "--lake",
-        &lake,
-        "--admin-key",
-        ADMIN_KEY,
-    ])
-    .unwrap();
+    tests::pull(&w.url, &lake).unwrap();
     let out: Value =
         serde_json::from_str(&run_trainer(&["erase", "--pending", "--lake", &lake]).unwrap())
             .unwrap();
@@ -194,16 +154,7 @@ fn erasure_removes_a_customer_from_every_store_and_leaves_a_receipt() {
     assert_eq!(found["hits"], json!([]), "{found:#}");
 
     // Pulling again does not bring the erased lines back; a second run has nothing to do.
-    run_trainer(&[
-        "pull",
-        "--worker",
-        &w.url,
-        "--lake",
-        &lake,
-        "--admin-key",
-        ADMIN_KEY,
-    ])
-    .unwrap();
+    tests::pull(&w.url, &lake).unwrap();
     run_trainer(&["compact", "--lake", &lake]).unwrap();
     let found = scan(dir.path(), &gone, &[&tables, &raw]);
     assert_eq!(found["hits"], json!([]), "{found:#}");

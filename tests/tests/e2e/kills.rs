@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tests::{ADMIN_KEY, Worker, file_url, now_ms, run_trainer, train_simulated, trainer, wait_for};
+use tests::{Worker, file_url, now_ms, run_trainer, train_simulated, trainer, wait_for};
 
 use crate::common::view;
 
@@ -335,16 +335,7 @@ fn worker_killed_mid_ingest_duplicates_nothing_and_loses_only_the_local_queue_ba
         "events after the restart in the lake",
         Duration::from_secs(60),
         || {
-            run_trainer(&[
-                "pull",
-                "--lake",
-                &lake,
-                "--worker",
-                &w.url,
-                "--admin-key",
-                ADMIN_KEY,
-            ])
-            .ok()?;
+            tests::pull(&w.url, &lake).ok()?;
             let ids = raw_event_ids(dir.path());
             let have: std::collections::BTreeSet<&String> = ids.iter().collect();
             must.iter().all(|id| have.contains(id)).then_some(ids)

@@ -17,4 +17,5 @@ mod ingest;
 mod kills;
 mod object_stores;
 mod pipeline;
+mod repository;
 mod session;

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use tests::s3::S3Server;
-use tests::{run, shared_data, trainer};
+use tests::{fixture, run, trainer};
 
 fn trainer_s3(server: &S3Server, args: &[&str]) -> String {
     let mut cmd: Command = trainer(args).unwrap();
@@ -28,7 +28,7 @@ fn trainer_pipeline_runs_on_s3() {
         ],
     )
     .unwrap();
-    let csv = shared_data("rees46-sample.csv");
+    let csv = fixture("rees46-sample.csv");
     let artifact = dir.path().join("model.bin");
     let artifact = artifact.to_str().unwrap();
 

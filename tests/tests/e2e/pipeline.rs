@@ -1,12 +1,13 @@
 //! The whole loop: REES46 import → compact → train → publish → worker serves it → shoppers'
-//! events → lake → retrain → the worker picks the new model up and the purchased item moved up.
+//! events → lake → the nightly job (`trainer run`) → the worker picks the new model up and the
+//! purchased item moved up.
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tests::{ADMIN_KEY, Worker, file_url, now_ms, run_trainer, shared_data, wait_for};
+use tests::{ADMIN_KEY, Worker, file_url, fixture, now_ms, run_trainer, wait_for};
 
 use crate::common::{item_ids, purchase};
 
@@ -17,7 +18,7 @@ fn manifest_version(artifact: &Path) -> String {
 }
 
 fn rees46_products() -> HashSet<String> {
-    let text = std::fs::read_to_string(shared_data("rees46-sample.csv")).unwrap();
+    let text = std::fs::read_to_string(fixture("rees46-sample.csv")).unwrap();
     text.lines()
         .skip(1)
         .filter_map(|l| l.split(',').nth(2).map(str::to_owned))
@@ -48,7 +49,7 @@ fn loop_from_import_to_serving_to_retraining() {
     let dir = tempfile::tempdir().unwrap();
     let lake = file_url(&dir.path().join("lake"));
     let models = file_url(&dir.path().join("models"));
-    let csv = shared_data("rees46-sample.csv");
+    let csv = fixture("rees46-sample.csv");
     run_trainer(&["import", "rees46", csv.to_str().unwrap(), "--lake", &lake]).unwrap();
 
     let w = Worker::start().unwrap();
@@ -159,18 +160,35 @@ fn loop_from_import_to_serving_to_retraining() {
     )
     .unwrap();
 
-    let pulled = run_trainer(&[
-        "pull",
-        "--worker",
-        &w.url,
-        "--lake",
-        &lake,
-        "--admin-key",
-        ADMIN_KEY,
-    ])
+    // The nightly job, as scripts/retrain.sh runs it: pull → erasures → compact → KPIs → train
+    // → gate → publish to the store and the worker, the model handed over in memory.
+    let out_dir = dir.path().join("artifacts");
+    let report: Value = serde_json::from_str(
+        &run_trainer(&[
+            "run",
+            "--lake",
+            &lake,
+            "--models",
+            &models,
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+            "--worker",
+            &w.url,
+            "--admin-key",
+            ADMIN_KEY,
+        ])
+        .unwrap(),
+    )
     .unwrap();
-    assert!(!pulled.is_empty() || dir.path().join("lake/raw/events").exists());
-    let v2 = train_and_publish(&lake, &models, &dir.path().join("model-2.bin"), &w);
+    assert!(
+        report["pulled"]["copied"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
+    assert!(report["kpis"]["days"].as_u64().unwrap() >= 1, "{report}");
+    assert!(report["kpis"]["error"].is_null(), "{report}");
+    assert_eq!(report["uploaded_to_worker"], true, "{report}");
+    let v2 = report["published"]["version"].as_str().unwrap().to_owned();
+    assert_eq!(v2, manifest_version(&out_dir.join("model.bin")));
     assert_ne!(v1, v2);
     w.wait_for_model(&v2).unwrap();
     let (s, recs) = w

@@ -1,0 +1,169 @@
+//! Commands of the lake stage: import, simulate, compact, pull, backup, restore.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use trainer::lake::simulate::{self, SimParams};
+use trainer::lake::{backup, compact, pull, rees46};
+use trainer::privacy::keys;
+
+use super::args::*;
+
+#[derive(Subcommand)]
+pub(crate) enum ImportFormat {
+    /// REES46 e-commerce behaviour CSV.
+    Rees46 {
+        /// The CSV file.
+        csv: PathBuf,
+        #[command(flatten)]
+        lake: LakeArg,
+    },
+}
+
+impl ImportFormat {
+    pub(crate) async fn run(self) -> Result<()> {
+        match self {
+            ImportFormat::Rees46 { csv, lake } => {
+                let p = keys::pseudonymizer()?;
+                report(
+                    "import rees46",
+                    &rees46::rees46(&open(&lake.lake)?, &csv, &p, now_ms()).await?,
+                )
+            }
+        }
+    }
+}
+
+/// Generate a simulated electronics shop into the lake's raw zone.
+#[derive(Args)]
+pub(crate) struct SimulateCmd {
+    #[command(flatten)]
+    lake: LakeArg,
+    #[arg(long, default_value_t = 200_000)]
+    events: usize,
+    #[arg(long, default_value_t = 5_000)]
+    users: usize,
+    #[arg(long, default_value_t = 2_000)]
+    items: usize,
+    #[arg(long, default_value_t = 30)]
+    days: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Last simulated day, YYYY-MM-DD (default: yesterday, UTC).
+    #[arg(long)]
+    end_date: Option<String>,
+}
+
+impl SimulateCmd {
+    pub(crate) async fn run(self) -> Result<()> {
+        let Self {
+            lake,
+            events,
+            users,
+            items,
+            days,
+            seed,
+            end_date,
+        } = self;
+        let end_ms = SimParams::end_ms_of(end_date.as_deref(), now_ms())?;
+        let p = SimParams {
+            events,
+            users,
+            items,
+            days,
+            seed,
+            end_ms,
+        };
+        report(
+            "simulate",
+            &simulate::simulate(&open(&lake.lake)?, &p).await?,
+        )
+    }
+}
+
+/// Compact raw NDJSON into the deduplicated Parquet tables.
+#[derive(Args)]
+pub(crate) struct CompactCmd {
+    #[command(flatten)]
+    lake: LakeArg,
+}
+
+impl CompactCmd {
+    pub(crate) async fn run(self) -> Result<()> {
+        let Self { lake } = self;
+        report("compact", &compact::compact(&open(&lake.lake)?).await?)
+    }
+}
+
+/// Copy new raw events from a running worker's lake bucket into the lake.
+#[derive(Args)]
+pub(crate) struct PullCmd {
+    #[command(flatten)]
+    lake: LakeArg,
+    #[command(flatten)]
+    worker: WorkerArgs,
+}
+
+impl PullCmd {
+    pub(crate) async fn run(self) -> Result<()> {
+        let Self { lake, worker } = self;
+        let w = worker.worker()?.context("--worker is required")?;
+        report("pull", &pull::pull(&w, &open(&lake.lake)?).await?)
+    }
+}
+
+/// Mirror the lake and the models store into another object store (any URL), copying only
+/// what changed since the last backup; objects gone from the source go from the backup.
+#[derive(Args)]
+pub(crate) struct BackupCmd {
+    #[command(flatten)]
+    lake: LakeArg,
+    #[command(flatten)]
+    models: ModelsArg,
+    /// The backup store: a URL (s3://, gs://, az://, file://) or a local path.
+    #[arg(long)]
+    to: String,
+}
+
+impl BackupCmd {
+    pub(crate) async fn run(self) -> Result<()> {
+        let Self { lake, models, to } = self;
+        let (lake, models, dest) = (open(&lake.lake)?, open(&models.models)?, open(&to)?);
+        report(
+            "backup",
+            &backup::backup(&lake, Some(&models), &dest, now_ms()).await?,
+        )
+    }
+}
+
+/// Rebuild an empty lake and models store from a backup, then verify the live model.
+#[derive(Args)]
+pub(crate) struct RestoreCmd {
+    #[command(flatten)]
+    lake: LakeArg,
+    #[command(flatten)]
+    models: ModelsArg,
+    /// The backup store.
+    #[arg(long)]
+    from: String,
+    /// Restore into stores that are not empty (objects with the same keys are overwritten).
+    #[arg(long)]
+    force: bool,
+}
+
+impl RestoreCmd {
+    pub(crate) async fn run(self) -> Result<()> {
+        let Self {
+            lake,
+            models,
+            from,
+            force,
+        } = self;
+        let (lake, models, from) = (open(&lake.lake)?, open(&models.models)?, open(&from)?);
+        report(
+            "restore",
+            &backup::restore(&from, &lake, Some(&models), force).await?,
+        )
+    }
+}

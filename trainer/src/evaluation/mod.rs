@@ -1,0 +1,17 @@
+//! Evaluation: how good a model is, measured against baselines on the same cases.
+//!
+//! Owns the offline protocols on public benchmark data ([`benchmarks`], read by [`sequences`]),
+//! the time-split holdout on the lake ([`holdout`]), the ranking metrics ([`metrics`]), the
+//! quality gate ([`gate`]), the `tables/model_evaluations` table ([`evaluations_table`]) and the
+//! search relevance cases ([`search_cases`]).
+//!
+//! Must not: publish, or change a model it scores. Every constant tuned here is tuned on a
+//! validation split, never on the cases it reports.
+
+pub mod benchmarks;
+pub mod evaluations_table;
+pub mod gate;
+pub mod holdout;
+pub mod metrics;
+pub mod search_cases;
+pub mod sequences;

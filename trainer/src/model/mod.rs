@@ -1,0 +1,20 @@
+//! Model building: the lake's tables in, a `shared::ModelData` out.
+//!
+//! Owns the training input ([`interactions`], [`csr`]), the models ([`ials`] embeddings with
+//! cold-start vectors in [`embed`], [`covisit`] co-visitation, the [`ivf`] candidate index,
+//! [`repurchase`] statistics for buy-again), the search index the artifact carries
+//! ([`search_index`]) and their assembly ([`train`]).
+//!
+//! Must not: evaluate, gate or publish (the evaluation and publish stages do), or write to the
+//! lake. Given the same tables and seed it builds the same model.
+
+pub mod artifact;
+pub mod covisit;
+pub mod csr;
+pub mod embed;
+pub mod ials;
+pub mod interactions;
+pub mod ivf;
+pub mod repurchase;
+pub mod search_index;
+pub mod train;

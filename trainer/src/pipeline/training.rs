@@ -1,0 +1,411 @@
+//! One training run as `trainer train` performs it: read the lake, hold out the last days, train on
+//! the rest, tune the blend on validation shoppers, score the candidate, the baselines and the
+//! live model on test shoppers, then train the final model on everything with the tuned blend and
+//! the figures in its meta (and so in its manifest), and record them in `tables/model_evaluations`.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::Value;
+use shared::personal::Blend;
+use shared::{Manifest, Model};
+
+use crate::evaluation::benchmarks;
+use crate::evaluation::evaluations_table;
+use crate::evaluation::holdout::{self, Evaluated, Ranker};
+use crate::lake::compact;
+use crate::lake::models_store::{self, ModelsStoreError};
+use crate::lake::store::Lake;
+use crate::model::artifact::{Artifact, ArtifactFileError};
+use crate::model::interactions::Interactions;
+use crate::model::train::{self, TrainValidParams};
+
+/// Fewest test (and validation) shoppers for the holdout figures to count.
+pub const MIN_CASES: usize = 20;
+
+/// Failures of a training run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("reading the lake: {0}")]
+    Read(#[from] compact::CompactError),
+    #[error(transparent)]
+    Train(#[from] train::TrainError),
+    #[error(transparent)]
+    Encode(#[from] shared::ArtifactError),
+    #[error(transparent)]
+    Artifact(#[from] ArtifactFileError),
+    #[error("reading the live model: {0}")]
+    Live(#[from] ModelsStoreError),
+    #[error("writing tables/model_evaluations: {0}")]
+    Evaluations(#[from] evaluations_table::EvaluationsError),
+    #[error("building the search index: {0}")]
+    Search(#[from] crate::model::search_index::SearchBuildError),
+    #[error("{0}")]
+    Params(String),
+}
+
+/// The run's options besides the model's own parameters, unchecked: [`RunParams::check`] turns
+/// them into [`RunValidParams`].
+#[derive(Debug, Clone)]
+pub struct RunParams(pub RunValidParams);
+
+impl Default for RunParams {
+    fn default() -> Self {
+        Self(RunValidParams {
+            holdout_days: 1.0,
+            max_cases: 2000,
+            refit_iterations: 4,
+            version: None,
+            now_ms: 0,
+        })
+    }
+}
+
+impl RunParams {
+    /// Checks every option; a bad one is named with its allowed range.
+    pub fn check(self) -> Result<RunValidParams, RunError> {
+        let p = self.0;
+        if !(p.holdout_days.is_finite() && p.holdout_days > 0.0) {
+            return Err(RunError::Params(format!(
+                "--holdout-days must be > 0, got {}",
+                p.holdout_days
+            )));
+        }
+        if p.refit_iterations > 1000 {
+            return Err(RunError::Params(format!(
+                "--refit-iterations must be between 0 (refit from scratch) and 1000, got {}",
+                p.refit_iterations
+            )));
+        }
+        if let Some(v) = &p.version
+            && (!shared::lake::is_safe_segment(v) || v.len() > 32)
+        {
+            return Err(RunError::Params(format!(
+                "version `{v}` must be at most 32 characters of letters, digits, '-', '_' or '.'"
+            )));
+        }
+        Ok(p)
+    }
+}
+
+/// Checked options of a run.
+#[derive(Debug, Clone)]
+pub struct RunValidParams {
+    /// Days held out at the end of the data.
+    pub holdout_days: f64,
+    /// Most shoppers per holdout half.
+    pub max_cases: usize,
+    /// Iterations of the final fit, warm-started from the holdout model (0: from scratch with
+    /// the full iteration count).
+    pub refit_iterations: usize,
+    /// Model version; default: UTC time plus a content hash.
+    pub version: Option<String>,
+    pub now_ms: i64,
+}
+
+/// What a run produced.
+#[derive(Debug, Serialize)]
+pub struct RunOutput {
+    /// The model, encoded once and loaded once; publishing takes it from here.
+    #[serde(skip)]
+    pub artifact: Artifact,
+    pub manifest: Manifest,
+    pub blend: Blend,
+    pub evaluation: Vec<Evaluated>,
+    pub evaluations_table: Option<String>,
+    /// What embedding training reported (dimensions, cold-start fills, IVF recall/speed-up).
+    pub factors: Value,
+    pub seconds: f64,
+}
+
+/// Trains, evaluates and writes nothing but `tables/model_evaluations`; the caller writes or
+/// publishes the artifact.
+pub async fn run(
+    lake: &Lake,
+    models: Option<&Lake>,
+    p: &TrainValidParams,
+    o: &RunValidParams,
+) -> Result<RunOutput, RunError> {
+    let started = Instant::now();
+    let events = Interactions::read(lake).await?;
+    let products = compact::read_products(lake).await?;
+    tracing::info!(
+        interactions = events.len(),
+        shoppers = events.shoppers(),
+        products = products.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "read the lake"
+    );
+    let split = holdout::split(&events, p, o.holdout_days, o.max_cases);
+    let mut blend = Blend::default();
+    let mut evaluation = Vec::new();
+    let mut warm = None;
+    let enough = split.test.len() >= MIN_CASES && split.validation.len() >= MIN_CASES;
+    if enough {
+        let phase = Instant::now();
+        let pre = train::build(
+            &events,
+            Some(split.cutoff),
+            &products,
+            p,
+            "holdout",
+            o.now_ms,
+        )?;
+        if o.refit_iterations > 0 {
+            warm = train::Warm::of(&pre, o.refit_iterations);
+        }
+        let pre = Model::load(pre.encode()?)?;
+        tracing::info!(
+            seconds = phase.elapsed().as_secs_f64(),
+            "holdout model built"
+        );
+        let candidates = benchmarks::candidate_blends();
+        let validation = if pre.n_items() > 50_000 {
+            &split.validation[..split.validation.len().min(500)]
+        } else {
+            &split.validation[..]
+        };
+        let phase = Instant::now();
+        let (best, ndcg) = holdout::tune_blend(&pre, validation, &candidates);
+        blend = best;
+        tracing::info!(
+            ?blend,
+            ndcg,
+            seconds = phase.elapsed().as_secs_f64(),
+            "blend tuned on validation shoppers"
+        );
+        let phase = Instant::now();
+        for (name, ranker) in [
+            ("vitrine", Ranker::Personal(blend)),
+            ("popularity", Ranker::Popular),
+            ("item_knn", Ranker::ItemKnn),
+        ] {
+            let metrics = holdout::evaluate(&pre, &split.test, ranker);
+            evaluation.push(Evaluated {
+                model: name.into(),
+                metrics,
+            });
+        }
+        if let Some(live) = live_model(models, split.cutoff).await? {
+            let metrics = holdout::evaluate(&live, &split.test, Ranker::Personal(Blend::of(&live)));
+            evaluation.push(Evaluated {
+                model: format!("live:{}", live.version()),
+                metrics,
+            });
+        }
+        for e in &evaluation {
+            tracing::info!(
+                model = e.model,
+                ndcg = e.metrics.ndcg,
+                recall = e.metrics.recall,
+                "holdout"
+            );
+        }
+        tracing::info!(seconds = phase.elapsed().as_secs_f64(), "holdout evaluated");
+    } else {
+        tracing::warn!(
+            test = split.test.len(),
+            validation = split.validation.len(),
+            "too few shoppers after the cutoff for a holdout evaluation; the gate will skip"
+        );
+    }
+    let phase = Instant::now();
+    let mut data = train::build_from(
+        &events,
+        None,
+        &products,
+        p,
+        "probe",
+        o.now_ms,
+        warm.as_ref(),
+    )?;
+    tracing::info!(seconds = phase.elapsed().as_secs_f64(), "final model built");
+    let phase = Instant::now();
+    let search = crate::model::search_index::attach(lake, &mut data, &products, o.now_ms).await?;
+    tracing::info!(
+        terms = search.terms,
+        bytes = search.bytes,
+        past_queries = search.past_queries,
+        synonyms = search.source_label(),
+        seconds = phase.elapsed().as_secs_f64(),
+        "search index built"
+    );
+    data.meta.insert(
+        "search".into(),
+        serde_json::to_value(&search).unwrap_or(Value::Null),
+    );
+    data.meta.insert(
+        "blend".into(),
+        serde_json::to_value(blend).unwrap_or(Value::Null),
+    );
+    if enough {
+        data.meta.insert(
+            "metrics".into(),
+            Value::Object(holdout::manifest_metrics(
+                &evaluation,
+                split.cutoff,
+                split.test.len(),
+            )),
+        );
+    }
+    // Encoded once: the version names a hash of this encoding and is stamped into its header.
+    let mut bytes = data.encode()?;
+    let version = match &o.version {
+        Some(v) => v.clone(),
+        None => {
+            let hash = shared::hash::sha256_hex(&bytes);
+            let stamp = chrono::DateTime::from_timestamp_millis(o.now_ms)
+                .unwrap_or_default()
+                .format("%Y%m%dT%H%M%SZ");
+            format!("{stamp}-{}", &hash[..8])
+        }
+    };
+    shared::artifact::stamp_version(&mut bytes, &version)?;
+    let artifact = Artifact::from_bytes(bytes)?;
+    let manifest = artifact.manifest.clone();
+    let evaluations_table = if enough {
+        Some(evaluations_table::write(lake, &version, o.now_ms, split.cutoff, &evaluation).await?)
+    } else {
+        None
+    };
+    Ok(RunOutput {
+        factors: artifact
+            .model
+            .meta()
+            .get("factors")
+            .cloned()
+            .unwrap_or(Value::Null),
+        artifact,
+        manifest,
+        blend,
+        evaluation,
+        evaluations_table,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The live model, if there is one and it was trained only on data before `cutoff` (so scoring it
+/// on the holdout is fair).
+async fn live_model(models: Option<&Lake>, cutoff: i64) -> Result<Option<Model>, RunError> {
+    let Some(models) = models else {
+        return Ok(None);
+    };
+    let Some(m) = models_store::live(models).await? else {
+        return Ok(None);
+    };
+    let trained_until = m.counts.get("trained_until").and_then(Value::as_i64);
+    if trained_until.is_none_or(|t| t >= cutoff) {
+        tracing::info!(
+            live = m.version,
+            "live model saw the holdout period; the gate compares manifests instead"
+        );
+        return Ok(None);
+    }
+    let version = m.version.clone();
+    match models_store::read(models, m).await {
+        Ok(live) => Ok(Some(live.model)),
+        Err(e) => {
+            tracing::warn!(live = version, error = %e, "live model unreadable; not compared");
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::train::TrainParams;
+    use arrow_array::{Array, StringArray};
+
+    #[tokio::test]
+    async fn a_run_evaluates_on_the_holdout_and_records_it() {
+        let lake = Lake::open("memory://").unwrap();
+        let models = Lake::open("memory://").unwrap();
+        let sim = crate::lake::simulate::SimParams {
+            events: 15_000,
+            users: 400,
+            items: 200,
+            days: 10,
+            seed: 3,
+            end_ms: 1_790_000_000_000 - 1_790_000_000_000 % shared::time::DAY_MS,
+        };
+        crate::lake::simulate::simulate(&lake, &sim).await.unwrap();
+        compact::compact(&lake).await.unwrap();
+        let mut params = TrainParams::default();
+        params.0.ials = crate::model::ials::IalsParams::default()
+            .factors(16)
+            .iterations(5)
+            .check()
+            .ok();
+        let p = params.check().unwrap();
+        let o = RunParams(RunValidParams {
+            holdout_days: 1.0,
+            max_cases: 120,
+            refit_iterations: 2,
+            version: Some("t1".into()),
+            now_ms: 1,
+        })
+        .check()
+        .unwrap();
+        let r = run(&lake, Some(&models), &p, &o).await.unwrap();
+        let names: Vec<&str> = r.evaluation.iter().map(|e| e.model.as_str()).collect();
+        assert_eq!(names, ["vitrine", "popularity", "item_knn"]);
+        let m = &r.manifest.metrics;
+        assert!(
+            m["ndcg@10"].as_f64().unwrap() > m["baseline_popularity_ndcg@10"].as_f64().unwrap()
+        );
+        assert!(m["test_shoppers"].as_u64().unwrap() >= MIN_CASES as u64);
+        // The blend and the figures travel in the artifact.
+        let model = &r.artifact.model;
+        assert_eq!(model.format_version(), shared::artifact::FORMAT_VERSION);
+        assert_eq!(Blend::of(model), r.blend);
+        // The final fit started from the holdout model's item vectors.
+        assert_eq!(model.meta()["factors"]["warm_started"], true);
+        assert_eq!(model.meta()["factors"]["iterations"], 2);
+        // The lake table holds the same rows.
+        let key = r.evaluations_table.clone().unwrap();
+        assert_eq!(key, "tables/model_evaluations/t1.parquet");
+        let mut rows = Vec::new();
+        crate::lake::parquet_io::for_each_batch(&lake, &key, &[], |b| {
+            let col = b.column_by_name("model").unwrap();
+            let names = col.as_any().downcast_ref::<StringArray>().unwrap();
+            rows.extend((0..names.len()).map(|i| names.value(i).to_owned()));
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(rows, names);
+        // A live model trained before the cutoff is scored on the same holdout...
+        let ix = Interactions::read(&lake).await.unwrap();
+        let products = compact::read_products(&lake).await.unwrap();
+        let cutoff = m["cutoff"].as_i64().unwrap();
+        let old = train::build(&ix, Some(cutoff), &products, &p, "t0", 0).unwrap();
+        // Past the interaction cap, embeddings train on a shopper sample of about that size.
+        let capped = TrainValidParams {
+            max_embedding_interactions: 2_000,
+            ..p.clone()
+        };
+        let sampled = train::build(&ix, None, &products, &capped, "s", 0).unwrap();
+        let f = &sampled.meta["factors"];
+        let trained = f["trained_interactions"].as_u64().unwrap();
+        assert!((1_000..4_000).contains(&trained), "{f}");
+        assert!(f["shopper_sample_share"].as_f64().unwrap() < 0.5, "{f}");
+        let old = Artifact::from_bytes(old.encode().unwrap()).unwrap();
+        crate::publish::publish(&models, &old).await.unwrap();
+        let o2 = RunValidParams {
+            version: Some("t2".into()),
+            ..o.clone()
+        };
+        let r2 = run(&lake, Some(&models), &p, &o2).await.unwrap();
+        assert_eq!(r2.evaluation.last().unwrap().model, "live:t0");
+        assert_eq!(r2.manifest.metrics["live_version"], "t0");
+        // ...one that saw the holdout days is left out rather than flattered.
+        crate::publish::publish(&models, &r.artifact).await.unwrap();
+        let o3 = RunValidParams {
+            version: Some("t3".into()),
+            ..o
+        };
+        let r3 = run(&lake, Some(&models), &p, &o3).await.unwrap();
+        assert!(r3.evaluation.iter().all(|e| !e.model.starts_with("live:")));
+    }
+}
