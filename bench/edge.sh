@@ -40,12 +40,12 @@ start() { # name port dir args...
 }
 export VITRINE_SKIP_BUILD=1 WRANGLER_SEND_METRICS=false CI=true NO_COLOR=1
 start hello 8811 bench/hello
-start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench-admin-key-0123456789abcdef-0123 --var DEV_MODE:1 --var GLOBAL_RATE_LIMITS:off --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
 until curl -sf http://127.0.0.1:8821/v1/health >/dev/null; do sleep 0.5; done
 
 publish() { # n
-  target/release/trainer publish --artifact "$arts/model-$1.bin" --models "file://$work/models" \
-    --worker http://127.0.0.1:8821 --admin-key bench --force >/dev/null 2>&1
+  "${CARGO_TARGET_DIR:-$root/target}/release/trainer" publish --artifact "$arts/model-$1.bin" --models "file://$work/models" \
+    --worker http://127.0.0.1:8821 --admin-key bench-admin-key-0123456789abcdef-0123 --force >/dev/null 2>&1
   until curl -s http://127.0.0.1:8821/v1/model | grep -q "\"bench-$1\""; do sleep 0.3; done
 }
 publish 100000
@@ -53,12 +53,12 @@ now=$(date +%s%3N)
 events=$(python3 - "$now" <<'PY'
 import json, sys
 t = int(sys.argv[1])
-print(json.dumps({"events": [{"event_id": f"bench-{i}", "type": "view", "anonymous_id": "bench-shopper",
+print(json.dumps({"events": [{"event_id": f"bench-{i}", "type": "view", "anonymous_id": "bench-shopper-0f9a6c1e7b2d",
   "session_id": "bench", "timestamp": t - 1000 + i, "item_id": f"sku-{7 + 200 * i}"} for i in range(10)]}))
 PY
 )
 curl -sf -X POST -H 'content-type: application/json' -d "$events" http://127.0.0.1:8821/v1/events >/dev/null
-rec="http://127.0.0.1:8821/v1/recommendations?anonymous_id=bench-shopper&k=10"
+rec="http://127.0.0.1:8821/v1/recommendations?anonymous_id=bench-shopper-0f9a6c1e7b2d&k=10"
 for _ in $(seq 1 50); do curl -sf "$rec" >/dev/null; curl -sf http://127.0.0.1:8811/ >/dev/null; done
 
 run_wrk() { # url connections -> "p50 p99 rps" in ms
@@ -95,13 +95,13 @@ import json, sys, time, urllib.request
 base = "http://127.0.0.1:8821"
 def get(p):
     with urllib.request.urlopen(base + p) as r: return json.load(r)
-before = [i["id"] for i in get("/v1/recommendations?anonymous_id=react&k=10")["items"]]
-body = json.dumps({"events": [{"event_id": f"react-{i}", "type": "view", "anonymous_id": "react",
+before = [i["id"] for i in get("/v1/recommendations?anonymous_id=react-shopper-4e3f9a8b1c2d&k=10")["items"]]
+body = json.dumps({"events": [{"event_id": f"react-{i}", "type": "view", "anonymous_id": "react-shopper-4e3f9a8b1c2d",
   "session_id": "react", "timestamp": int(time.time() * 1000) - 10 + i, "item_id": f"sku-{31 + 200 * i}"}
   for i in range(3)]}).encode()
 t = time.perf_counter()
 urllib.request.urlopen(urllib.request.Request(base + "/v1/events", body, {"content-type": "application/json"}))
-after = [i["id"] for i in get("/v1/recommendations?anonymous_id=react&k=10")["items"]]
+after = [i["id"] for i in get("/v1/recommendations?anonymous_id=react-shopper-4e3f9a8b1c2d&k=10")["items"]]
 ms = (time.perf_counter() - t) * 1000
 print(f"{ms:.1f}", "changed" if after != before else "UNCHANGED")
 PY
@@ -110,7 +110,7 @@ PY
 model100=$(curl -s http://127.0.0.1:8821/v1/model)
 # Cold load: restart the worker (fresh isolate, model in local R2), time the first request.
 kill -- -"${pids[-1]}" 2>/dev/null || true; sleep 1
-start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench-admin-key-0123456789abcdef-0123 --var DEV_MODE:1 --var GLOBAL_RATE_LIMITS:off --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
 cold=$(python3 - <<'PY'
 import time, urllib.request
 def t(p):
@@ -125,7 +125,7 @@ publish 200000
 model200=$(curl -s http://127.0.0.1:8821/v1/model)
 # Steady state at 200k: a fresh isolate that only ever loaded the 200k model.
 kill -- -"${pids[-1]}" 2>/dev/null || true; sleep 1
-start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench-admin-key-0123456789abcdef-0123 --var DEV_MODE:1 --var GLOBAL_RATE_LIMITS:off --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
 model200fresh=$(curl -s http://127.0.0.1:8821/v1/model)
 mem() { python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print("%.1f MiB (artifact %.1f MiB)" % (m["wasm_memory_bytes"] / 2**20, m["bytes"] / 2**20))' "$1"; }
 

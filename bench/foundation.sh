@@ -15,7 +15,7 @@ trap 'kill -s TERM -- -$wpid 2>/dev/null || true; rm -rf "$work"' EXIT
 
 bash scripts/build-edge.sh >/dev/null 2>&1
 cargo build --release -p trainer --locked -q
-trainer=target/release/trainer
+trainer="${CARGO_TARGET_DIR:-$root/target}/release/trainer"
 wasm=edge/build/index_bg.wasm
 raw=$(stat -c %s "$wasm"); gz=$(gzip -9 -c "$wasm" | wc -c)
 
@@ -28,10 +28,10 @@ compact_s=$(echo "$end - $start" | bc -l)
 "$trainer" train --lake "$lake" --models "file://$work/models" --out "$work/model.bin" >/dev/null 2>&1
 
 port=$((20000 + RANDOM % 20000))
-key=bench-key
+key=bench-admin-key-0123456789abcdef-0123
 t0=$(date +%s.%N)
 setsid env VITRINE_SKIP_BUILD=1 wrangler dev --local --ip 127.0.0.1 --port "$port" --inspector-port $((port + 1)) \
-  --persist-to "$work/wrangler" --show-interactive-dev-session=false --var "ADMIN_KEY:$key" --var "PSEUDONYM_KEY:bench-pseudonym-key-0123" >"$work/wrangler.log" 2>&1 &
+  --persist-to "$work/wrangler" --show-interactive-dev-session=false --var "ADMIN_KEY:$key" --var DEV_MODE:1 --var GLOBAL_RATE_LIMITS:off --var "PSEUDONYM_KEY:bench-pseudonym-key-0123" >"$work/wrangler.log" 2>&1 &
 wpid=$!
 until curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1; do sleep 0.05; done
 t1=$(date +%s.%N)
@@ -41,7 +41,7 @@ until curl -fsS "http://127.0.0.1:$port/v1/recommendations?k=10" >/dev/null 2>&1
 
 lat() { hey -n 1000 -c 1 "$1" | awk '/ 50% in/{p50=$3} / 99% in/{p99=$3} /Requests\/sec/{rps=$2} END{printf "%.2f|%.2f|%.0f", p50*1000, p99*1000, rps}'; }
 floor=$(lat "http://127.0.0.1:$port/v1/health")
-recs=$(lat "http://127.0.0.1:$port/v1/recommendations?anonymous_id=a1&k=10")
+recs=$(lat "http://127.0.0.1:$port/v1/recommendations?anonymous_id=anon-shopper-5a6b7c8d9e0f&k=10")
 
 printf '| figure | value |\n|---|---|\n'
 printf '| worker wasm raw / gzip | %s KiB / %s KiB |\n' $((raw / 1024)) $((gz / 1024))

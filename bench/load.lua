@@ -22,7 +22,8 @@ local function item() return items[math.random(#items)] end
 
 function request()
   local r = math.random(100)
-  local shopper = "load-" .. math.random(20000)
+  -- anonymous ids are bearer secrets: at least 16 characters, 8 distinct
+  local shopper = "load-shopper-" .. math.random(20000) .. "-abcdefgh"
   if r <= 20 then
     posts = posts + 1
     local now = os.time() * 1000

@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 bash scripts/build-edge.sh >/dev/null
 cargo build --release -p trainer --locked -q
-trainer=target/release/trainer
+trainer="${CARGO_TARGET_DIR:-$root/target}/release/trainer"
 export VITRINE_PSEUDONYM_KEY=load-pseudonym-key-0123456789 RUST_LOG=warn
 
 # A model to serve: a simulated shop, compacted and trained.
@@ -33,21 +33,21 @@ $trainer train --lake "$lake" --models "file://$work/models" --out "$work/model.
 port=8831
 export VITRINE_SKIP_BUILD=1 WRANGLER_SEND_METRICS=false CI=true NO_COLOR=1
 setsid node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --port "$port" --inspector-port $((port + 1)) \
-  --show-interactive-dev-session=false --persist-to "$work/state" --var ADMIN_KEY:load \
+  --show-interactive-dev-session=false --persist-to "$work/state" --var ADMIN_KEY:bench-admin-key-0123456789abcdef-0123 --var DEV_MODE:1 --var GLOBAL_RATE_LIMITS:off \
   --var "PSEUDONYM_KEY:$VITRINE_PSEUDONYM_KEY" --var MODEL_REFRESH_SECONDS:5 \
   --var RATE_LIMIT_PER_IP:1000000000 --var RATE_LIMIT_PER_KEY:1000000000 >"$work/wrangler.log" 2>&1 &
 pids+=($!)
 url="http://127.0.0.1:$port"
 for _ in $(seq 1 180); do curl -sf "$url/v1/health" >/dev/null && break; sleep 0.5; done
-$trainer publish --artifact "$work/model.bin" --models "file://$work/models" --worker "$url" --admin-key load --force >/dev/null
-until curl -sf "$url/v1/recommendations?anonymous_id=warm&k=10" >/dev/null; do sleep 0.5; done
+$trainer publish --artifact "$work/model.bin" --models "file://$work/models" --worker "$url" --admin-key bench-admin-key-0123456789abcdef-0123 --force >/dev/null
+until curl -sf "$url/v1/recommendations?anonymous_id=warm-shopper-1a2b3c4d5e6f&k=10" >/dev/null; do sleep 0.5; done
 
 mapfile -t items < <(python3 -c '
 import json, sys
 for i, l in enumerate(open(sys.argv[1])):
     if i >= 2000: break
     print(json.loads(l)["id"])' "$work/lake/raw/products/simulated.ndjson")
-for _ in $(seq 1 20); do curl -sf "$url/v1/recommendations?anonymous_id=warm&k=10" >/dev/null; done
+for _ in $(seq 1 20); do curl -sf "$url/v1/recommendations?anonymous_id=warm-shopper-1a2b3c4d5e6f&k=10" >/dev/null; done
 
 wrk -t2 -c"$conns" -d"$duration" --latency -s bench/load.lua "$url" -- "${items[@]}" >"$work/wrk.txt" 2>&1 || true
 line=$(grep '^LOAD ' "$work/wrk.txt" || { cat "$work/wrk.txt" >&2; exit 1; })
@@ -60,7 +60,7 @@ pulled="file://$work/pulled"
 count() { find "$work/pulled/raw/events" -type f -name '*.ndjson' -exec cat {} + 2>/dev/null | wc -l; }
 prev=-1 same=0
 for _ in $(seq 1 120); do
-  $trainer pull --lake "$pulled" --worker "$url" --admin-key load >/dev/null
+  $trainer pull --lake "$pulled" --worker "$url" --admin-key bench-admin-key-0123456789abcdef-0123 >/dev/null
   n=$(count)
   if [ "$n" = "$prev" ] && [ "$n" -ge "$accepted" ]; then same=$((same + 1)); else same=0; fi
   [ "$same" -ge 2 ] && break

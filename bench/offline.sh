@@ -15,7 +15,7 @@ factors=${FACTORS:-128}
 iterations=${ITERATIONS:-15}
 
 cargo build --release -p trainer --locked -q
-trainer=target/release/trainer
+trainer="${CARGO_TARGET_DIR:-$root/target}/release/trainer"
 
 if [ ! -x bench/.venv/bin/python ]; then
   python3 -m venv bench/.venv

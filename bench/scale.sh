@@ -19,7 +19,7 @@ else
   work=$(mktemp -d -p "$root/bench" scale.XXXX); trap 'rm -rf "$work"' EXIT
 fi
 cargo build --release -p trainer --locked -q
-trainer=$root/target/release/trainer
+trainer="${CARGO_TARGET_DIR:-$root/target}/release/trainer"
 lake="file://$work/lake"
 models="file://$work/models"
 

@@ -41,11 +41,11 @@ if [ "${SKIP_WORKERD:-0}" != 1 ]; then
   export VITRINE_SKIP_BUILD=1 WRANGLER_SEND_METRICS=false CI=true NO_COLOR=1
   start hello 8811 bench/hello
   start orama 8831 bench/peers/orama-worker
-  start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+  start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench-admin-key-0123456789abcdef-0123 --var DEV_MODE:1 --var GLOBAL_RATE_LIMITS:off --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
   until curl -sf http://127.0.0.1:8821/v1/health >/dev/null; do sleep 0.5; done
   version="search-${SEARCH_ITEMS:-100000}"
-  target/release/trainer publish --artifact "$out/model.bin" --models "file://$work/models" \
-    --worker http://127.0.0.1:8821 --admin-key bench --force >/dev/null 2>&1
+  "${CARGO_TARGET_DIR:-$root/target}/release/trainer" publish --artifact "$out/model.bin" --models "file://$work/models" \
+    --worker http://127.0.0.1:8821 --admin-key bench-admin-key-0123456789abcdef-0123 --force >/dev/null 2>&1
   until curl -s http://127.0.0.1:8821/v1/model | grep -q "\"$version\""; do sleep 0.3; done
   client=bench/peers/search_client.mjs
   "$node" "$client" "http://127.0.0.1:8811/?q=" "$out/queries.json" "$stride" > "$out/workerd-hello.json"

@@ -23,12 +23,17 @@ state=${VITRINE_STATE:-$root/.vitrine}
 lake="file://$state/lake"
 models="file://$state/models"
 mkdir -p "$state/artifacts"
-[ -s "$state/admin-key" ] || od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$state/admin-key"
+[ -s "$state/admin-key" ] && [ "$(wc -c < "$state/admin-key")" -ge 32 ] \
+  || od -An -tx1 -N24 /dev/urandom | tr -d ' \n' > "$state/admin-key"
 export VITRINE_ADMIN_KEY=$(cat "$state/admin-key")
 # Keyed pseudonyms (worker PSEUDONYM_KEY = trainer VITRINE_PSEUDONYM_KEY) and the PII column key.
 [ -s "$state/pseudonym-key" ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$state/pseudonym-key"
 [ -s "$state/pii-key" ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$state/pii-key"
+# The shop backend's key for signing logged-in shoppers' ids (the demo asks the worker's
+# development-only /v1/dev/shopper-token instead of a backend).
+[ -s "$state/shopper-signing-key" ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$state/shopper-signing-key"
 export VITRINE_PSEUDONYM_KEY=$(cat "$state/pseudonym-key") VITRINE_PII_KEY=$(cat "$state/pii-key")
+export VITRINE_SHOPPER_SIGNING_KEY=$(cat "$state/shopper-signing-key")
 
 step "building the worker (wasm32)"
 bash scripts/build-edge.sh
@@ -45,6 +50,7 @@ step "starting the worker on http://127.0.0.1:$port"
 VITRINE_SKIP_BUILD=1 wrangler dev --local --ip 127.0.0.1 --port "$port" \
   --persist-to "$state/wrangler" --show-interactive-dev-session=false \
   --var "ADMIN_KEY:$VITRINE_ADMIN_KEY" --var "PSEUDONYM_KEY:$VITRINE_PSEUDONYM_KEY" \
+  --var "SHOPPER_SIGNING_KEY:$VITRINE_SHOPPER_SIGNING_KEY" --var DEV_MODE:1 \
   --var MODEL_REFRESH_SECONDS:2 > "$state/worker.log" 2>&1 &
 wrangler_pid=$!
 trap 'kill $wrangler_pid 2>/dev/null || true' EXIT INT TERM
@@ -77,19 +83,23 @@ its /v1/model says: $(curl -sS "http://127.0.0.1:$port/v1/model") — log: $stat
 
 item=$(curl -fsS "http://127.0.0.1:$port/v1/recommendations?k=1" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
 now=$(date +%s000)
+# Anonymous ids are bearer secrets: random, at least 16 characters.
+anon="anon-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
 step "ready"
 cat <<MSG
 
 Vitrine is running on http://127.0.0.1:$port  (model $version; admin key in $state/admin-key)
-  demo shop:  http://127.0.0.1:$port/demo/
+  demo shop:  http://127.0.0.1:$port/demo/   (as a logged-in customer: /demo/?user=customer-1)
   dashboard:  http://127.0.0.1:$port/admin/
 
   curl -s 'http://127.0.0.1:$port/v1/model'
-  curl -s 'http://127.0.0.1:$port/v1/recommendations?anonymous_id=a1&k=5'
+  curl -s 'http://127.0.0.1:$port/v1/recommendations?anonymous_id=$anon&k=5'
   curl -s 'http://127.0.0.1:$port/v1/recommendations?category=electronics.smartphone&k=5'
   curl -s 'http://127.0.0.1:$port/v1/items/$item/similar?k=5'
   curl -s -X POST 'http://127.0.0.1:$port/v1/events' -H 'content-type: application/json' \\
-    -d '{"events":[{"event_id":"demo-1","type":"view","anonymous_id":"a1","session_id":"s1","timestamp":$now,"item_id":"$item"}]}'
+    -d '{"events":[{"event_id":"demo-1","type":"view","anonymous_id":"$anon","session_id":"s1","timestamp":$now,"item_id":"$item"}]}'
+  # a logged-in customer: the shop's backend signs the id (here: trainer sign-shopper)
+  "$trainer" sign-shopper --user-id customer-1
 
 Retrain from what the worker collected:  scripts/retrain.sh
 Worker log: $state/worker.log

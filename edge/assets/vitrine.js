@@ -5,9 +5,9 @@
  * survives page unloads, and recommendation widgets that reflect the shopper's last click. Plain
  * browser JavaScript, no build step, no dependencies; everything hangs off `window.Vitrine`.
  *
- *   Vitrine.init({ endpoint, key, userId, currency })
+ *   Vitrine.init({ endpoint, key, userId, userToken, currency })
  *   Vitrine.view(itemId) · addToCart(itemId, quantity, price) · purchase(orderId, lines)
- *   Vitrine.identify(userId) · track(event) · flush()
+ *   Vitrine.identify(userId, userToken) · track(event) · flush()
  *   Vitrine.recommend(widget, params) → Promise<response> · clicked(response, itemId, position)
  *   Vitrine.item(itemId) → Promise<product>
  *
@@ -85,9 +85,18 @@
 
   /** The anonymous id: first-party cookie, kept for a year from the last visit. */
   function anonymousId() {
-    var id = readCookie(AID_COOKIE) || uuid();
+    var id = readCookie(AID_COOKIE);
+    // The id is a bearer secret: the edge refuses short or regular ones, so replace any.
+    if (!id || !strongId(id)) id = uuid();
     writeCookie(AID_COOKIE, id, YEAR_S);
     return id;
+  }
+
+  /** At least 16 characters, at least 8 distinct: the edge's rule for anonymous ids. */
+  function strongId(id) {
+    var seen = {};
+    for (var i = 0; i < id.length; i++) seen[id.charAt(i)] = true;
+    return id.length >= 16 && Object.keys(seen).length >= 8;
   }
 
   /** The session id: rolls over after 30 minutes without activity (each call extends it). */
@@ -101,8 +110,9 @@
 
   /**
    * Configures the snippet. `endpoint`: the worker's origin (default: this page's origin);
-   * `key`: the shop's public key, if it configured any; `userId`: the logged-in shopper;
-   * `currency`: ISO 4217 code for prices (default EUR).
+   * `key`: the shop's public key, if it configured any; `userId`: the logged-in shopper and
+   * `userToken`: the shop backend's signature of it (required with `userId`: the edge refuses a
+   * user id it cannot verify); `currency`: ISO 4217 code for prices (default EUR).
    */
   function init(options) {
     var o = options || {};
@@ -110,10 +120,11 @@
       endpoint: String(o.endpoint || window.location.origin).replace(/\/+$/, ''),
       key: o.key || '',
       userId: null,
+      userToken: null,
       currency: o.currency || 'EUR'
     };
     config.anonymousId = anonymousId();
-    if (o.userId) identify(o.userId);
+    if (o.userId) identify(o.userId, o.userToken);
     return api;
   }
 
@@ -200,15 +211,18 @@
 
   /**
    * The shopper logged in: later events carry `userId`, and a `login` event asks the edge to merge
-   * this browser's anonymous history into the user (once per browser and user).
+   * this browser's anonymous history into the user (once per browser and user). `userToken` is the
+   * shop backend's signature of `userId`, sent with every request that names the user.
    */
-  function identify(userId) {
+  function identify(userId, userToken) {
     var c = ready();
     if (!userId) {
       c.userId = null;
+      c.userToken = null;
       return null;
     }
     c.userId = String(userId);
+    c.userToken = userToken ? String(userToken) : null;
     c.anonymousSince = false;
     var marker = c.anonymousId + '|' + c.userId;
     if (storage('get', 'vitrine_login') === marker) return null;
@@ -246,8 +260,15 @@
     return run;
   }
 
+  /** An event batch body; it carries the user token when an event names the user. */
+  function eventBody(batch) {
+    var c = ready();
+    var named = c.userToken && batch.some(function (e) { return e.user_id === c.userId; });
+    return JSON.stringify(named ? { events: batch, user_token: c.userToken } : { events: batch });
+  }
+
   function post(batch) {
-    var body = JSON.stringify({ events: batch });
+    var body = eventBody(batch);
     return window.fetch(url('/v1/events'), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -281,7 +302,7 @@
     }
     while (queue.length) {
       var chunk = queue.splice(0, BEACON_CHUNK);
-      var body = JSON.stringify({ events: chunk });
+      var body = eventBody(chunk);
       var sent = false;
       try {
         sent = navigator.sendBeacon && navigator.sendBeacon(url('/v1/events'),
@@ -332,8 +353,10 @@
       if (OWN_PARAMS.indexOf(k) < 0) query[k] = p[k];
     });
     if (spec.shopper) {
-      if (c.userId) query.user_id = c.userId;
-      else query.anonymous_id = c.anonymousId;
+      if (c.userId) {
+        query.user_id = c.userId;
+        if (c.userToken) query.user_token = c.userToken;
+      } else query.anonymous_id = c.anonymousId;
     }
     var settled = flush().catch(function (err) {
       warn(err); // the widget still renders, just without the events that failed to send

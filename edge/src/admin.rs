@@ -72,13 +72,52 @@ pub async fn lake_get(env: &Env, key: &str) -> HandlerResult {
     http::bytes(data, "application/octet-stream")
 }
 
-/// `PUT /v1/admin/models/{key}`
-pub async fn model_put(mut req: Request, env: &Env, key: &str) -> HandlerResult {
-    let data = req
+/// Largest object the admin API takes into the models bucket (local publishing; production
+/// writes R2 directly).
+const MAX_MODEL_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
+
+/// A new `latest.json` must name an artifact that is already in the bucket and verifies against
+/// it (size, CRC-32, SHA-256, decode, version): a bad pointer is refused before any isolate
+/// follows it.
+async fn check_pointer(env: &Env, data: &[u8]) -> Result<(), ApiError> {
+    let manifest = shared::Manifest::parse(data)
+        .map_err(|e| ApiError::new(Code::InvalidParameter, format!("latest.json: {e}")))?;
+    let bucket = env
+        .bucket("MODELS")
+        .map_err(|e| storage_error("models bucket", &e))?;
+    let object = bucket
+        .get(&manifest.artifact)
+        .execute()
+        .await
+        .map_err(|e| storage_error("models bucket", &e))?;
+    let Some(body) = object.as_ref().and_then(worker::Object::body) else {
+        return Err(ApiError::new(
+            Code::InvalidParameter,
+            format!(
+                "latest.json points at `{}`, which is not in the bucket",
+                manifest.artifact
+            ),
+        ));
+    };
+    let bytes = body
         .bytes()
         .await
-        .map_err(|_| ApiError::new(Code::InvalidParameter, "could not read the request body"))?;
+        .map_err(|e| storage_error("models bucket", &e))?;
+    manifest.verify(bytes).map(|_| ()).map_err(|e| {
+        ApiError::new(
+            Code::InvalidParameter,
+            format!("latest.json does not match `{}`: {e}", manifest.artifact),
+        )
+    })
+}
+
+/// `PUT /v1/admin/models/{key}`
+pub async fn model_put(mut req: Request, env: &Env, key: &str) -> HandlerResult {
+    let data = http::read_body(&mut req, MAX_MODEL_UPLOAD_BYTES, "the upload").await?;
     let size = data.len();
+    if key == shared::lake::LATEST {
+        check_pointer(env, &data).await?;
+    }
     let bucket = env
         .bucket("MODELS")
         .map_err(|e| storage_error("models bucket", &e))?;
@@ -121,11 +160,12 @@ pub async fn rules_get(env: &Env) -> HandlerResult {
 
 /// `PUT /v1/admin/rules`: validates and replaces the merchandising rules.
 pub async fn rules_put(mut req: Request, env: &Env) -> HandlerResult {
-    http::check_declared_length(&req, shared::rules::MAX_RULES_BYTES, "the rules document")?;
-    let data = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::new(Code::InvalidJson, "could not read the request body"))?;
+    let data = http::read_body(
+        &mut req,
+        shared::rules::MAX_RULES_BYTES,
+        "the rules document",
+    )
+    .await?;
     let rules = shared::rules::RuleSet::parse(&data)?;
     let text = serde_json::to_string(&rules)
         .map_err(|_| ApiError::new(Code::Internal, "internal error"))?;

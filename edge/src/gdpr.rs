@@ -34,10 +34,20 @@ pub async fn erase(env: &Env, id: &str) -> HandlerResult {
     let [user, anonymous] = session_keys(id);
     // The devices this user logged in from go too.
     let linked = sessions::load(env, &user).await?.linked;
+    let mut held = 0;
     for key in linked.iter().chain([&user, &anonymous]) {
+        let state = sessions::load(env, key).await?;
+        if !(state.touches.is_empty() && state.bought.is_empty()) {
+            held += 1;
+        }
         sessions::erase(env, key).await?;
     }
-    let request = ErasureRequest::new(id, &p, now_ms());
+    let devices: Vec<String> = linked
+        .iter()
+        .filter_map(|k| k.strip_prefix("a:").map(str::to_owned))
+        .collect();
+    let mut request = ErasureRequest::new(id, &devices, &p, now_ms());
+    request.session_removed(held);
     let body = serde_json::to_string(&request)
         .map_err(|_| ApiError::new(Code::Internal, "internal error"))?;
     lake_bucket(env)?
@@ -45,6 +55,9 @@ pub async fn erase(env: &Env, id: &str) -> HandlerResult {
         .execute()
         .await
         .map_err(|e| storage_error("lake bucket", &e))?;
+    // This isolate's consumer drops the person's queued lines from now on; others within
+    // their cache lifetime.
+    crate::consumer::invalidate_erasures();
     json(202, &request)
 }
 

@@ -23,10 +23,19 @@ pub async fn health(env: &Env) -> HandlerResult {
 }
 
 /// `GET /v1/model`: the slot's status plus this isolate's wasm memory (what the model costs).
-pub async fn model(env: &Env) -> HandlerResult {
+/// What failed is named in detail only to the admin key.
+pub async fn model(req: &Request, env: &Env) -> HandlerResult {
     let status = model_cache::status(env).await;
+    let admin = crate::http::require_admin(req, env).is_ok();
+    let status = if admin { status } else { status.public() };
     let mut body = serde_json::to_value(&status)
         .map_err(|_| ApiError::new(Code::Internal, "internal error"))?;
+    if admin && let Some(o) = body.as_object_mut() {
+        o.insert(
+            "refused_admin_requests".into(),
+            json!(crate::http::refused_admin()),
+        );
+    }
     if let Some(o) = body.as_object_mut() {
         let pages = core::arch::wasm32::memory_size(0);
         o.insert("wasm_memory_bytes".into(), json!(pages * 65_536));
@@ -36,18 +45,22 @@ pub async fn model(env: &Env) -> HandlerResult {
 
 /// `POST /v1/events`: validate, then forward every event (accepted or quarantined) to the queue.
 pub async fn events(mut req: Request, env: &Env, ctx: &worker::Context) -> HandlerResult {
-    crate::http::check_declared_length(&req, MAX_BATCH_BYTES, "batch")?;
     if crate::settings::get(env).pseudonymizer.is_none() {
         return Err(ApiError::new(
             Code::NotConfigured,
             "events cannot be stored: the PSEUDONYM_KEY secret is not set (wrangler secret put PSEUDONYM_KEY)",
         ));
     }
-    let body = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::new(Code::InvalidJson, "could not read the request body"))?;
+    let body = crate::http::read_body(&mut req, MAX_BATCH_BYTES, "batch").await?;
     let outcome = parse_batch(&body, now_ms(), &ValidationPolicy::default())?;
+    // Writing into a logged-in shopper's history takes the shop's signature of their id.
+    let header = crate::http::user_token_header(&req);
+    shared::identity::authorize_users(
+        outcome.accepted.iter().filter_map(|e| e.user_id.as_deref()),
+        header.as_deref().or(outcome.user_token.as_deref()),
+        crate::settings::get(env).signer.as_ref(),
+        now_ms(),
+    )?;
     let encoded = outcome
         .messages()
         .iter()
@@ -63,7 +76,7 @@ pub async fn events(mut req: Request, env: &Env, ctx: &worker::Context) -> Handl
             .await
             .map_err(|e| storage_error("event queue", &e))?;
     }
-    crate::alerts::after_ingest(env, ctx, &outcome.accepted);
+    crate::alerts::after_ingest(env, ctx, &outcome.accepted, now_ms());
     // The lake has the events; now the live state, so the next request reflects them.
     let updates = session::updates(&outcome.accepted);
     futures::future::try_join_all(
@@ -77,6 +90,30 @@ pub async fn events(mut req: Request, env: &Env, ctx: &worker::Context) -> Handl
         sessions::merge(env, from, into).await?;
     }
     json(202, &outcome.response())
+}
+
+/// `GET /v1/dev/shopper-token?user_id=&ttl=`: what a shop's backend does on every page for a
+/// logged-in shopper, for the demo storefront and local trials. Only under `DEV_MODE`; a deployed
+/// worker answers 404, so the signing key never signs for a browser.
+pub fn dev_shopper_token(req: &Request, env: &Env) -> HandlerResult {
+    let set = crate::settings::get(env);
+    let not_here = || ApiError::new(Code::NotFound, "no such route");
+    if !set.dev_mode {
+        return Err(not_here());
+    }
+    let q = shared::api::Query::new(crate::http::query_pairs(req), &["user_id", "ttl"])?;
+    let user = q
+        .id("user_id")?
+        .ok_or_else(|| ApiError::new(Code::MissingParameter, "parameter `user_id` is required"))?;
+    let ttl = q.usize_in("ttl", 3600, 60, 24 * 3600)?;
+    let signer = set.signer.as_ref().ok_or_else(|| {
+        ApiError::new(
+            Code::NotConfigured,
+            "SHOPPER_SIGNING_KEY is not set; there is nothing to sign with",
+        )
+    })?;
+    let ttl = i64::try_from(ttl).unwrap_or(3600);
+    json(200, &signer.token(&user, ttl, now_ms())?)
 }
 
 /// `GET /v1/openapi.json`: the API description (checked against the router by the tests).

@@ -75,18 +75,17 @@ pub fn preflight() -> HandlerResult {
 
 /// Adds CORS headers when the request's origin is on the `CORS_ORIGINS` allow-list.
 pub fn with_cors(mut resp: Response, env: &Env, origin: Option<&str>) -> Response {
+    // Every answer depends on the Origin (allowed or not), so no cache may reuse one for another.
+    let _ = resp.headers_mut().append("vary", "Origin");
     let Some(allowed) = access::cors_origin(origin, &settings::get(env).cors_origins) else {
         return resp;
     };
     let h = resp.headers_mut();
     let _ = h.set("access-control-allow-origin", &allowed);
-    if allowed != "*" {
-        let _ = h.set("vary", "origin");
-    }
     let _ = h.set("access-control-allow-methods", "GET, POST, PUT, OPTIONS");
     let _ = h.set(
         "access-control-allow-headers",
-        "content-type, authorization, x-vitrine-key",
+        "content-type, authorization, x-vitrine-key, x-vitrine-user-token",
     );
     let _ = h.set("access-control-expose-headers", "retry-after");
     let _ = h.set("access-control-max-age", "86400");
@@ -119,6 +118,8 @@ pub fn guard(route: &Route, req: &Request, env: &Env) -> Result<(), ApiError> {
     if !route.is_public_api() {
         return Ok(());
     }
+    // A deployed worker with open defaults serves no shopper (DEV_MODE allows them locally).
+    set.deployment().check()?;
     let key = header("x-vitrine-key").or_else(|| {
         req.url().ok().and_then(|u| {
             u.query_pairs()
@@ -126,13 +127,103 @@ pub fn guard(route: &Route, req: &Request, env: &Env) -> Result<(), ApiError> {
                 .map(|(_, v)| v.into_owned())
         })
     });
-    access::check_public(key.as_deref(), &set.public_keys, set.admin_key.as_deref())?;
+    access::check_public(key.as_deref(), &set.public_keys)?;
     let ip = header("cf-connecting-ip").unwrap_or_else(|| "unknown".into());
     let key = key.filter(|_| !set.public_keys.is_empty());
     LIMITER.with(|l| {
         l.borrow_mut()
             .check(&ip, key.as_deref(), now_ms(), set.limits)
     })
+}
+
+/// The identity check of a shopper-scoped request (decisions in `shared::identity`): an
+/// anonymous id must be unguessable, and a `user_id` must come with the shop's signature of it —
+/// the `x-vitrine-user-token` header or the request's own `user_token`.
+pub fn authorize_shopper(
+    req: &Request,
+    env: &Env,
+    user_id: Option<&str>,
+    anonymous_id: Option<&str>,
+    user_token: Option<&str>,
+) -> Result<(), ApiError> {
+    if let Some(a) = anonymous_id {
+        shared::identity::check_anonymous_id(a)?;
+    }
+    let header = user_token_header(req);
+    shared::identity::authorize_user(
+        user_id,
+        header.as_deref().or(user_token),
+        settings::get(env).signer.as_ref(),
+        now_ms(),
+    )
+}
+
+/// The `x-vitrine-user-token` header, if sent.
+pub fn user_token_header(req: &Request) -> Option<String> {
+    req.headers()
+        .get("x-vitrine-user-token")
+        .ok()
+        .flatten()
+        .filter(|t| !t.is_empty())
+}
+
+thread_local! {
+    static REFUSED_ADMIN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts an admin request refused for its key (instead of writing an audit object for it).
+pub fn count_refused_admin() {
+    REFUSED_ADMIN.with(|c| c.set(c.get().saturating_add(1)));
+}
+
+/// Admin requests this isolate refused for their key.
+pub fn refused_admin() -> u64 {
+    REFUSED_ADMIN.with(std::cell::Cell::get)
+}
+
+/// The global rate limits, after the isolate's own (`guard`): Cloudflare's Rate Limiting binding
+/// counts per client IP (`RATE_LIMIT_IP`) and per public key (`RATE_LIMIT_KEY`) across every
+/// isolate of a location, so spreading requests over isolates does not multiply the budget. The
+/// limits are set in `wrangler.toml` (`[[ratelimits]]`). A worker without the bindings keeps only
+/// the isolate limits.
+pub async fn global_rate_limit(route: &Route, req: &Request, env: &Env) -> Result<(), ApiError> {
+    let set = settings::get(env);
+    if !route.is_public_api() || !set.global_rate_limits {
+        return Ok(());
+    }
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let ip = header("cf-connecting-ip").unwrap_or_else(|| "unknown".into());
+    let key = header("x-vitrine-key")
+        .or_else(|| {
+            req.url().ok().and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "key")
+                    .map(|(_, v)| v.into_owned())
+            })
+        })
+        .filter(|_| !set.public_keys.is_empty());
+    let checks = [
+        ("RATE_LIMIT_IP", Some(format!("ip:{ip}"))),
+        ("RATE_LIMIT_KEY", key.map(|k| format!("key:{k}"))),
+    ];
+    for (binding, subject) in checks {
+        let (Some(subject), Ok(limiter)) = (subject, env.rate_limiter(binding)) else {
+            continue;
+        };
+        match limiter.limit(subject).await {
+            Ok(outcome) if !outcome.success => {
+                return Err(ApiError::new(
+                    Code::RateLimited,
+                    "too many requests; retry in a minute",
+                )
+                .retry_after(60));
+            }
+            Ok(_) => {}
+            // The limiter itself failing must not take the API down.
+            Err(e) => worker::console_warn!("{binding}: {e}"),
+        }
+    }
+    Ok(())
 }
 
 /// Checks the admin key (`ADMIN_KEY` secret or var) against the request's bearer token.
@@ -152,6 +243,35 @@ pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
         })
         .unwrap_or_default()
 }
+/// Reads a request body of at most `max` bytes. The cap applies to the bytes as they stream in,
+/// so a chunked body without `Content-Length` cannot grow past it; a declared length over the cap
+/// is refused before reading anything. Over the cap: 413.
+pub async fn read_body(req: &mut Request, max: usize, what: &str) -> Result<Vec<u8>, ApiError> {
+    use futures::StreamExt;
+    check_declared_length(req, max, what)?;
+    let too_large = || {
+        ApiError::new(
+            Code::PayloadTooLarge,
+            format!("{what} is larger than {max} bytes"),
+        )
+    };
+    let unreadable = || ApiError::new(Code::InvalidJson, "could not read the request body");
+    let mut stream = match req.stream() {
+        Ok(s) => s,
+        // No body at all.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| unreadable())?;
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Refuses a body whose declared `Content-Length` exceeds `max` before reading it.
 pub fn check_declared_length(req: &Request, max: usize, what: &str) -> Result<(), ApiError> {
     let declared = req

@@ -51,11 +51,20 @@ mod entry {
         let method = req.method().to_string();
         let path = req.path();
         let routed = route(&method, &path);
-        let audited = routed.as_ref().ok().filter(|r| r.requires_admin()).cloned();
+        // Admin calls that hold the admin key are audited; refused ones are only counted, so an
+        // unauthenticated flood cannot fill the audit log.
+        let admin_route = routed.as_ref().ok().filter(|r| r.requires_admin()).cloned();
+        let audited = admin_route.filter(|_| {
+            let ok = http::require_admin(&req, &env).is_ok();
+            if !ok {
+                http::count_refused_admin();
+            }
+            ok
+        });
         let ip = req.headers().get("cf-connecting-ip").ok().flatten();
         let result = match routed {
             Err(e) => Err(e),
-            Ok(r) => match http::guard(&r, &req, &env) {
+            Ok(r) => match allowed(&r, &req, &env).await {
                 Err(e) => Err(e),
                 Ok(()) => {
                     let call = widgets::Call {
@@ -74,6 +83,16 @@ mod entry {
         Ok(http::with_cors(resp, &env, origin.as_deref()))
     }
 
+    /// Who may call the route (keys, origin, isolate limits), then the global rate limits.
+    async fn allowed(
+        r: &Route,
+        req: &Request,
+        env: &Env,
+    ) -> std::result::Result<(), shared::ApiError> {
+        http::guard(r, req, env)?;
+        http::global_rate_limit(r, req, env).await
+    }
+
     async fn dispatch(
         r: Route,
         req: Request,
@@ -83,7 +102,7 @@ mod entry {
         match r {
             Route::Preflight => http::preflight(),
             Route::Health => handlers::health(env).await,
-            Route::Model => handlers::model(env).await,
+            Route::Model => handlers::model(&req, env).await,
             Route::OpenApi => handlers::openapi(),
             Route::Events => handlers::events(req, env, call.ctx).await,
             Route::Item { item_id } => widgets::item(env, &item_id).await,
@@ -108,11 +127,12 @@ mod entry {
             Route::AdminRulesPut => admin::rules_put(req, env).await,
             Route::AdminCustomerErase { id } => gdpr::erase(env, &id).await,
             Route::AdminCustomerExport { id } => gdpr::export(env, &id).await,
+            Route::DevShopperToken => handlers::dev_shopper_token(&req, env),
         }
     }
 
     #[event(queue)]
     async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
-        consumer::write_batch(&batch, &env).await
+        consumer::on_batch(&batch, &env).await
     }
 }

@@ -1,11 +1,12 @@
 //! The isolate's model: loaded from the R2 models bucket once, re-checked at most every
-//! `MODEL_REFRESH_SECONDS`, and kept when a newer artifact fails to load (policy in
+//! `MODEL_REFRESH_SECONDS`, and kept when a newer artifact fails to load; a fresh isolate that
+//! cannot load `latest` serves the last known good model instead (policy in
 //! `shared::model_slot`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use shared::model_slot::{Decision, ModelSlot, SlotStatus};
+use shared::model_slot::{Decision, ModelSlot, SlotStatus, Source};
 use shared::{Manifest, Model, lake};
 use worker::Env;
 
@@ -60,7 +61,54 @@ async fn refresh(env: &Env) -> Result<(), String> {
         ));
     };
     let now = now_ms();
-    with_slot(env, |s| s.install(manifest, artifact, now))
+    with_slot(env, |s| s.install(manifest, artifact, now))?;
+    advance_last_good(env).await;
+    Ok(())
+}
+
+/// Points `models/last-good.json` at the model just verified through `latest`, unless it already
+/// does. A failure here only costs the fallback its freshness.
+async fn advance_last_good(env: &Env) {
+    let current = match read(env, lake::LAST_GOOD).await {
+        Ok(bytes) => bytes.and_then(|b| Manifest::parse(&b).ok()),
+        Err(e) => {
+            worker::console_warn!("{}: {e}", lake::LAST_GOOD);
+            return;
+        }
+    };
+    let Some(json) = with_slot(env, |s| {
+        s.advances(current.as_ref())
+            .then(|| s.manifest().map(Manifest::to_json))
+            .flatten()
+    }) else {
+        return;
+    };
+    let written = match env.bucket("MODELS") {
+        Ok(b) => b
+            .put(lake::LAST_GOOD, json.into_bytes())
+            .execute()
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
+        worker::console_warn!("{}: {e}", lake::LAST_GOOD);
+    }
+}
+
+/// A fresh isolate whose `latest` failed: load the last known good model, verified like any.
+async fn fall_back(env: &Env) -> Result<(), String> {
+    let Some(bytes) = read(env, lake::LAST_GOOD).await? else {
+        return Err(format!("no {} to fall back to", lake::LAST_GOOD));
+    };
+    let manifest = Manifest::parse(&bytes).map_err(|e| format!("{}: {e}", lake::LAST_GOOD))?;
+    let Some(artifact) = read(env, &manifest.artifact).await? else {
+        return Err(format!("{} points at a missing artifact", lake::LAST_GOOD));
+    };
+    let now = now_ms();
+    with_slot(env, |s| {
+        s.install_from(Source::LastGood, manifest, artifact, now)
+    })
 }
 
 /// The live model, refreshing it first when the check is due.
@@ -71,6 +119,11 @@ pub async fn current(env: &Env) -> Option<Rc<Model>> {
     {
         worker::console_warn!("model refresh: {e}");
         with_slot(env, |s| s.record_error(e));
+        if with_slot(env, |s| s.wants_fallback())
+            && let Err(e) = fall_back(env).await
+        {
+            worker::console_warn!("model fallback: {e}");
+        }
     }
     with_slot(env, |s| s.model())
 }

@@ -47,6 +47,13 @@ fn index_for(model: &Model) -> Rc<SearchIndex> {
 /// `GET /v1/search`
 pub async fn search(call: &Call<'_>, req: &Request) -> HandlerResult {
     let q = SearchQuery::parse(query_pairs(req))?;
+    crate::http::authorize_shopper(
+        req,
+        call.env,
+        q.user_id.as_deref(),
+        q.anonymous_id.as_deref(),
+        q.user_token.as_deref(),
+    )?;
     let model = widgets::require_model(call.env).await?;
     let ix = index_for(&model);
     let key = session::shopper_key(q.user_id.as_deref(), q.anonymous_id.as_deref());

@@ -5,6 +5,9 @@
 //! stores one [`SessionState`] value; what is kept and how it merges is decided in
 //! `shared::session`. The worker talks to it over three internal paths:
 //! `GET /` (read), `POST /add` (touches), `POST /merge` (another state), `DELETE /` (erase).
+//! Every write re-arms an alarm one idle TTL ahead (`shared::session::TTL_MS`, or
+//! `SESSION_IDLE_TTL_SECONDS`); when it fires, the object deletes everything it holds, so an
+//! abandoned shopper's history does not outlive the documented retention.
 
 use std::cell::RefCell;
 
@@ -17,9 +20,11 @@ use worker::{
 
 const KEY: &str = "state";
 
-#[durable_object(fetch)]
+#[durable_object(alarm)]
 pub struct Session {
     state: State,
+    /// How long an untouched session lives.
+    idle_ttl: std::time::Duration,
     /// The stored value and its JSON, kept in memory while the object lives (it is the only
     /// writer), so a read costs no storage access and no re-encoding.
     cache: RefCell<Option<(SessionState, String)>>,
@@ -36,6 +41,7 @@ impl Session {
 
     async fn save(&self, value: SessionState) -> Result<Response> {
         self.state.storage().put(KEY, &value).await?;
+        self.state.storage().set_alarm(self.idle_ttl).await?;
         let text = serde_json::to_string(&value)?;
         *self.cache.borrow_mut() = Some((value, text.clone()));
         json_text(text)
@@ -49,11 +55,25 @@ fn json_text(text: String) -> Result<Response> {
 }
 
 impl DurableObject for Session {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
+        let default_ms = u64::try_from(shared::session::TTL_MS).unwrap_or(u64::MAX);
+        let idle_ms = env
+            .var("SESSION_IDLE_TTL_SECONDS")
+            .ok()
+            .and_then(|v| v.to_string().trim().parse::<u64>().ok())
+            .map_or(default_ms, |s| s.saturating_mul(1000));
         Self {
             state,
+            idle_ttl: std::time::Duration::from_millis(idle_ms),
             cache: RefCell::new(None),
         }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        // Idle for a whole TTL: nothing of this shopper is kept.
+        self.state.storage().delete_all().await?;
+        *self.cache.borrow_mut() = None;
+        Response::empty()
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {

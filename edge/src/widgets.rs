@@ -52,11 +52,19 @@ pub fn serve_id() -> String {
     format!("srv-{:x}-{rand:08x}", now_ms())
 }
 
-/// Answers the widgets of `req` for its shopper.
+/// Answers the widgets of `req` for its shopper, after checking who the request speaks for.
 async fn run(
     call: &Call<'_>,
+    http: &Request,
     req: &BatchRequest,
 ) -> Result<(Rc<Model>, String, Vec<WidgetOut>), ApiError> {
+    crate::http::authorize_shopper(
+        http,
+        call.env,
+        req.user_id.as_deref(),
+        req.anonymous_id.as_deref(),
+        req.user_token.as_deref(),
+    )?;
     let model = require_model(call.env).await?;
     let needs_session = req.widgets.iter().any(|w| {
         matches!(
@@ -199,8 +207,8 @@ pub fn flush_due(env: &Env, ctx: &worker::Context, now: i64) {
 }
 
 /// A single-widget endpoint: answer, respond, record.
-async fn single(call: &Call<'_>, req: BatchRequest) -> HandlerResult {
-    let (model, variant, mut widgets) = run(call, &req).await?;
+async fn single(call: &Call<'_>, http: &Request, req: BatchRequest) -> HandlerResult {
+    let (model, variant, mut widgets) = run(call, http, &req).await?;
     let serve_id = serve_id();
     let took_ms = took(call.started);
     record(call, &req, &serve_id, &variant, &model, &widgets, took_ms);
@@ -217,15 +225,19 @@ async fn single(call: &Call<'_>, req: BatchRequest) -> HandlerResult {
     )
 }
 
-fn one(
+/// Who a single-widget request is for: ids and the shop's signature of the user id.
+#[derive(Default)]
+struct Shopper {
     user_id: Option<String>,
     anonymous_id: Option<String>,
-    context: Vec<String>,
-    w: Widget,
-) -> BatchRequest {
+    user_token: Option<String>,
+}
+
+fn one(who: Shopper, context: Vec<String>, w: Widget) -> BatchRequest {
     BatchRequest {
-        user_id,
-        anonymous_id,
+        user_id: who.user_id,
+        anonymous_id: who.anonymous_id,
+        user_token: who.user_token,
         context,
         widgets: vec![w],
     }
@@ -242,7 +254,12 @@ pub async fn for_shopper(call: &Call<'_>, req: &Request, kind: WidgetKind) -> Ha
     };
     let mut w = Widget::of(kind, q.k, q.offset, &q.filter, q.diversity);
     w.exclude_purchased = q.exclude_purchased;
-    single(call, one(q.user_id, q.anonymous_id, q.context, w)).await
+    let who = Shopper {
+        user_id: q.user_id,
+        anonymous_id: q.anonymous_id,
+        user_token: q.user_token,
+    };
+    single(call, req, one(who, q.context, w)).await
 }
 
 /// `GET /v1/items/{id}/similar` and `/bought-together`.
@@ -257,29 +274,18 @@ pub async fn for_item(
     item_index(&model, item_id)?;
     let mut w = Widget::of(kind, q.k, 0, &q.filter, q.diversity);
     w.item_id = Some(item_id.to_owned());
-    single(call, one(None, None, Vec::new(), w)).await
+    single(call, req, one(Shopper::default(), Vec::new(), w)).await
 }
 
 /// `GET /v1/trending`
 pub async fn trending(call: &Call<'_>, req: &Request) -> HandlerResult {
     let q = TrendingQuery::parse(query_pairs(req))?;
     let w = Widget::of(WidgetKind::Trending, q.k, q.offset, &q.filter, q.diversity);
-    single(call, one(None, None, Vec::new(), w)).await
+    single(call, req, one(Shopper::default(), Vec::new(), w)).await
 }
 
 async fn body(req: &mut Request, what: &str) -> Result<Vec<u8>, ApiError> {
-    crate::http::check_declared_length(req, MAX_BATCH_BYTES, what)?;
-    let body = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::new(Code::InvalidJson, "could not read the request body"))?;
-    if body.len() > MAX_BATCH_BYTES {
-        return Err(ApiError::new(
-            Code::PayloadTooLarge,
-            format!("{what} is larger than {MAX_BATCH_BYTES} bytes"),
-        ));
-    }
-    Ok(body)
+    crate::http::read_body(req, MAX_BATCH_BYTES, what).await
 }
 
 /// `POST /v1/cart/recommendations`: complete the cart.
@@ -288,13 +294,18 @@ pub async fn cart(call: &Call<'_>, mut req: Request) -> HandlerResult {
     let k = r.k.unwrap_or(shared::api::DEFAULT_K);
     let mut w = Widget::of(WidgetKind::Cart, k, 0, &r.filter(), r.diversity);
     w.items.clone_from(&r.items);
-    single(call, one(r.user_id, r.anonymous_id, Vec::new(), w)).await
+    let who = Shopper {
+        user_id: r.user_id,
+        anonymous_id: r.anonymous_id,
+        user_token: r.user_token,
+    };
+    single(call, &req, one(who, Vec::new(), w)).await
 }
 
 /// `POST /v1/recommendations/batch`: every widget of a page in one call.
 pub async fn batch(call: &Call<'_>, mut req: Request) -> HandlerResult {
     let r = BatchRequest::parse(&body(&mut req, "batch request").await?)?;
-    let (model, variant, widgets) = run(call, &r).await?;
+    let (model, variant, widgets) = run(call, &req, &r).await?;
     let serve_id = serve_id();
     let took_ms = took(call.started);
     record(call, &r, &serve_id, &variant, &model, &widgets, took_ms);

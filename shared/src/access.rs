@@ -15,13 +15,10 @@ use std::collections::HashMap;
 
 use crate::error::{ApiError, Code};
 
-/// Checks a shopper route's public key. `keys`: the configured public keys (none: open);
-/// `admin`: the admin key, which may call public routes too.
-pub fn check_public(
-    given: Option<&str>,
-    keys: &[String],
-    admin: Option<&str>,
-) -> Result<(), ApiError> {
+/// Checks a shopper route's public key. `keys`: the configured public keys (none: open, which a
+/// deployed worker refuses through [`Deployment`]). The admin key is never a public key: it would
+/// sit in every storefront's page source.
+pub fn check_public(given: Option<&str>, keys: &[String]) -> Result<(), ApiError> {
     if keys.is_empty() {
         return Ok(());
     }
@@ -31,8 +28,7 @@ pub fn check_public(
             "this API needs a public key: send the `x-vitrine-key` header or the `key` parameter",
         ));
     };
-    let admin_ok = admin.is_some_and(|a| !a.is_empty() && constant_eq(a, given));
-    if admin_ok || keys.iter().any(|k| constant_eq(k, given)) {
+    if keys.iter().any(|k| constant_eq(k, given)) {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -58,11 +54,61 @@ pub fn refuse_public_key_on_admin(bearer: Option<&str>, keys: &[String]) -> Resu
 
 /// Comparison whose time does not depend on where the strings differ.
 fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    crate::hash::constant_time_eq(a.as_bytes(), b.as_bytes())
+}
+
+/// Shortest accepted admin key, characters: it guards the lake and erasures.
+pub const MIN_ADMIN_KEY_LEN: usize = 32;
+
+/// What a deployed worker has configured, for the production check.
+#[derive(Debug, Clone, Copy)]
+pub struct Deployment<'a> {
+    /// `DEV_MODE` set: local development (`scripts/dev.sh`, the tests), where open defaults are
+    /// allowed.
+    pub dev_mode: bool,
+    pub public_keys: &'a [String],
+    pub cors_origins: &'a [String],
+    pub shopper_signing_key: bool,
+    pub pseudonym_key: bool,
+}
+
+impl Deployment<'_> {
+    /// The settings a production worker lacks before it may serve shoppers (empty: ready).
+    pub fn missing(&self) -> Vec<&'static str> {
+        if self.dev_mode {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if self.public_keys.is_empty() {
+            out.push("PUBLIC_KEYS (at least one browser key)");
+        }
+        if self.cors_origins.is_empty() || self.cors_origins.iter().any(|o| o == "*") {
+            out.push("CORS_ORIGINS (the shop's origins, not *)");
+        }
+        if !self.shopper_signing_key {
+            out.push("SHOPPER_SIGNING_KEY (secret, at least 32 bytes)");
+        }
+        if !self.pseudonym_key {
+            out.push("PSEUDONYM_KEY (secret, at least 16 bytes)");
+        }
+        out
+    }
+
+    /// 503 `not_configured` naming every missing setting, unless the worker is ready (or in
+    /// development mode).
+    pub fn check(&self) -> Result<(), ApiError> {
+        let missing = self.missing();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            Code::NotConfigured,
+            format!(
+                "this worker is not configured for production: set {} (or DEV_MODE=1 for local development)",
+                missing.join(", ")
+            ),
+        ))
+    }
 }
 
 /// Comma-separated list from a setting, trimmed, empty entries dropped.
@@ -161,20 +207,48 @@ mod tests {
 
     #[test]
     fn public_keys_gate_shopper_routes_only_when_configured() {
-        assert!(check_public(None, &[], None).is_ok());
+        assert!(check_public(None, &[]).is_ok());
         let keys = list("pk_live_1, pk_live_2");
-        assert_eq!(check_public(None, &keys, None).unwrap_err().status(), 401);
-        assert_eq!(
-            check_public(Some("nope"), &keys, None)
-                .unwrap_err()
-                .status(),
-            401
-        );
-        assert!(check_public(Some("pk_live_2"), &keys, None).is_ok());
-        assert!(check_public(Some("admin"), &keys, Some("admin")).is_ok());
+        assert_eq!(check_public(None, &keys).unwrap_err().status(), 401);
+        assert_eq!(check_public(Some("nope"), &keys).unwrap_err().status(), 401);
+        assert!(check_public(Some("pk_live_2"), &keys).is_ok());
         let e = refuse_public_key_on_admin(Some("Bearer pk_live_1"), &keys).unwrap_err();
         assert_eq!(e.status(), 403);
         assert!(refuse_public_key_on_admin(Some("Bearer admin"), &keys).is_ok());
+    }
+
+    #[test]
+    fn production_refuses_open_defaults_and_names_each_gap() {
+        let (none, star, shop) = (Vec::new(), list("*"), list("https://shop.example"));
+        let keys = list("pk_live_1");
+        let open = Deployment {
+            dev_mode: false,
+            public_keys: &none,
+            cors_origins: &star,
+            shopper_signing_key: false,
+            pseudonym_key: true,
+        };
+        let e = open.check().unwrap_err();
+        assert_eq!(e.code, Code::NotConfigured);
+        for setting in ["PUBLIC_KEYS", "CORS_ORIGINS", "SHOPPER_SIGNING_KEY"] {
+            assert!(e.message.contains(setting), "{}", e.message);
+        }
+        assert!(
+            Deployment {
+                dev_mode: true,
+                ..open
+            }
+            .check()
+            .is_ok()
+        );
+        let ready = Deployment {
+            dev_mode: false,
+            public_keys: &keys,
+            cors_origins: &shop,
+            shopper_signing_key: true,
+            pseudonym_key: true,
+        };
+        assert!(ready.check().is_ok());
     }
 
     #[test]

@@ -123,8 +123,44 @@ pub struct Alert {
     pub at: i64,
 }
 
-/// The edge's rules over one accepted batch: purchases above the order-value threshold.
-pub fn on_ingest(rules: &AlertRules, events: &[Event]) -> Vec<Alert> {
+/// Most alerts the edge sends per minute (per isolate), in all and about one shopper: a hostile
+/// client posting big fake orders cannot flood the webhook.
+pub const MAX_ALERTS_PER_MINUTE: u32 = 30;
+pub const MAX_ALERTS_PER_SHOPPER_MINUTE: u32 = 3;
+
+/// Counts alerts in one-minute windows; what is over a cap is dropped (and counted).
+#[derive(Debug, Default)]
+pub struct AlertLimiter {
+    window: i64,
+    total: u32,
+    per_shopper: std::collections::HashMap<String, u32>,
+    /// Alerts refused by a cap since the isolate started.
+    pub dropped: u64,
+}
+
+impl AlertLimiter {
+    /// Whether an alert about `shopper` may go at `now_ms`.
+    pub fn admit(&mut self, shopper: &str, now_ms: i64) -> bool {
+        let window = now_ms.div_euclid(60_000);
+        if window != self.window {
+            self.window = window;
+            self.total = 0;
+            self.per_shopper.clear();
+        }
+        let mine = self.per_shopper.entry(shopper.to_owned()).or_insert(0);
+        if self.total >= MAX_ALERTS_PER_MINUTE || *mine >= MAX_ALERTS_PER_SHOPPER_MINUTE {
+            self.dropped += 1;
+            return false;
+        }
+        self.total += 1;
+        *mine += 1;
+        true
+    }
+}
+
+/// The edge's rules over one accepted batch: purchases above the order-value threshold. Each alert
+/// comes with the shopper it is about (for [`AlertLimiter`]; the alert itself names no one).
+pub fn on_ingest(rules: &AlertRules, events: &[Event]) -> Vec<(String, Alert)> {
     let Some(limit) = rules.order_value_above else {
         return Vec::new();
     };
@@ -138,15 +174,20 @@ pub fn on_ingest(rules: &AlertRules, events: &[Event]) -> Vec<Alert> {
                 .map(|l| l.price * f64::from(l.quantity))
                 .sum();
             let order = e.order_id.clone().unwrap_or_else(|| e.event_id.clone());
-            (total > limit).then(|| Alert {
-                alert_id: format!("order_value_above:{order}"),
-                rule: "order_value_above".into(),
-                severity: "info".into(),
-                message: format!("order {order} totals {total:.2}, above {limit:.2}"),
-                subject: order,
-                value: total,
-                threshold: limit,
-                at: e.timestamp,
+            (total > limit).then(|| {
+                (
+                    e.shopper().to_owned(),
+                    Alert {
+                        alert_id: format!("order_value_above:{order}"),
+                        rule: "order_value_above".into(),
+                        severity: "info".into(),
+                        message: format!("order {order} totals {total:.2}, above {limit:.2}"),
+                        subject: order,
+                        value: total,
+                        threshold: limit,
+                        at: e.timestamp,
+                    },
+                )
             })
         })
         .collect()
@@ -276,13 +317,39 @@ mod tests {
         };
         let a = on_ingest(&rules, &[e.clone(), e.clone()]);
         assert_eq!(a.len(), 2);
-        assert_eq!(a[0].alert_id, a[1].alert_id, "a redelivery has the same id");
-        assert_eq!((a[0].value, a[0].subject.as_str()), (800.0, "o-9"));
+        assert_eq!(
+            a[0].1.alert_id, a[1].1.alert_id,
+            "a redelivery has the same id"
+        );
+        assert_eq!((a[0].1.value, a[0].1.subject.as_str()), (800.0, "o-9"));
+        assert_eq!(a[0].0, "u");
         let high = AlertRules {
             order_value_above: Some(900.0),
             ..AlertRules::default()
         };
         assert!(on_ingest(&high, &[e]).is_empty());
+    }
+
+    #[test]
+    fn alert_floods_are_capped_per_minute_and_per_shopper() {
+        let mut l = AlertLimiter::default();
+        let t = 60_000 * 100;
+        for _ in 0..MAX_ALERTS_PER_SHOPPER_MINUTE {
+            assert!(l.admit("attacker", t));
+        }
+        assert!(!l.admit("attacker", t + 1));
+        let mut admitted = MAX_ALERTS_PER_SHOPPER_MINUTE;
+        for i in 0..100 {
+            if l.admit(&format!("s{i}"), t + 2) {
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, MAX_ALERTS_PER_MINUTE);
+        assert!(l.dropped > 0);
+        assert!(
+            l.admit("attacker", t + 60_000),
+            "the next minute starts afresh"
+        );
     }
 
     #[test]

@@ -169,6 +169,8 @@ pub use crate::filter::fields::MAX_EXCLUDE;
 pub struct RecommendQuery {
     pub user_id: Option<String>,
     pub anonymous_id: Option<String>,
+    /// The shop's signature of `user_id` (`crate::identity`).
+    pub user_token: Option<String>,
     /// Items the shopper is looking at or just saw, most recent first (`context=a,b,c`): folded
     /// into the user vector on this request.
     pub context: Vec<String>,
@@ -186,6 +188,7 @@ impl RecommendQuery {
     pub const PARAMS: &'static [&'static str] = &[
         "user_id",
         "anonymous_id",
+        "user_token",
         "context",
         "k",
         "offset",
@@ -194,8 +197,14 @@ impl RecommendQuery {
     ];
 
     /// `GET /v1/recommendations/buy-again`: no context items.
-    pub const BUY_AGAIN_PARAMS: &'static [&'static str] =
-        &["user_id", "anonymous_id", "k", "offset", "diversity"];
+    pub const BUY_AGAIN_PARAMS: &'static [&'static str] = &[
+        "user_id",
+        "anonymous_id",
+        "user_token",
+        "k",
+        "offset",
+        "diversity",
+    ];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
         Self::parse_with(pairs, Self::PARAMS)
@@ -210,6 +219,7 @@ impl RecommendQuery {
         Ok(Self {
             user_id: q.id("user_id")?,
             anonymous_id: q.id("anonymous_id")?,
+            user_token: q.get("user_token").map(str::to_owned),
             context: q.id_list("context", MAX_CONTEXT)?,
             k: q.usize_in("k", DEFAULT_K, 1, MAX_K)?,
             offset: q.usize_in("offset", 0, 0, MAX_OFFSET)?,
@@ -273,6 +283,8 @@ pub struct CartRequest {
     pub items: Vec<String>,
     pub user_id: Option<String>,
     pub anonymous_id: Option<String>,
+    /// The shop's signature of `user_id` (`crate::identity`).
+    pub user_token: Option<String>,
     pub k: Option<usize>,
     pub filter: FilterSpec,
     pub diversity: f32,
@@ -287,6 +299,8 @@ struct CartOwn {
     user_id: Option<String>,
     #[serde(default)]
     anonymous_id: Option<String>,
+    #[serde(default)]
+    user_token: Option<String>,
     #[serde(default)]
     k: Option<usize>,
     #[serde(default)]
@@ -308,6 +322,7 @@ impl CartRequest {
             items: own.items,
             user_id: own.user_id,
             anonymous_id: own.anonymous_id,
+            user_token: own.user_token,
             k: own.k,
             filter,
             diversity: own.diversity,
@@ -484,12 +499,7 @@ pub fn check_admin(header: Option<&str>, configured: Option<&str>) -> Result<(),
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+use crate::hash::constant_time_eq;
 
 #[cfg(test)]
 mod tests {

@@ -99,6 +99,10 @@ pub struct BatchRequest {
     pub user_id: Option<String>,
     #[serde(default)]
     pub anonymous_id: Option<String>,
+    /// The shop's signature of `user_id` (`crate::identity`); the `x-vitrine-user-token` header
+    /// works too.
+    #[serde(default)]
+    pub user_token: Option<String>,
     /// Items the shopper is looking at now, most recent first.
     #[serde(default)]
     pub context: Vec<String>,

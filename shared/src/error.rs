@@ -20,6 +20,14 @@ pub enum Code {
     ItemNotFound,
     MethodNotAllowed,
     Unauthorized,
+    /// A request names a `user_id` without its signed token.
+    UserTokenRequired,
+    /// The user token is not a valid signature for the `user_id` named.
+    UserTokenInvalid,
+    /// The user token's expiry has passed.
+    UserTokenExpired,
+    /// An `anonymous_id` short or regular enough to guess.
+    WeakAnonymousId,
     Forbidden,
     RateLimited,
     ModelUnavailable,
@@ -30,6 +38,31 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every kind, in table order (the OpenAPI `ErrorCode` enum follows it: a golden test).
+    pub const ALL: [Code; 21] = [
+        Code::InvalidJson,
+        Code::InvalidParameter,
+        Code::UnknownParameter,
+        Code::MissingParameter,
+        Code::EmptyBatch,
+        Code::PayloadTooLarge,
+        Code::TooManyEvents,
+        Code::NotFound,
+        Code::ItemNotFound,
+        Code::MethodNotAllowed,
+        Code::Unauthorized,
+        Code::UserTokenRequired,
+        Code::UserTokenInvalid,
+        Code::UserTokenExpired,
+        Code::WeakAnonymousId,
+        Code::Forbidden,
+        Code::RateLimited,
+        Code::ModelUnavailable,
+        Code::StorageUnavailable,
+        Code::NotConfigured,
+        Code::Internal,
+    ];
+
     /// HTTP status and stable code string.
     const fn describe(self) -> (u16, &'static str) {
         match self {
@@ -44,6 +77,10 @@ impl Code {
             Code::ItemNotFound => (404, "item_not_found"),
             Code::MethodNotAllowed => (405, "method_not_allowed"),
             Code::Unauthorized => (401, "unauthorized"),
+            Code::UserTokenRequired => (401, "user_token_required"),
+            Code::UserTokenInvalid => (401, "user_token_invalid"),
+            Code::UserTokenExpired => (401, "user_token_expired"),
+            Code::WeakAnonymousId => (400, "weak_anonymous_id"),
             Code::Forbidden => (403, "forbidden"),
             Code::RateLimited => (429, "rate_limited"),
             Code::ModelUnavailable => (503, "model_unavailable"),

@@ -193,6 +193,8 @@ pub enum Reason {
     TooLarge(usize),
     #[error("repeats an event id earlier in the same batch")]
     Duplicate,
+    #[error("is too short or too regular to be unguessable (at least 16 characters, 8 distinct)")]
+    Guessable,
 }
 
 impl Reason {
@@ -210,6 +212,7 @@ impl Reason {
             Reason::TooOld => "timestamp_too_old",
             Reason::TooLarge(_) => "event_too_large",
             Reason::Duplicate => "duplicate_event_id",
+            Reason::Guessable => "weak_anonymous_id",
         }
     }
 }
@@ -239,6 +242,9 @@ pub struct ValidationPolicy {
     pub max_future_ms: i64,
     /// How far behind `now` a timestamp may be; `None` accepts any time after 2000.
     pub max_past_ms: Option<i64>,
+    /// Refuse anonymous ids short or regular enough to guess (`crate::identity`): at the edge,
+    /// where an anonymous id is a bearer secret; not for imports of historical logs.
+    pub strong_anonymous_ids: bool,
 }
 
 impl Default for ValidationPolicy {
@@ -246,6 +252,7 @@ impl Default for ValidationPolicy {
         Self {
             max_future_ms: 5 * 60 * 1000,
             max_past_ms: Some(30 * DAY_MS),
+            strong_anonymous_ids: true,
         }
     }
 }
@@ -255,6 +262,7 @@ impl ValidationPolicy {
     pub fn historical() -> Self {
         Self {
             max_past_ms: None,
+            strong_anonymous_ids: false,
             ..Self::default()
         }
     }
@@ -308,6 +316,13 @@ pub fn validate(
         .ok_or_else(|| ValidationError::new("type", Reason::UnknownType))?;
     let user_id = optional_id(obj, "user_id")?;
     let anonymous_id = optional_id(obj, "anonymous_id")?;
+    if policy.strong_anonymous_ids
+        && anonymous_id
+            .as_deref()
+            .is_some_and(|a| crate::identity::check_anonymous_id(a).is_err())
+    {
+        return Err(ValidationError::new("anonymous_id", Reason::Guessable));
+    }
     if user_id.is_none() && anonymous_id.is_none() {
         return Err(ValidationError::new("user_id", Reason::Missing));
     }
@@ -641,7 +656,7 @@ mod tests {
 
     fn base() -> Value {
         json!({
-            "event_id": "e1", "type": "view", "anonymous_id": "a1", "session_id": "s1",
+            "event_id": "e1", "type": "view", "anonymous_id": "anon-7Kq2xP9mZ4wL", "session_id": "s1",
             "timestamp": NOW - 1000, "item_id": "sku-1"
         })
     }
@@ -673,7 +688,7 @@ mod tests {
         let e = validate(&base(), NOW, &ValidationPolicy::default()).unwrap();
         assert_eq!(e.event_type, EventType::View);
         assert_eq!(e.item_id.as_deref(), Some("sku-1"));
-        assert_eq!(e.shopper(), "a1");
+        assert_eq!(e.shopper(), "anon-7Kq2xP9mZ4wL");
         assert_eq!(e.items(), vec![("sku-1", 1)]);
     }
 

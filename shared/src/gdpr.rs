@@ -7,12 +7,14 @@
 //! `gdpr/receipts/`. Every admin request leaves an [`AuditRecord`] under `audit/`, with customer
 //! ids in paths replaced by their pseudonym so the log itself holds no identifiers.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::Event;
-use crate::ingest::Serve;
-use crate::privacy::Pseudonymizer;
+use crate::ingest::{LakeMessage, Serve};
+use crate::privacy::{Pseudonymizer, is_pseudonym};
 use crate::route::Route;
 use crate::session::SessionState;
 use crate::time::date_of;
@@ -23,8 +25,12 @@ pub use crate::lake::{AUDIT, GDPR_RECEIPTS as RECEIPTS, GDPR_REQUESTS as REQUEST
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreState {
     pub store: String,
-    /// `erased` or `pending`.
+    /// `removed` (something was found and removed), `not_found` (nothing held about the person)
+    /// or `pending` (the trainer's next run carries it out).
     pub status: String,
+    /// How much was removed (session stores, lake rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<i64>,
 }
@@ -36,13 +42,24 @@ pub struct ErasureRequest {
     /// The person's pseudonym (never the raw id).
     pub subject: String,
     pub requested_at: i64,
+    /// Every pseudonym the edge knew for the person: their user id, the same id as a device, and
+    /// the devices their logins linked. The queue consumer drops these at once; the trainer
+    /// widens the set with the golden record when it carries the request out.
+    #[serde(default)]
+    pub identities: Vec<String>,
     pub stores: Vec<StoreState>,
 }
 
 impl ErasureRequest {
     /// The request for the customer `id` at `now_ms`, with the session already erased.
-    pub fn new(id: &str, p: &Pseudonymizer, now_ms: i64) -> Self {
+    /// `linked`: the devices their logins linked (pseudonymised here).
+    pub fn new(id: &str, linked: &[String], p: &Pseudonymizer, now_ms: i64) -> Self {
         let subject = p.pseudonym(id);
+        let mut identities: Vec<String> = std::iter::once(subject.clone())
+            .chain(linked.iter().map(|d| p.pseudonym(d)))
+            .collect();
+        identities.sort_unstable();
+        identities.dedup();
         let mut h = Sha256::new();
         h.update(subject.as_bytes());
         h.update(now_ms.to_le_bytes());
@@ -59,18 +76,29 @@ impl ErasureRequest {
             job_id,
             subject,
             requested_at: now_ms,
+            identities,
             stores: vec![
                 StoreState {
                     store: "session".into(),
-                    status: "erased".into(),
+                    status: "removed".into(),
+                    removed: None,
                     at: Some(now_ms),
                 },
                 StoreState {
                     store: "lake".into(),
                     status: "pending".into(),
+                    removed: None,
                     at: None,
                 },
             ],
+        }
+    }
+
+    /// Records how many session stores held the person's state (`removed`, or `not_found`).
+    pub fn session_removed(&mut self, held: usize) {
+        if let Some(s) = self.stores.iter_mut().find(|s| s.store == "session") {
+            s.status = if held > 0 { "removed" } else { "not_found" }.into();
+            s.removed = Some(held);
         }
     }
 
@@ -78,6 +106,143 @@ impl ErasureRequest {
     pub fn key(&self) -> String {
         crate::lake::gdpr_request_key(&self.job_id)
     }
+}
+
+/// One erasure's identities (pseudonyms and the golden id: nothing that names the person).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Erased {
+    pub job_id: String,
+    pub identities: Vec<String>,
+    pub erased_at: i64,
+}
+
+/// Who has been erased, and since when: the trainer's `gdpr/erased.json` plus the requests the
+/// edge recorded that the trainer has not carried out yet. Every writer of lake lines (the queue
+/// consumer, `trainer pull`, compaction) drops the lines it covers, so late data — a batch still
+/// in the queue, a redelivery, a re-driven dead letter — never brings an erased person back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ErasureList {
+    entries: Vec<(i64, BTreeSet<String>)>,
+}
+
+impl ErasureList {
+    /// The list from `gdpr/erased.json` (if any) and pending requests.
+    pub fn new(erased: &[Erased], pending: &[ErasureRequest]) -> Self {
+        let done = erased
+            .iter()
+            .map(|e| (e.erased_at, e.identities.iter().cloned().collect()));
+        let waiting = pending.iter().map(|r| {
+            let mut ids: BTreeSet<String> = r.identities.iter().cloned().collect();
+            ids.insert(r.subject.clone());
+            (r.requested_at, ids)
+        });
+        Self {
+            entries: done.chain(waiting).collect(),
+        }
+    }
+
+    /// Nobody erased.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Whether a lake line names an erased person and is from before their erasure (a line with
+    /// no time counts as before).
+    pub fn covers_line(&self, line: &str) -> bool {
+        // Cheap first: a line that contains none of the identities as text names nobody.
+        if !self
+            .entries
+            .iter()
+            .any(|(_, ids)| ids.iter().any(|id| line.contains(id.as_str())))
+        {
+            return false;
+        }
+        let at = serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| {
+                v.get("timestamp")
+                    .or_else(|| v.get("received_at"))
+                    .and_then(serde_json::Value::as_i64)
+            });
+        self.entries
+            .iter()
+            .any(|(when, ids)| at.is_none_or(|t| t <= *when) && names_any(line, ids))
+    }
+
+    /// A raw NDJSON body without the lines [`Self::covers_line`] covers, and how many went;
+    /// `None` when nothing had to go.
+    pub fn suppress(&self, body: &str) -> Option<(String, usize)> {
+        if !body.lines().any(|l| self.covers_line(l)) {
+            return None;
+        }
+        let mut removed = 0;
+        let mut kept = String::with_capacity(body.len());
+        for line in body.lines() {
+            if self.covers_line(line) {
+                removed += 1;
+            } else {
+                kept.push_str(line);
+                kept.push('\n');
+            }
+        }
+        Some((kept, removed))
+    }
+}
+
+/// The JSON members that identify a person (wherever they are nested: quarantined bodies keep
+/// the event under `raw`).
+pub const ID_FIELDS: [&str; 8] = [
+    "user_id",
+    "anonymous_id",
+    "customer_key",
+    "user_key",
+    "shopper",
+    "golden_id",
+    "email_key",
+    "subject",
+];
+
+/// Whether a JSON line names one of `ids` in an identity member (exact match). Unparseable lines
+/// are compared as text, so nothing naming the person survives by being malformed.
+pub fn names_any(line: &str, ids: &BTreeSet<String>) -> bool {
+    fn walk(v: &serde_json::Value, ids: &BTreeSet<String>) -> bool {
+        match v {
+            serde_json::Value::Object(m) => m.iter().any(|(k, v)| match v {
+                serde_json::Value::String(s)
+                    if ID_FIELDS.contains(&k.as_str()) || (k == "id" && is_pseudonym(s)) =>
+                {
+                    ids.contains(s)
+                }
+                other => walk(other, ids),
+            }),
+            serde_json::Value::Array(a) => a.iter().any(|v| walk(v, ids)),
+            _ => false,
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(line) {
+        Ok(v) => walk(&v, ids),
+        Err(_) => ids
+            .iter()
+            .any(|id| is_pseudonym(id) && line.contains(id.as_str())),
+    }
+}
+
+/// The messages an erasure covers leave the batch (a redelivered batch or a re-driven dead
+/// letter of an erased person must not land). Returns how many went.
+pub fn drop_erased(messages: &mut Vec<LakeMessage>, erased: &ErasureList) -> usize {
+    if erased.is_empty() {
+        return 0;
+    }
+    let before = messages.len();
+    messages.retain(|m| {
+        let line = match m {
+            LakeMessage::Event { event } => serde_json::to_string(event),
+            LakeMessage::Rejected { rejected } => serde_json::to_string(rejected),
+            LakeMessage::Serve { serve } => serde_json::to_string(serve),
+        };
+        !line.is_ok_and(|l| erased.covers_line(&l))
+    });
+    before - messages.len()
 }
 
 /// The Durable Object keys a customer id may have state under.
@@ -195,14 +360,14 @@ mod tests {
 
     #[test]
     fn requests_name_the_subject_only_by_pseudonym() {
-        let r = ErasureRequest::new("cust-42", &p(), 1_790_000_000_000);
+        let r = ErasureRequest::new("cust-42", &["device-9".into()], &p(), 1_790_000_000_000);
         let text = serde_json::to_string(&r).unwrap();
         assert!(!text.contains("cust-42"), "{text}");
         assert_eq!(r.subject, p().pseudonym("cust-42"));
         assert!(r.key().starts_with("gdpr/requests/erase-"));
         assert_ne!(
             r.job_id,
-            ErasureRequest::new("cust-42", &p(), 1_790_000_000_001).job_id
+            ErasureRequest::new("cust-42", &[], &p(), 1_790_000_000_001).job_id
         );
         assert_eq!(session_keys("7"), ["u:7".to_owned(), "a:7".to_owned()]);
     }
@@ -277,5 +442,40 @@ mod tests {
         );
         assert_eq!(x.events.len(), 1);
         assert_eq!(x.events[0].event_id, "e1");
+    }
+
+    #[test]
+    fn the_erasure_list_drops_late_lines_of_erased_people_only() {
+        let p = p();
+        let req = ErasureRequest::new("cust-42", &["device-9".into()], &p, 1_000);
+        assert!(req.identities.contains(&p.pseudonym("device-9")));
+        let list = ErasureList::new(
+            &[Erased {
+                job_id: "old".into(),
+                identities: vec![p.pseudonym("cust-7")],
+                erased_at: 500,
+            }],
+            &[req],
+        );
+        let line = |who: &str, field: &str, ts: i64| {
+            serde_json::json!({"event_id": "e", "type": "view", field: p.pseudonym(who),
+                "session_id": "s", "timestamp": ts})
+            .to_string()
+        };
+        // Before the erasure: gone, whichever id names them; after it: a new relationship.
+        assert!(list.covers_line(&line("cust-42", "user_id", 999)));
+        assert!(list.covers_line(&line("device-9", "anonymous_id", 999)));
+        assert!(!list.covers_line(&line("cust-42", "user_id", 1_001)));
+        assert!(list.covers_line(&line("cust-7", "user_id", 400)));
+        assert!(!list.covers_line(&line("someone", "user_id", 400)));
+        let body = format!(
+            "{}\n{}\n",
+            line("cust-42", "user_id", 10),
+            line("someone", "anonymous_id", 10)
+        );
+        let (kept, removed) = list.suppress(&body).unwrap();
+        assert_eq!(removed, 1);
+        assert!(!kept.contains(&p.pseudonym("cust-42")), "{kept}");
+        assert!(ErasureList::default().suppress(&body).is_none());
     }
 }

@@ -1,6 +1,6 @@
 //! The hashes Vitrine computes, each defined once: FNV-1a for stable bucketing (A/B arms, holdout
-//! halves, session keys, dedup order) and SHA-256 for artifact integrity. Both give the same value
-//! natively and in wasm32, on every run.
+//! halves, session keys, dedup order), SHA-256 for artifact integrity, and the constant-time
+//! comparison every secret check uses. Same values natively and in wasm32, on every run.
 
 use sha2::{Digest, Sha256};
 
@@ -19,9 +19,13 @@ pub fn fnv1a_bytes(bytes: &[u8]) -> u64 {
 
 /// SHA-256 of bytes, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Bytes as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         out.push(char::from(HEX[usize::from(b >> 4)]));
         out.push(char::from(HEX[usize::from(b & 0xf)]));
     }
@@ -29,6 +33,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Equality of secrets (keys, signatures) whose time does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
 
 #[cfg(test)]
 mod tests {

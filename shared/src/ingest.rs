@@ -86,6 +86,8 @@ pub struct Serve {
 pub struct BatchOutcome {
     pub accepted: Vec<Event>,
     pub rejected: Vec<Quarantined>,
+    /// The body's `user_token` (the shop's signature of the `user_id` its events name).
+    pub user_token: Option<String>,
 }
 
 /// Per-event error in the `202` answer.
@@ -157,11 +159,18 @@ pub fn parse_batch(
             ),
         ));
     }
+    let mut token = None;
     let doc: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::new(Code::InvalidJson, format!("body is not valid JSON: {e}")))?;
     let events = match doc {
         Value::Array(items) => items,
         Value::Object(mut obj) => match obj.remove("events") {
+            Some(Value::Array(items)) if obj.contains_key("user_token") => {
+                token = obj
+                    .remove("user_token")
+                    .and_then(|t| t.as_str().map(str::to_owned));
+                items
+            }
             Some(Value::Array(items)) => items,
             _ => {
                 return Err(ApiError::new(
@@ -189,7 +198,10 @@ pub fn parse_batch(
             ),
         ));
     }
-    let mut out = BatchOutcome::default();
+    let mut out = BatchOutcome {
+        user_token: token,
+        ..BatchOutcome::default()
+    };
     let mut seen = HashSet::new();
     for (index, raw) in events.into_iter().enumerate() {
         let result = validate(&raw, now_ms, policy).and_then(|e| {
@@ -220,7 +232,7 @@ fn quarantine(index: usize, raw: Value, err: &ValidationError, now_ms: i64) -> Q
         .map(|s| s.chars().take(128).collect());
     let text = raw.to_string();
     let raw = if text.len() > MAX_EVENT_BYTES {
-        Value::String(text.chars().take(MAX_EVENT_BYTES).collect())
+        withheld(text.as_bytes(), "larger than the event limit")
     } else {
         raw
     };
@@ -233,6 +245,16 @@ fn quarantine(index: usize, raw: Value, err: &ValidationError, now_ms: i64) -> Q
         message: err.to_string(),
         raw,
     }
+}
+
+/// What the lake keeps of a body it cannot store as it came (too large, unreadable): its SHA-256,
+/// its size and why, never the text, which may hold anything a client sent.
+pub fn withheld(body: &[u8], reason: &str) -> Value {
+    serde_json::json!({
+        "withheld": reason,
+        "bytes": body.len(),
+        "sha256": crate::hash::sha256_hex(body),
+    })
 }
 
 /// Decodes queue message bodies; a body that is not a [`LakeMessage`] (a producer bug, or a message
@@ -253,7 +275,7 @@ pub fn decode_messages<'a>(
                     field: "message".into(),
                     code: "unreadable_message".into(),
                     message: format!("queue message is not a lake message: {e}"),
-                    raw: Value::String(body.chars().take(MAX_EVENT_BYTES).collect()),
+                    raw: withheld(body.as_bytes(), "not a lake message"),
                 },
             })
         })
@@ -287,14 +309,36 @@ pub fn send_chunks(encoded: Vec<String>) -> Vec<Vec<String>> {
 pub fn batch_id(first_received_at: i64, message_ids: &[&str]) -> String {
     let mut ids: Vec<&str> = message_ids.to_vec();
     ids.sort_unstable();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut joined = Vec::new();
     for id in ids {
-        for b in id.bytes().chain(std::iter::once(0)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        joined.extend_from_slice(id.as_bytes());
+        joined.push(0);
+    }
+    let h = crate::hash::fnv1a_bytes(&joined);
+    format!("{first_received_at:013}-{h:016x}")
+}
+
+/// How long a batch that failed to write waits before its next attempt: it grows with the
+/// batch's age (`base` × (1 + age in seconds), at most 15 minutes), so a short outage is retried
+/// at once and a long one is not hammered. `base` 0 retries immediately (the local tests).
+pub fn retry_delay_seconds(age_ms: i64, base_seconds: u32) -> u32 {
+    let age_s = u32::try_from(age_ms.max(0) / 1000).unwrap_or(u32::MAX);
+    base_seconds
+        .saturating_mul(age_s.saturating_add(1))
+        .min(900)
+}
+
+/// A dead-letter batch as one lake file under `raw/dead/` (dated by `now_ms`): each line a lake
+/// message as the queue carried it, so `trainer replay-dead` can put it back.
+pub fn dead_letter_file(messages: &[LakeMessage], batch: &str, now_ms: i64) -> (String, String) {
+    let mut body = String::new();
+    for m in messages {
+        if let Ok(line) = serde_json::to_string(m) {
+            body.push_str(&line);
+            body.push('\n');
         }
     }
-    format!("{first_received_at:013}-{h:016x}")
+    (lake::dead_letters_key(&date_of(now_ms), batch), body)
 }
 
 /// Lays a consumer batch out as lake files: accepted events by event date under `raw/events/`,
@@ -333,7 +377,7 @@ mod tests {
     const NOW: i64 = 1_790_000_000_000;
 
     fn view(id: &str) -> Value {
-        json!({"event_id": id, "type": "view", "anonymous_id": "a", "session_id": "s",
+        json!({"event_id": id, "type": "view", "anonymous_id": "anon-7Kq2xP9mZ4wL", "session_id": "s",
                "timestamp": NOW - 10, "item_id": "i1"})
     }
 
@@ -353,7 +397,7 @@ mod tests {
         let big = format!("-1{}", "3".repeat(121));
         let body = format!(
             r#"{{"events":[{{"event_id":"e10","type":"view","itimestamp":{big},"item_id":"p"}},
-                {{"event_id":"e11","type":"add_to_cart","anonymous_id":"a","session_id":"s",
+                {{"event_id":"e11","type":"add_to_cart","anonymous_id": "anon-7Kq2xP9mZ4wL","session_id":"s",
                   "timestamp":{},"item_id":"i","quantity":1,"price":0.30000000000000004,
                   "currency":"EUR"}}]}}"#,
             NOW - 10
@@ -423,13 +467,19 @@ mod tests {
     }
 
     #[test]
-    fn oversized_event_is_quarantined_truncated() {
+    fn oversized_event_is_quarantined_as_a_hash_never_its_text() {
         let mut big = view("big");
-        big["context"] = json!({"x": "y".repeat(MAX_EVENT_BYTES * 2)});
+        big["context"] = json!({"x": format!("secret {}", "y".repeat(MAX_EVENT_BYTES * 2))});
         let out = parse(&json!([big, view("ok")])).unwrap();
         assert_eq!(out.accepted.len(), 1);
         assert_eq!(out.rejected[0].code, "event_too_large");
-        assert!(out.rejected[0].raw.as_str().unwrap().len() <= MAX_EVENT_BYTES);
+        let kept = out.rejected[0].raw.to_string();
+        assert!(!kept.contains("secret") && kept.len() < 300, "{kept}");
+        assert_eq!(
+            out.rejected[0].raw["withheld"],
+            "larger than the event limit"
+        );
+        assert!(out.rejected[0].raw["bytes"].as_u64().unwrap() > MAX_EVENT_BYTES as u64);
     }
 
     #[test]
@@ -478,10 +528,9 @@ mod tests {
         let LakeMessage::Rejected { rejected } = &out[1] else {
             panic!("expected quarantine")
         };
-        assert_eq!(
-            (rejected.code.as_str(), rejected.raw.as_str()),
-            ("unreadable_message", Some("garbage"))
-        );
+        assert_eq!(rejected.code, "unreadable_message");
+        assert_eq!(rejected.raw["bytes"], 7, "{}", rejected.raw);
+        assert!(!rejected.raw.to_string().contains("garbage"));
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub const RAW_QUARANTINE: &str = "raw/quarantine/";
 pub const RAW_SERVES: &str = "raw/serves/";
 /// Prefix of raw catalog records.
 pub const RAW_PRODUCTS: &str = "raw/products/";
+/// Prefix of dead letters: queue batches the consumer could not write within its retries,
+/// written by the dead-letter consumer (pseudonymised) for `trainer replay-dead`.
+pub const RAW_DEAD: &str = "raw/dead/";
 /// Prefix of refused connector records.
 pub const RAW_SOURCE_QUARANTINE: &str = "raw/quarantine_sources/";
 /// The tables zone.
@@ -83,11 +86,17 @@ pub const AUDIT: &str = "audit/";
 pub const MODELS: &str = "models/";
 /// The pointer to the live model.
 pub const LATEST: &str = "models/latest.json";
+/// The newest model an edge isolate loaded and verified through `latest`: what a fresh isolate
+/// serves when `latest` points at something it cannot load.
+pub const LAST_GOOD: &str = "models/last-good.json";
 /// In the models store: the BI dashboard's data, published by `trainer kpis` (`--models` or
 /// `--worker`) and served to the dashboard page by `GET /v1/admin/dashboard`.
 pub const DASHBOARD_KEY: &str = "models/_dashboard/latest.json";
 /// In the models store: the merchandising rules.
 pub const RULES_KEY: &str = "rules/current.json";
+/// In the models store, read only by a worker in `DEV_MODE`: injected faults for the local
+/// reliability tests (`{"lake_writes_fail_until": <epoch ms>}`).
+pub const DEV_FAULTS: &str = "models/dev/faults.json";
 /// The prefixes the admin lake API may list and read.
 pub const ADMIN_READABLE: &[&str] = &[RAW, GDPR, AUDIT];
 
@@ -104,6 +113,11 @@ pub fn raw_serves_key(dt: &str, batch: &str) -> String {
 /// `raw/quarantine/dt=<dt>/<batch>.ndjson`
 pub fn quarantine_key(dt: &str, batch: &str) -> String {
     format!("{RAW_QUARANTINE}dt={dt}/{batch}.ndjson")
+}
+
+/// `raw/dead/dt=<dt>/<batch>.ndjson`: one lake message per line, as the queue carried it.
+pub fn dead_letters_key(dt: &str, batch: &str) -> String {
+    format!("{RAW_DEAD}dt={dt}/{batch}.ndjson")
 }
 
 /// `raw/products/<source>.ndjson`

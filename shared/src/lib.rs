@@ -18,6 +18,7 @@ pub mod factors;
 pub mod filter;
 pub mod gdpr;
 pub mod hash;
+pub mod identity;
 pub mod ingest;
 pub mod ivf;
 pub mod lake;

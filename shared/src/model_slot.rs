@@ -1,5 +1,7 @@
-//! The edge's model cache policy: when to re-read the manifest, when to load a new artifact, and
-//! keeping the old model when a new one fails.
+//! The edge's model cache policy: when to re-read the manifest, when to load a new artifact,
+//! keeping the old model when a new one fails, and — for a fresh isolate with nothing to keep —
+//! falling back to the last known good model (`models/last-good.json`, which isolates advance
+//! after verifying a model) when `latest` cannot be loaded.
 //!
 //! The worker owns the I/O (R2 reads) and the clock; every decision is made here.
 
@@ -27,6 +29,18 @@ pub struct ModelSlot {
     loaded_at: Option<i64>,
     failed: Option<(String, String)>,
     last_error: Option<String>,
+    /// Where the live model came from.
+    source: Option<Source>,
+}
+
+/// Which pointer the live model was loaded through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// `models/latest.json`, as published.
+    Latest,
+    /// `models/last-good.json`: `latest` could not be loaded by this isolate.
+    LastGood,
 }
 
 /// What `/v1/model` reports.
@@ -44,9 +58,26 @@ pub struct SlotStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<usize>,
     pub counts: serde_json::Map<String, serde_json::Value>,
+    /// Which pointer the model came from: `latest`, or `last_good` when `latest` failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     pub refresh_seconds: i64,
+}
+
+impl SlotStatus {
+    /// What anyone may see: the failure is named without storage keys or internal messages
+    /// (the admin key sees the detail).
+    pub fn public(mut self) -> Self {
+        if self.last_error.is_some() {
+            self.last_error = Some(
+                "the newest model could not be loaded; the status shows the model being served"
+                    .into(),
+            );
+        }
+        self
+    }
 }
 
 impl ModelSlot {
@@ -59,6 +90,7 @@ impl ModelSlot {
             loaded_at: None,
             failed: None,
             last_error: None,
+            source: None,
         }
     }
 
@@ -99,14 +131,48 @@ impl ModelSlot {
 
     /// Verifies fetched bytes against the manifest and installs them; on failure the old model stays.
     pub fn install(&mut self, m: Manifest, bytes: Vec<u8>, now_ms: i64) -> Result<(), String> {
+        self.install_from(Source::Latest, m, bytes, now_ms)
+    }
+
+    /// Whether to try the last known good model: nothing is served, and `latest` just failed.
+    pub fn wants_fallback(&self) -> bool {
+        self.model.is_none() && self.last_error.is_some()
+    }
+
+    /// Whether `last_good` should be advanced to the live model: it came from `latest` and the
+    /// pointer names another version.
+    pub fn advances(&self, last_good: Option<&Manifest>) -> bool {
+        self.source == Some(Source::Latest)
+            && self.manifest.as_ref().is_some_and(|m| {
+                last_good.is_none_or(|g| g.version != m.version || g.sha256 != m.sha256)
+            })
+    }
+
+    /// The live model's manifest.
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref()
+    }
+
+    /// [`Self::install`] through a named pointer. A model from `last_good` keeps the error that
+    /// made it necessary, so `/v1/model` says why.
+    pub fn install_from(
+        &mut self,
+        source: Source,
+        m: Manifest,
+        bytes: Vec<u8>,
+        now_ms: i64,
+    ) -> Result<(), String> {
         let result = m.verify(bytes);
         match result {
             Ok(model) => {
                 self.model = Some(Rc::new(model));
                 self.manifest = Some(m);
                 self.loaded_at = Some(now_ms);
-                self.failed = None;
-                self.last_error = None;
+                if source == Source::Latest {
+                    self.failed = None;
+                    self.last_error = None;
+                }
+                self.source = Some(source);
                 Ok(())
             }
             Err(e) => {
@@ -138,6 +204,7 @@ impl ModelSlot {
                 .as_ref()
                 .map(|m| m.counts.clone())
                 .unwrap_or_default(),
+            source: self.model.as_ref().and(self.source),
             last_error: self.last_error.clone(),
             refresh_seconds: self.refresh_ms / 1000,
         }
@@ -216,5 +283,37 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("checksum"), "{err}");
         assert_eq!(s.model().unwrap().version(), "golden-v1");
+    }
+
+    #[test]
+    fn a_fresh_slot_falls_back_to_the_last_good_model_and_says_why() {
+        let good = fixture().encode().unwrap();
+        let mut s = ModelSlot::new(1000);
+        assert!(!s.wants_fallback());
+        // `latest` points at garbage: nothing to keep, so the fallback is wanted.
+        let bad = manifest_for(&good, "v2");
+        assert!(s.install(bad, good[..50].to_vec(), 1).is_err());
+        assert!(s.wants_fallback());
+        let last_good = manifest_for(&good, "golden-v1");
+        s.install_from(Source::LastGood, last_good.clone(), good.clone(), 2)
+            .unwrap();
+        let st = s.status();
+        assert_eq!(
+            (st.version.as_deref(), st.source),
+            (Some("golden-v1"), Some(Source::LastGood))
+        );
+        assert!(st.last_error.as_deref().unwrap().contains("v2"));
+        // A model from the fallback never advances the pointer; one from `latest` does.
+        assert!(!s.advances(Some(&last_good)));
+        s.install(last_good.clone(), good.clone(), 3).unwrap();
+        assert!(!s.advances(Some(&last_good)));
+        assert!(s.advances(None));
+        // The public status hides what failed and where.
+        let mut bad_again = manifest_for(&good, "v3");
+        bad_again.artifact = crate::lake::model_key("v3");
+        let _ = s.install(bad_again, Vec::new(), 4);
+        let public = s.status().public();
+        let msg = public.last_error.unwrap();
+        assert!(!msg.contains("models/") && !msg.contains("v3"), "{msg}");
     }
 }

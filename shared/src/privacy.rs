@@ -32,6 +32,18 @@ pub enum PrivacyError {
     ShortKey(usize),
 }
 
+/// Members of a raw body that name or may name a person: never stored as sent.
+const IDENTIFIERS: &[&str] = &[
+    "user_id",
+    "anonymous_id",
+    "session_id",
+    "order_id",
+    "context",
+    "email",
+    "phone",
+    "customer_id",
+];
+
 /// Maps identifiers to keyed pseudonyms.
 #[derive(Clone)]
 pub struct Pseudonymizer {
@@ -62,13 +74,7 @@ impl Pseudonymizer {
         let mut mac = self.mac.clone();
         mac.update(id.as_bytes());
         let digest = mac.finalize().into_bytes();
-        let mut out = String::with_capacity(PREFIX.len() + HEX_DIGITS);
-        out.push_str(PREFIX);
-        for b in digest.iter().take(HEX_DIGITS / 2) {
-            out.push(hex_digit(b >> 4));
-            out.push(hex_digit(b & 0xf));
-        }
-        out
+        format!("{PREFIX}{}", crate::hash::hex(&digest[..HEX_DIGITS / 2]))
     }
 
     fn replace(&self, id: &mut Option<String>) {
@@ -77,10 +83,14 @@ impl Pseudonymizer {
         }
     }
 
-    /// Pseudonymises an event's shopper ids and scrubs its free text.
+    /// Pseudonymises an event's identifiers (shopper, session, order) and its free text: the
+    /// search query when it looks personal, and every string in `context` (a client may put
+    /// anything there; analysts can still group by the pseudonym).
     pub fn event(&self, e: &mut Event) {
         self.replace(&mut e.user_id);
         self.replace(&mut e.anonymous_id);
+        e.session_id = self.pseudonym(&e.session_id);
+        self.replace(&mut e.order_id);
         if let Some(q) = e.query.as_mut()
             && looks_personal(q)
         {
@@ -88,8 +98,19 @@ impl Pseudonymizer {
         }
         if let Some(ctx) = e.context.as_mut() {
             for v in ctx.values_mut() {
-                self.scrub(v);
+                self.pseudonymise_strings(v);
             }
+        }
+    }
+
+    /// Every string (and number) in `v` becomes a pseudonym.
+    fn pseudonymise_strings(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => *s = self.pseudonym(s),
+            Value::Number(n) => *v = Value::String(self.pseudonym(&n.to_string())),
+            Value::Array(items) => items.iter_mut().for_each(|i| self.pseudonymise_strings(i)),
+            Value::Object(map) => map.values_mut().for_each(|i| self.pseudonymise_strings(i)),
+            _ => {}
         }
     }
 
@@ -104,19 +125,19 @@ impl Pseudonymizer {
         }
     }
 
-    /// Scrubs arbitrary JSON (a quarantined body): `user_id` / `anonymous_id` members and every
-    /// string that looks like an email or a phone number become pseudonyms.
+    /// Scrubs arbitrary JSON (a quarantined body): identifier members (whether strings or
+    /// numbers), everything under `context`, and every string that looks like an email or a
+    /// phone number become pseudonyms.
     pub fn scrub(&self, v: &mut Value) {
         match v {
             Value::String(s) if looks_personal(s) => *s = self.pseudonym(s),
             Value::Array(items) => items.iter_mut().for_each(|i| self.scrub(i)),
             Value::Object(map) => {
                 for (k, v) in map.iter_mut() {
-                    match v {
-                        Value::String(s) if k == "user_id" || k == "anonymous_id" => {
-                            *s = self.pseudonym(s);
-                        }
-                        _ => self.scrub(v),
+                    if IDENTIFIERS.contains(&k.as_str()) {
+                        self.pseudonymise_strings(v);
+                    } else {
+                        self.scrub(v);
                     }
                 }
             }
@@ -139,10 +160,6 @@ impl Pseudonymizer {
             }
         }
     }
-}
-
-fn hex_digit(n: u8) -> char {
-    char::from(b"0123456789abcdef"[usize::from(n & 0xf)])
 }
 
 /// Whether `s` is a pseudonym this module made.
@@ -250,14 +267,19 @@ mod tests {
             !text.contains("anon-1") && !text.contains("\"42\""),
             "{text}"
         );
-        assert!(text.contains("/cart"), "{text}");
+        // Context is free text a client fills: every value becomes a pseudonym; so do the session
+        // and the order.
+        assert!(!text.contains("/cart") && !text.contains("\"s\""), "{text}");
         assert_eq!(event.user_id, Some(p().pseudonym("42")));
+        assert_eq!(event.session_id, p().pseudonym("s"));
 
-        let mut raw =
-            json!({"user_id": "u-9", "x": {"anonymous_id": "a-9", "note": "call 0151 2345678"}});
+        let mut raw = json!({"user_id": 123456789, "order_id": "o-77", "session_id": 55,
+            "x": {"anonymous_id": "a-9", "note": "call 0151 2345678"}, "context": {"ref": "mail"}});
         p().scrub(&mut raw);
         let text = raw.to_string();
-        assert!(!text.contains("u-9") && !text.contains("a-9"), "{text}");
+        for secret in ["123456789", "o-77", "55", "a-9", "mail"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
         // Free text with words around a number is not a phone; whole fields are.
         assert!(text.contains("call 0151"), "{text}");
     }

@@ -50,6 +50,9 @@ pub enum Route {
     AdminCustomerErase { id: String },
     /// `GET /v1/admin/customers/{id}/export`: everything the edge holds about a person (admin).
     AdminCustomerExport { id: String },
+    /// `GET /v1/dev/shopper-token?user_id=`: a signed shopper token, only under `DEV_MODE` (the
+    /// demo storefront's stand-in for the shop's backend; 404 in production).
+    DevShopperToken,
     /// `OPTIONS` on any route: CORS preflight.
     Preflight,
 }
@@ -73,7 +76,11 @@ impl Route {
     /// Whether the route serves shoppers (a public key is enough); health, the API description
     /// and preflights are open to all.
     pub fn is_public_api(&self) -> bool {
-        !self.requires_admin() && !matches!(self, Route::Health | Route::OpenApi | Route::Preflight)
+        !self.requires_admin()
+            && !matches!(
+                self,
+                Route::Health | Route::OpenApi | Route::Preflight | Route::DevShopperToken
+            )
     }
 }
 
@@ -103,6 +110,7 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("PUT", "/v1/admin/rules"),
     ("DELETE", "/v1/admin/customers/{id}"),
     ("GET", "/v1/admin/customers/{id}/export"),
+    ("GET", "/v1/dev/shopper-token"),
 ];
 
 fn decode_segment(s: &str) -> Result<String, ApiError> {
@@ -186,6 +194,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         }
         "/v1/admin/lake" => return allow("GET", Route::AdminLakeList),
         "/v1/admin/dashboard" => return allow("GET", Route::AdminDashboard),
+        "/v1/dev/shopper-token" => return allow("GET", Route::DevShopperToken),
         _ => {}
     }
     let item_route = |suffix: &str| {

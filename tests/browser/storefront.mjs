@@ -182,6 +182,32 @@ async function run(browser, problems, eventChecks) {
   check(beaconAnswer.status() === 202 && beaconBody?.accepted >= 1 && !beaconBody.rejected,
     `the beacon got ${beaconAnswer.status()} ${JSON.stringify(beaconBody)}`);
 
+  // The same browser logs in (`?user=`: the demo asks the worker's DEV_MODE token endpoint the
+  // way a shop's backend would sign the id). The snippet sends the signed token with every request
+  // naming the user; the login merges this browser's history into the account.
+  const signed = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/v1/recommendations') && r.url().includes('user_id=')) signed.push(r.url());
+  });
+  const user = `e2e-customer-${Date.now()}`;
+  await page.goto(`${BASE}/demo/?user=${user}${KEY ? `&key=${encodeURIComponent(KEY)}` : ''}`);
+  await ready(page, 'for-you');
+  const forYouUser = await cards(page, 'for-you');
+  check(forYouUser.length > 0, 'the logged-in "Recommended for you" row is empty');
+  check(signed.length > 0 && signed.every((u) => u.includes('user_token=v1.')),
+    `logged-in requests without the signed token: ${signed.join(' ')}`);
+  const ids = await page.evaluate(() => window.Vitrine.ids());
+  check(ids.userId === user, `the snippet is not identified as ${user}: ${JSON.stringify(ids)}`);
+  // The merged history shapes the account's list (the login event is processed before the next
+  // request: the snippet sends queued events first).
+  const userPrev = await serveId(page, 'for-you');
+  await page.evaluate(() => window.Vitrine.flush());
+  await page.reload();
+  await ready(page, 'for-you', userPrev);
+  const forYouMerged = await cards(page, 'for-you');
+  check(share(forYouMerged, category) > before,
+    `"${category}" share after the login merge: ${share(forYouMerged, category).toFixed(2)} (anonymous before: ${before.toFixed(2)})`);
+
   // Every event the page sent was valid: the edge accepted all of them.
   const answers = (await Promise.all(eventChecks)).filter(Boolean);
   for (const a of answers) check(!a.rejected, `events rejected: ${JSON.stringify(a.errors)}`);
@@ -201,6 +227,7 @@ async function run(browser, problems, eventChecks) {
     bought_together: widgets.bought_together.length,
     cart_recs: cartRecs.length,
     events_accepted: accepted,
+    logged_in_for_you: forYouMerged.map((c) => c.id),
     seconds: Number(((Date.now() - started) / 1000).toFixed(1)),
   };
 }

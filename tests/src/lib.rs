@@ -255,8 +255,41 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
     }
 }
 
-/// The admin key the test workers run with.
-pub const ADMIN_KEY: &str = "test-admin-key";
+/// The admin key the test workers run with (at least 32 characters, as the worker requires).
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef-0123";
+/// The worker's `SHOPPER_SIGNING_KEY` in tests: what the shop's backend signs user ids with.
+pub const SHOPPER_SIGNING_KEY: &str = "test-shopper-signing-key-0123456789abcdef";
+
+/// The shop backend's signature of `user_id`, valid for an hour (what the storefront passes as
+/// `user_token`).
+pub fn user_token(user_id: &str) -> String {
+    let signer = shared::identity::ShopperSigner::new(SHOPPER_SIGNING_KEY.as_bytes())
+        .unwrap_or_else(|e| panic!("test signing key: {e}"));
+    signer.sign(user_id, now_ms() / 1000 + 3600)
+}
+
+/// `user_id=<id>&user_token=<signature>`: a logged-in shopper in a query string.
+pub fn as_user(user_id: &str) -> String {
+    format!("user_id={user_id}&user_token={}", user_token(user_id))
+}
+
+/// A strong anonymous id for a readable label (anonymous ids are bearer secrets: the worker
+/// refuses short or regular ones). Stable per label.
+pub fn anon(label: &str) -> String {
+    let h = shared::hash::fnv1a(label);
+    format!("anon-{label}-{h:016x}")
+}
+
+/// An event batch body; when its events name a user, the body carries that user's token.
+pub fn events_body(events: &[Value]) -> String {
+    let user = events
+        .iter()
+        .find_map(|e| e["user_id"].as_str().map(str::to_owned));
+    match user {
+        Some(u) => serde_json::json!({"events": events, "user_token": user_token(&u)}).to_string(),
+        None => serde_json::json!({ "events": events }).to_string(),
+    }
+}
 /// The worker's `PSEUDONYM_KEY` and the trainer's `VITRINE_PSEUDONYM_KEY` in tests.
 pub const PSEUDONYM_KEY: &str = "test-pseudonym-key-0123456789";
 /// The trainer's `VITRINE_PII_KEY` in tests (32 bytes, hex).
@@ -464,6 +497,71 @@ impl Worker {
         Ok((r.status().as_u16(), r.bytes()?.to_vec()))
     }
 
+    /// Admin PUT of an object of the models bucket (`key` under `models/`, e.g. `dev/faults.json`).
+    pub fn models_put(&self, key: &str, body: Vec<u8>) -> Result<u16> {
+        let r = self
+            .http
+            .put(format!("{}/v1/admin/models/{key}", self.url))
+            .bearer_auth(ADMIN_KEY)
+            .body(body)
+            .send()?;
+        Ok(r.status().as_u16())
+    }
+
+    /// Writes an object straight into the worker's local R2 bucket (`wrangler r2 object put
+    /// --local`), behind the worker's API: what a broken deploy script or a bad copy does.
+    pub fn r2_put(&self, bucket: &str, key: &str, body: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let path = format!(
+            "{}:{}",
+            root().join("node_modules/.bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut child = Command::new(root().join("node_modules/.bin/wrangler"))
+            .current_dir(root())
+            .env("PATH", path)
+            .args([
+                "r2",
+                "object",
+                "put",
+                &format!("{bucket}/{key}"),
+                "--local",
+                "--pipe",
+            ])
+            .arg("--persist-to")
+            .arg(self.persist.path())
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(body)?;
+        }
+        let out = child.wait_with_output()?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(HarnessError::Setup(format!(
+                "wrangler r2 object put {bucket}/{key}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )))
+        }
+    }
+
+    /// Every lake object under `prefix`, as text, through the admin API.
+    pub fn lake_texts(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for key in self.lake_keys(prefix)? {
+            let (status, body) = self.admin_get(&format!("/v1/admin/lake/{key}"))?;
+            if status == 200 {
+                out.push((key, String::from_utf8_lossy(&body).into_owned()));
+            }
+        }
+        Ok(out)
+    }
+
     /// Keys under a lake prefix, through the admin API.
     pub fn lake_keys(&self, prefix: &str) -> Result<Vec<String>> {
         let (status, body) = self.admin_get(&format!("/v1/admin/lake?prefix={prefix}"))?;
@@ -536,6 +634,10 @@ fn launch(persist: &Path, log: &Path, vars: &[(String, String)]) -> Result<(Chil
             &format!("ADMIN_KEY:{ADMIN_KEY}"),
             "--var",
             &format!("PSEUDONYM_KEY:{PSEUDONYM_KEY}"),
+            "--var",
+            &format!("SHOPPER_SIGNING_KEY:{SHOPPER_SIGNING_KEY}"),
+            "--var",
+            "DEV_MODE:1",
             "--var",
             "MODEL_REFRESH_SECONDS:1",
         ]);

@@ -86,6 +86,7 @@ fn main() {
             k: 10,
             user_id: None,
             anonymous_id: None,
+            user_token: None,
         };
         let t = Instant::now();
         let found = index.search(&model, &q.spec(), None);

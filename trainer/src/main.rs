@@ -8,8 +8,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use cli::bi::{AlertsCmd, KpisCmd};
-use cli::customers::{CustomersCmd, EraseCmd, ExportCmd, IngestSource};
-use cli::lake::{BackupCmd, CompactCmd, ImportFormat, PullCmd, RestoreCmd, SimulateCmd};
+use cli::customers::{CustomersCmd, EraseCmd, ExportCmd, IngestSource, SignShopperCmd};
+use cli::lake::{
+    BackupCmd, CompactCmd, ImportFormat, PullCmd, ReplayDeadCmd, RestoreCmd, SimulateCmd,
+};
 use cli::model::{EvaluateCmd, PublishCmd, RollbackCmd, RunCmd, TrainCmd};
 
 /// mimalloc: compaction and training allocate millions of small strings on several threads;
@@ -68,6 +70,9 @@ enum Command {
 
     /// GDPR access: everything the lake holds about one person (PII decrypted) as JSON.
     Export(ExportCmd),
+    /// Sign a logged-in shopper's id with the worker's SHOPPER_SIGNING_KEY (what the shop's backend
+    /// does on every page; the token goes with every request naming that user_id).
+    SignShopper(SignShopperCmd),
 
     /// Generate a simulated electronics shop into the lake's raw zone.
     Simulate(SimulateCmd),
@@ -89,6 +94,8 @@ enum Command {
     /// Point models/latest.json back at an already published version (verified first).
     Rollback(RollbackCmd),
 
+    /// Put dead letters (raw/dead/) back into the raw zone once the lake is healthy again.
+    ReplayDead(ReplayDeadCmd),
     /// Copy new raw events from a running worker's lake bucket into the lake.
     Pull(PullCmd),
 
@@ -110,6 +117,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Backup(c) => c.run().await,
         Command::Restore(c) => c.run().await,
         Command::Export(c) => c.run().await,
+        Command::SignShopper(c) => c.run().await,
         Command::Simulate(c) => c.run().await,
         Command::Compact(c) => c.run().await,
         Command::Kpis(c) => c.run().await,
@@ -117,6 +125,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Publish(c) => c.run().await,
         Command::Rollback(c) => c.run().await,
         Command::Pull(c) => c.run().await,
+        Command::ReplayDead(c) => c.run().await,
         Command::Evaluate(c) => c.run().await,
         Command::Run(c) => c.run().await,
     }

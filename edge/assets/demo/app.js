@@ -12,7 +12,7 @@
 
   var CURRENCY = 'EUR';
   var page = new URLSearchParams(window.location.search);
-  Vitrine.init({ key: page.get('key') || undefined, userId: page.get('user') || undefined, currency: CURRENCY });
+  Vitrine.init({ key: page.get('key') || undefined, currency: CURRENCY });
 
   var money = new Intl.NumberFormat('en', { style: 'currency', currency: CURRENCY });
   var REASONS = {
@@ -231,9 +231,27 @@
     }
   });
 
-  loadGrid('');
-  refreshForYou();
-  renderCart();
+  /**
+   * `?user=<id>`: shop as a logged-in customer. A real shop's backend signs the id on every page
+   * (see the security guide); the demo asks the worker's development-only endpoint, which a
+   * deployed worker does not have.
+   */
+  function logIn(user) {
+    if (!user) return Promise.resolve();
+    var q = 'user_id=' + encodeURIComponent(user) + (page.get('key') ? '&key=' + encodeURIComponent(page.get('key')) : '');
+    return window.fetch('/v1/dev/shopper-token?' + q).then(function (resp) {
+      if (!resp.ok) throw new Error('no shopper token (HTTP ' + resp.status + '): run the worker with DEV_MODE=1');
+      return resp.json();
+    }).then(function (t) {
+      Vitrine.identify(t.user_id, t.user_token);
+    });
+  }
+
+  logIn(page.get('user')).catch(function (err) { console.error(err); }).then(function () {
+    loadGrid('');
+    refreshForYou();
+    renderCart();
+  });
   var deepLink = page.get('item');
   if (deepLink) {
     Vitrine.item(deepLink).then(function (item) { openProduct(item, null); }, function (err) {

@@ -586,6 +586,7 @@ mod tests {
             k,
             user_id: None,
             anonymous_id: None,
+            user_token: None,
         }
     }
 

@@ -26,6 +26,8 @@ pub struct SearchQuery {
     pub k: usize,
     pub user_id: Option<String>,
     pub anonymous_id: Option<String>,
+    /// The shop's signature of `user_id` (`crate::identity`).
+    pub user_token: Option<String>,
 }
 
 impl SearchQuery {
@@ -51,6 +53,7 @@ impl SearchQuery {
         "k",
         "user_id",
         "anonymous_id",
+        "user_token",
     ];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
@@ -123,6 +126,7 @@ impl SearchQuery {
             k: q.usize_in("k", 20, 1, MAX_K)?,
             user_id: q.id("user_id")?,
             anonymous_id: q.id("anonymous_id")?,
+            user_token: q.get("user_token").map(str::to_owned),
         })
     }
 }

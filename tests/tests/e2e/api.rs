@@ -87,17 +87,28 @@ fn widgets_honour_diversity_rules_and_buy_again_and_every_serve_lands_in_the_lak
         .iter()
         .take(3)
         .enumerate()
-        .map(|(i, item)| view(&format!("div-v{i}"), "div-shopper", item, t0 + i as i64))
+        .map(|(i, item)| {
+            view(
+                &format!("div-v{i}"),
+                &tests::anon("div-shopper"),
+                item,
+                t0 + i as i64,
+            )
+        })
         .collect();
-    let (s, _) = w
-        .post("/v1/events", json!({ "events": events }).to_string())
-        .unwrap();
+    let (s, _) = w.post("/v1/events", tests::events_body(&events)).unwrap();
     assert_eq!(s, 202);
     let (_, plain) = w
-        .get("/v1/recommendations?anonymous_id=div-shopper&k=10")
+        .get(&format!(
+            "/v1/recommendations?anonymous_id={}&k=10",
+            tests::anon("div-shopper")
+        ))
         .unwrap();
     let (s, spread) = w
-        .get("/v1/recommendations?anonymous_id=div-shopper&k=10&diversity=1")
+        .get(&format!(
+            "/v1/recommendations?anonymous_id={}&k=10&diversity=1",
+            tests::anon("div-shopper")
+        ))
         .unwrap();
     assert_eq!(s, 200, "{spread}");
     assert_eq!(item_ids(&spread).len(), 10, "{spread}");
@@ -117,12 +128,13 @@ fn widgets_honour_diversity_rules_and_buy_again_and_every_serve_lands_in_the_lak
         purchase_at("ba-2", "ba-user", &ink, t0 - 2 * day),
         purchase_at("ba-3", "ba-user", &cable, t0 - day),
     ];
-    let (s, body) = w
-        .post("/v1/events", json!({ "events": orders }).to_string())
-        .unwrap();
+    let (s, body) = w.post("/v1/events", tests::events_body(&orders)).unwrap();
     assert_eq!((s, body["accepted"].as_u64()), (202, Some(3)), "{body}");
     let (s, again) = w
-        .get("/v1/recommendations/buy-again?user_id=ba-user&k=5")
+        .get(&format!(
+            "/v1/recommendations/buy-again?{}&k=5",
+            tests::as_user("ba-user")
+        ))
         .unwrap();
     assert_eq!(s, 200, "{again}");
     assert_eq!(item_ids(&again).first(), Some(&ink), "{again}");
@@ -130,12 +142,16 @@ fn widgets_honour_diversity_rules_and_buy_again_and_every_serve_lands_in_the_lak
     assert_eq!(again["items"][0]["reason"]["item"], json!(ink), "{again}");
     let (_, without) = w
         .get(&format!(
-            "/v1/recommendations/buy-again?user_id=ba-user&exclude={ink}"
+            "/v1/recommendations/buy-again?{}&exclude={ink}",
+            tests::as_user("ba-user")
         ))
         .unwrap();
     assert!(!item_ids(&without).contains(&ink), "{without}");
     let (s, none) = w
-        .get("/v1/recommendations/buy-again?user_id=never-bought")
+        .get(&format!(
+            "/v1/recommendations/buy-again?{}",
+            tests::as_user("never-bought")
+        ))
         .unwrap();
     assert_eq!((s, item_ids(&none).len()), (200, 0), "{none}");
 
@@ -328,7 +344,12 @@ fn widgets_honour_diversity_rules_and_buy_again_and_every_serve_lands_in_the_lak
             .count()
     };
     let (_, plain_browse) = w.get("/v1/search?k=10").unwrap();
-    let (_, their_browse) = w.get("/v1/search?k=10&anonymous_id=div-shopper").unwrap();
+    let (_, their_browse) = w
+        .get(&format!(
+            "/v1/search?k=10&anonymous_id={}",
+            tests::anon("div-shopper")
+        ))
+        .unwrap();
     let (mine, theirs) = (laptops_in(&plain_browse), laptops_in(&their_browse));
     assert!(
         theirs > mine || theirs == 10,
@@ -378,7 +399,7 @@ fn widgets_honour_diversity_rules_and_buy_again_and_every_serve_lands_in_the_lak
     let (s, e) = w
         .post(
             "/v1/recommendations/batch",
-            json!({"user_id": "ba-user", "widgets": [
+            json!({"user_id": "ba-user", "user_token": tests::user_token("ba-user"), "widgets": [
                 {"id": "again", "type": "buy_again", "k": 3},
                 {"id": "home", "type": "for_you", "diversity": 0.5}
             ]})

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-/// A valid view event at `ts`.
+/// A valid view event at `ts` by the anonymous shopper `shopper` (a strong id: `tests::anon`).
 pub fn view(id: &str, shopper: &str, item: &str, ts: i64) -> Value {
     json!({"event_id": id, "type": "view", "anonymous_id": shopper, "session_id": format!("s-{shopper}"),
            "timestamp": ts, "item_id": item})

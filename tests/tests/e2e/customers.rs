@@ -212,14 +212,15 @@ fn customers_merge_every_source_and_no_raw_pii_reaches_the_lake() {
     // The worker sees customer 1 log in on a device it knew anonymously; it stores pseudonyms.
     let w = Worker::start().unwrap();
     let t = now_ms() - 60_000;
-    let events = json!({"events": [
-        {"event_id": "login-1", "type": "view", "user_id": "1", "anonymous_id": "device-1",
+    let device = tests::anon("device-1");
+    let events = [
+        json!({"event_id": "login-1", "type": "view", "user_id": "1", "anonymous_id": device,
          "session_id": "s-1", "timestamp": t, "item_id": "500",
-         "context": {"email": "shopper1@example.com", "page": "/p/500"}},
-        {"event_id": "search-1", "type": "search", "anonymous_id": "device-1", "session_id": "s-1",
-         "timestamp": t + 1, "query": "+49 151 1000001"}
-    ]});
-    let (s, b) = w.post("/v1/events", events.to_string()).unwrap();
+         "context": {"email": "shopper1@example.com", "page": "/p/500"}}),
+        json!({"event_id": "search-1", "type": "search", "anonymous_id": device, "session_id": "s-1",
+         "timestamp": t + 1, "query": "+49 151 1000001"}),
+    ];
+    let (s, b) = w.post("/v1/events", tests::events_body(&events)).unwrap();
     assert_eq!(s, 202, "{b}");
     wait_for(
         "events in the worker's lake",
@@ -256,11 +257,11 @@ fn customers_merge_every_source_and_no_raw_pii_reaches_the_lake() {
     assert_eq!(one["sources"], json!(["crm", "shop"]), "{one}");
     assert_eq!(
         one["anonymous_keys"],
-        json!([p.pseudonym("device-1")]),
+        json!([p.pseudonym(&tests::anon("device-1"))]),
         "{one}"
     );
     assert!(
-        one["email"].as_str().unwrap().starts_with("v1:"),
+        one["email"].as_str().unwrap().starts_with("v2:"),
         "encrypted: {one}"
     );
     let jonas = rows

@@ -1,6 +1,7 @@
 //! Faults the edge must survive: a bad artifact in R2 — truncated, corrupted, of a future format
-//! version — or `latest.json` pointing at an object that is not there. Each time the worker keeps
-//! serving the model it has and says what is wrong on `/v1/model`.
+//! version — or `latest.json` pointing at an object that is not there. The admin API refuses such
+//! a pointer; written behind its back (straight into R2), the worker keeps serving the model it
+//! has and says what is wrong on `/v1/model` (in detail to the admin key).
 
 use std::time::Duration;
 
@@ -32,7 +33,15 @@ fn publish_raw(w: &Worker, good: &Value, version: &str, bytes: Option<Vec<u8>>) 
     }
     let text = m.to_string().into_bytes();
     put(w, &format!("{version}/manifest.json"), text.clone());
-    put(w, "latest.json", text);
+    // The admin API verifies a new pointer before taking it...
+    assert_eq!(
+        w.models_put("latest.json", text.clone()).unwrap(),
+        400,
+        "{version}"
+    );
+    // ...so a broken deploy script writes it straight into the bucket.
+    w.r2_put("vitrine-models", "models/latest.json", &text)
+        .unwrap();
 }
 
 #[test]
@@ -69,7 +78,8 @@ fn bad_artifacts_never_replace_the_live_model() {
             &format!("the worker to report {version}"),
             Duration::from_secs(30),
             || {
-                let (_, s) = w.get("/v1/model").ok()?;
+                let (_, body) = w.admin_get("/v1/model").ok()?;
+                let s: Value = serde_json::from_slice(&body).ok()?;
                 let err = s["last_error"].as_str()?.to_lowercase();
                 err.contains(&version.to_lowercase()).then_some(s)
             },
@@ -80,7 +90,10 @@ fn bad_artifacts_never_replace_the_live_model() {
         assert_eq!(status["version"], live.as_str(), "{version}: {status:#}");
         assert_eq!(status["loaded"], true);
         let (s, recs) = w
-            .get("/v1/recommendations?anonymous_id=fault-shopper&k=5")
+            .get(&format!(
+                "/v1/recommendations?anonymous_id={}&k=5",
+                tests::anon("fault-shopper")
+            ))
             .unwrap();
         assert_eq!(s, 200, "{version}: {recs}");
         assert_eq!(recs["model_version"], live.as_str());

@@ -22,7 +22,7 @@ fn bad_batches_are_refused_with_codes_and_valid_events_are_not_lost() {
     let (s, b) = w.post("/v1/events", r#"{"events": []}"#).unwrap();
     assert_eq!((s, code(&b)), (400, "empty_batch"));
     let many: Vec<Value> = (0..501)
-        .map(|i| view(&format!("m{i}"), "a", "i1", now))
+        .map(|i| view(&format!("m{i}"), &tests::anon("a"), "i1", now))
         .collect();
     let (s, b) = w
         .post("/v1/events", json!({ "events": many }).to_string())
@@ -35,12 +35,12 @@ fn bad_batches_are_refused_with_codes_and_valid_events_are_not_lost() {
     let (s, b) = w.post("/v1/events", huge).unwrap();
     assert_eq!((s, code(&b)), (413, "payload_too_large"));
 
-    let mut negative = view("bad-price", "a", "i1", now);
+    let mut negative = view("bad-price", &tests::anon("a"), "i1", now);
     negative["price"] = json!(-1);
-    let future = view("bad-time", "a", "i1", now + 3_600_000);
+    let future = view("bad-time", &tests::anon("a"), "i1", now + 3_600_000);
     let batch = json!({ "events": [
-        view("good-1", "a", "i1", now), negative, view("good-2", "a", "i2", now),
-        future, view("good-3", "b", "i3", now)
+        view("good-1", &tests::anon("a"), "i1", now), negative, view("good-2", &tests::anon("a"), "i2", now),
+        future, view("good-3", &tests::anon("b"), "i3", now)
     ]});
     let (s, b) = w.post("/v1/events", batch.to_string()).unwrap();
     assert_eq!(s, 202, "{b}");
@@ -86,7 +86,10 @@ fn bad_batches_are_refused_with_codes_and_valid_events_are_not_lost() {
     for l in events.lines() {
         let e: shared::Event = serde_json::from_str(l).unwrap();
         let anon = e.anonymous_id.unwrap();
-        assert!(anon == p.pseudonym("a") || anon == p.pseudonym("b"), "{l}");
+        assert!(
+            anon == p.pseudonym(&tests::anon("a")) || anon == p.pseudonym(&tests::anon("b")),
+            "{l}"
+        );
     }
     for id in ["good-1", "good-2", "good-3"] {
         assert!(ids.contains(&id.to_owned()), "{id} missing from {ids:?}");
@@ -120,6 +123,14 @@ fn errors_use_the_envelope_and_statuses() {
     let (s, b) = w.get("/v1/model").unwrap();
     assert_eq!(s, 200);
     assert_eq!(b["loaded"], false);
+    // Anyone learns that the newest model could not be loaded; only the admin key learns why.
+    assert!(
+        !b["last_error"].as_str().unwrap().contains("models/"),
+        "{b}"
+    );
+    let (s, body) = w.admin_get("/v1/model").unwrap();
+    let b: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(s, 200);
     assert!(
         b["last_error"]
             .as_str()
@@ -133,7 +144,7 @@ fn errors_use_the_envelope_and_statuses() {
 #[test]
 fn events_are_refused_not_stored_in_the_clear_without_a_pseudonym_key() {
     let w = Worker::start_with(&[("PSEUDONYM_KEY", "")]).unwrap();
-    let batch = json!({"events": [view("e-1", "a", "i1", now_ms())]});
+    let batch = json!({"events": [view("e-1", &tests::anon("a"), "i1", now_ms())]});
     let (s, b) = w.post("/v1/events", batch.to_string()).unwrap();
     assert_eq!((s, code(&b)), (503, "not_configured"), "{b}");
     assert!(

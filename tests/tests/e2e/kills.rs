@@ -251,9 +251,16 @@ fn body_of(ids: &[String]) -> String {
     let events: Vec<Value> = ids
         .iter()
         .enumerate()
-        .map(|(i, id)| view(id, &format!("s{}", i % 7), &format!("i{}", i % 13), now))
+        .map(|(i, id)| {
+            view(
+                id,
+                &tests::anon(&format!("s{}", i % 7)),
+                &format!("i{}", i % 13),
+                now,
+            )
+        })
         .collect();
-    serde_json::json!({ "events": events }).to_string()
+    tests::events_body(&events)
 }
 
 /// One client batch of `n` views with ids `<tag>-<i>`.

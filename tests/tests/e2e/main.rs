@@ -8,6 +8,7 @@
 
 mod access;
 mod api;
+mod attacks;
 mod bi;
 mod common;
 mod customers;

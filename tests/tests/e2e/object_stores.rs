@@ -110,7 +110,10 @@ fn trainer_pipeline_runs_on_s3() {
     ))
     .unwrap();
     assert_eq!(
-        (second["copied"].as_u64(), second["deleted"].as_u64()),
+        (
+            second["copied"].as_u64(),
+            second["versions_pruned"].as_u64()
+        ),
         (Some(0), Some(0)),
         "{second}"
     );

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tests::{ADMIN_KEY, Worker, file_url, fixture, now_ms, run_trainer, wait_for};
 
 use crate::common::{item_ids, purchase};
@@ -63,7 +63,10 @@ fn loop_from_import_to_serving_to_retraining() {
 
     let catalog = rees46_products();
     let (s, recs) = w
-        .get("/v1/recommendations?anonymous_id=shopper-1&k=20")
+        .get(&format!(
+            "/v1/recommendations?anonymous_id={}&k=20",
+            tests::anon("shopper-1")
+        ))
         .unwrap();
     assert_eq!(s, 200, "{recs}");
     assert_eq!(recs["model_version"], v1.as_str());
@@ -95,7 +98,8 @@ fn loop_from_import_to_serving_to_retraining() {
     let context = [before[3].as_str(), before[1].as_str()];
     let (s, personal) = w
         .get(&format!(
-            "/v1/recommendations?anonymous_id=shopper-1&k=10&context={}",
+            "/v1/recommendations?anonymous_id={}&k=10&context={}",
+            tests::anon("shopper-1"),
             context.join(",")
         ))
         .unwrap();
@@ -149,10 +153,13 @@ fn loop_from_import_to_serving_to_retraining() {
             )
         })
         .collect();
-    let (s, b) = w
-        .post("/v1/events", json!({ "events": events }).to_string())
-        .unwrap();
-    assert_eq!((s, b["accepted"].as_u64()), (202, Some(50)), "{b}");
+    // One batch per shopper: a batch speaks for one signed user.
+    for e in &events {
+        let (s, b) = w
+            .post("/v1/events", tests::events_body(std::slice::from_ref(e)))
+            .unwrap();
+        assert_eq!((s, b["accepted"].as_u64()), (202, Some(1)), "{b}");
+    }
     wait_for(
         "the consumer to write the purchases",
         Duration::from_secs(30),
@@ -192,7 +199,10 @@ fn loop_from_import_to_serving_to_retraining() {
     assert_ne!(v1, v2);
     w.wait_for_model(&v2).unwrap();
     let (s, recs) = w
-        .get("/v1/recommendations?anonymous_id=shopper-1&k=20")
+        .get(&format!(
+            "/v1/recommendations?anonymous_id={}&k=20",
+            tests::anon("shopper-1")
+        ))
         .unwrap();
     assert_eq!(s, 200);
     assert_eq!(recs["model_version"], v2.as_str());

@@ -25,7 +25,7 @@ const AB_TEST: &str = "e2e:blend=1,popular=1";
 fn shopper_in(arm: &str, prefix: &str, key: &str) -> String {
     let test = shared::ab::AbTest::parse(AB_TEST).unwrap().unwrap();
     (0..)
-        .map(|i| format!("{prefix}-{i}"))
+        .map(|i| tests::anon(&format!("{prefix}-{i}")))
         .find(|id| test.assign(&format!("{key}:{id}")).name == arm)
         .unwrap()
 }
@@ -60,9 +60,7 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
         .enumerate()
         .map(|(i, item)| view(&format!("sess-v{i}"), &fresh, item, t + i as i64))
         .collect();
-    let (s, body) = w
-        .post("/v1/events", json!({ "events": events }).to_string())
-        .unwrap();
+    let (s, body) = w.post("/v1/events", tests::events_body(&events)).unwrap();
     assert_eq!((s, body["accepted"].as_u64()), (202, Some(3)), "{body}");
 
     let (s, after) = w
@@ -91,9 +89,7 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
         .enumerate()
         .map(|(i, item)| view(&format!("ctl-v{i}"), &control, item, t + i as i64))
         .collect();
-    let (s, _) = w
-        .post("/v1/events", json!({ "events": events }).to_string())
-        .unwrap();
+    let (s, _) = w.post("/v1/events", tests::events_body(&events)).unwrap();
     assert_eq!(s, 202);
     for _ in 0..2 {
         let (s, ctl) = w
@@ -117,12 +113,13 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
     // Login: the anonymous history now belongs to the user.
     let login = json!({"event_id": "sess-login", "type": "login", "user_id": member,
         "anonymous_id": fresh, "session_id": format!("s-{fresh}"), "timestamp": t + 10});
-    let (s, body) = w
-        .post("/v1/events", json!({ "events": [login] }).to_string())
-        .unwrap();
+    let (s, body) = w.post("/v1/events", tests::events_body(&[login])).unwrap();
     assert_eq!(s, 202, "{body}");
     let (s, as_member) = w
-        .get(&format!("/v1/recommendations?user_id={member}&k=10"))
+        .get(&format!(
+            "/v1/recommendations?{}&k=10",
+            tests::as_user(&member)
+        ))
         .unwrap();
     assert_eq!(s, 200, "{as_member}");
     assert!(share_in(&as_member, &cats, laptop) >= 5, "{as_member}");
@@ -134,7 +131,8 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
     // Filters hold on the personal list too: only that category, within the price range.
     let (s, filtered) = w
         .get(&format!(
-            "/v1/recommendations?user_id={member}&k=10&category=electronics&max_price=300"
+            "/v1/recommendations?{}&k=10&category=electronics&max_price=300",
+            tests::as_user(&member)
         ))
         .unwrap();
     assert_eq!(s, 200, "{filtered}");
@@ -164,7 +162,8 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
         .unwrap();
     assert_eq!(s, 200, "{together}");
     assert_eq!(together["items"].as_array().unwrap().len(), 5, "{together}");
-    let cart = json!({"items": [viewed[0]], "k": 4, "user_id": member});
+    let cart = json!({"items": [viewed[0]], "k": 4, "user_id": member,
+        "user_token": tests::user_token(&member)});
     let (s, completed) = w
         .post("/v1/cart/recommendations", cart.to_string())
         .unwrap();
@@ -179,7 +178,7 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
     assert!(!ids.contains(&viewed[0].as_str()), "{completed}");
 
     // A whole page in one call: the session is read once, every widget answered.
-    let page = json!({"user_id": member, "widgets": [
+    let page = json!({"user_id": member, "user_token": tests::user_token(&member), "widgets": [
         {"id": "home", "type": "for_you", "k": 6},
         {"id": "pdp-similar", "type": "similar", "item_id": viewed[0], "k": 3},
         {"id": "pdp-together", "type": "bought_together", "item_id": viewed[0], "k": 3},

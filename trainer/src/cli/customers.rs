@@ -200,3 +200,26 @@ impl ExportCmd {
         report("export", &r)
     }
 }
+
+/// Sign a logged-in shopper's id, as the shop's backend does on every page (the token the worker
+/// requires with any request or event naming that `user_id`).
+#[derive(Args)]
+pub(crate) struct SignShopperCmd {
+    /// The shop's customer id, exactly as requests and events send it.
+    #[arg(long)]
+    user_id: String,
+    /// Seconds the token stays valid (at most 7 days).
+    #[arg(long, default_value_t = 3600)]
+    ttl: i64,
+    /// The worker's SHOPPER_SIGNING_KEY (at least 32 bytes).
+    #[arg(long, env = "VITRINE_SHOPPER_SIGNING_KEY", hide_env_values = true)]
+    key: String,
+}
+
+impl SignShopperCmd {
+    pub(crate) async fn run(self) -> Result<()> {
+        let signer = keys::shopper_signer(&self.key)?;
+        let token = signer.token(&self.user_id, self.ttl, now_ms())?;
+        report("sign-shopper", &token)
+    }
+}

@@ -113,8 +113,8 @@ impl PullCmd {
     }
 }
 
-/// Mirror the lake and the models store into another object store (any URL), copying only
-/// what changed since the last backup; objects gone from the source go from the backup.
+/// Back up the lake and the models store into another object store (any URL) as today's dated
+/// generation, copying only what changed; yesterday's generation keeps what was there yesterday.
 #[derive(Args)]
 pub(crate) struct BackupCmd {
     #[command(flatten)]
@@ -124,20 +124,24 @@ pub(crate) struct BackupCmd {
     /// The backup store: a URL (s3://, gs://, az://, file://) or a local path.
     #[arg(long)]
     to: String,
+    /// Days of generations to keep (the newest is always kept).
+    #[arg(long, default_value_t = backup::DEFAULT_KEEP_DAYS)]
+    keep_days: u32,
 }
 
 impl BackupCmd {
     pub(crate) async fn run(self) -> Result<()> {
-        let Self { lake, models, to } = self;
-        let (lake, models, dest) = (open(&lake.lake)?, open(&models.models)?, open(&to)?);
-        report(
-            "backup",
-            &backup::backup(&lake, Some(&models), &dest, now_ms()).await?,
-        )
+        let (lake, models, dest) = (
+            open(&self.lake.lake)?,
+            open(&self.models.models)?,
+            open(&self.to)?,
+        );
+        let r = backup::backup(&lake, Some(&models), &dest, now_ms(), self.keep_days).await?;
+        report("backup", &r)
     }
 }
 
-/// Rebuild an empty lake and models store from a backup, then verify the live model.
+/// Rebuild an empty lake and models store from a backup generation, then verify the live model.
 #[derive(Args)]
 pub(crate) struct RestoreCmd {
     #[command(flatten)]
@@ -147,6 +151,9 @@ pub(crate) struct RestoreCmd {
     /// The backup store.
     #[arg(long)]
     from: String,
+    /// Restore the newest generation on or before this day (YYYY-MM-DD; default: the newest).
+    #[arg(long)]
+    at: Option<String>,
     /// Restore into stores that are not empty (objects with the same keys are overwritten).
     #[arg(long)]
     force: bool,
@@ -154,16 +161,28 @@ pub(crate) struct RestoreCmd {
 
 impl RestoreCmd {
     pub(crate) async fn run(self) -> Result<()> {
-        let Self {
-            lake,
-            models,
-            from,
-            force,
-        } = self;
-        let (lake, models, from) = (open(&lake.lake)?, open(&models.models)?, open(&from)?);
-        report(
-            "restore",
-            &backup::restore(&from, &lake, Some(&models), force).await?,
-        )
+        let (lake, models, from) = (
+            open(&self.lake.lake)?,
+            open(&self.models.models)?,
+            open(&self.from)?,
+        );
+        let r =
+            backup::restore(&from, &lake, Some(&models), self.at.as_deref(), self.force).await?;
+        report("restore", &r)
+    }
+}
+
+/// Put the dead letters under raw/dead/ (batches the worker could not write within the queue's
+/// retries) back into the raw zone, erased people left out; run after the cause is fixed.
+#[derive(Args)]
+pub(crate) struct ReplayDeadCmd {
+    #[command(flatten)]
+    lake: LakeArg,
+}
+
+impl ReplayDeadCmd {
+    pub(crate) async fn run(self) -> Result<()> {
+        let r = trainer::lake::dead_letters::replay(&open(&self.lake.lake)?, now_ms()).await?;
+        report("replay-dead", &r)
     }
 }

@@ -242,7 +242,7 @@ pub async fn run(
                 .email
                 .as_deref()
                 .map(|e| pseudonymizer.pseudonym(&format!("email:{e}"))),
-            person: g.person.seal(cipher),
+            person: g.person.seal(cipher, &g.golden_id),
             accepts_marketing: g.accepts_marketing,
             sources: g.sources.clone(),
             source_records: u32::try_from(g.members.len()).unwrap_or(u32::MAX),

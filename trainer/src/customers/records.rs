@@ -44,20 +44,21 @@ impl Person {
         ]
     }
 
-    /// The same person with every PII column encrypted (country stays readable for BI).
-    pub fn seal(&self, c: &PiiCipher) -> Self {
+    /// The same person with every PII column encrypted, each cell bound to its column and to
+    /// `row` (the row's stable id); country stays readable for BI.
+    pub fn seal(&self, c: &PiiCipher, row: &str) -> Self {
         let mut out = self.clone();
         for (column, v) in out.pii_mut() {
-            *v = c.seal(column, v.as_deref());
+            *v = c.seal(column, row, v.as_deref());
         }
         out
     }
 
-    /// The same person with every PII column decrypted.
-    pub fn open(&self, c: &PiiCipher) -> Result<Self, PrivacyError> {
+    /// The same person with every PII column of the row `row` decrypted.
+    pub fn open(&self, c: &PiiCipher, row: &str) -> Result<Self, PrivacyError> {
         let mut out = self.clone();
         for (column, v) in out.pii_mut() {
-            *v = c.open(column, v.as_deref())?;
+            *v = c.open(column, row, v.as_deref())?;
         }
         Ok(out)
     }

@@ -202,6 +202,7 @@ mod tests {
             k,
             user_id: None,
             anonymous_id: None,
+            user_token: None,
         }
     }
 

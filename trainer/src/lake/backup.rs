@@ -1,23 +1,36 @@
-//! Backup and restore: `trainer backup --to <url>` mirrors the lake (raw events, quarantine,
+//! Backup and restore: `trainer backup --to <url>` copies the lake (raw events, quarantine,
 //! tables, GDPR receipts, audit log, config) and the models store into any other object store,
-//! incrementally; `trainer restore --from <url>` rebuilds empty stores from it.
+//! incrementally, as a dated generation; `trainer restore --from <url> [--at <date>]` rebuilds
+//! empty stores from the newest generation on or before that day.
 //!
-//! The backup keeps `backup-manifest.json`: every object's size and last-modified time at the
-//! source when it was copied, so the next run copies only what changed. It is a mirror: an object
-//! gone from the source (for example a file an erasure emptied) is deleted from the backup too, so
-//! erased people do not live on in backups. Models are copied before `models/latest.json`, and the
-//! manifest is written last, so an interrupted backup never points at a model it lacks and simply
-//! redoes the rest next time. A restore checks the live model's checksums before it reports
-//! success.
+//! Layout of the backup store:
+//!
+//! ```text
+//! objects/<side>/<key>@<modified ms>-<size>   every version of every object, never rewritten
+//! generations/<YYYY-MM-DD>.json               one day's view: backup key → stored object
+//! ```
+//!
+//! An object unchanged since the newest generation is not copied again; a changed one is stored
+//! as a new version beside the old. So a deletion or a corruption in the lake reaches only the
+//! generations taken after it: yesterday's backup still holds what was there yesterday. Old
+//! generations are pruned after `keep_days` (the newest is always kept), and versions no kept
+//! generation names are deleted with them — which is also when an erased person's data leaves the
+//! backups (at most `keep_days` after the erasure; docs/security.md). Models are copied before
+//! `models/latest.json`, and the generation is written last, so an interrupted backup never names
+//! an object it lacks. A restore checks the live model's checksums before it reports success.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::lake::store::{Lake, StoreError};
 
-/// The manifest key in the backup store.
-pub const MANIFEST: &str = "backup-manifest.json";
+/// Prefix of the generations in the backup store.
+pub const GENERATIONS: &str = "generations/";
+/// Prefix of the stored object versions.
+pub const OBJECTS: &str = "objects/";
+/// Generations kept by default, in days.
+pub const DEFAULT_KEEP_DAYS: u32 = 30;
 
 /// Backup and restore failures.
 #[derive(Debug, thiserror::Error)]
@@ -30,109 +43,157 @@ pub enum BackupError {
         "{what} is not empty ({objects} objects); restore only into empty stores (or pass --force)"
     )]
     NotEmpty { what: String, objects: usize },
-    #[error("the backup has no {MANIFEST}: nothing to restore from")]
-    NoBackup,
+    #[error("the backup has no generation{0}: nothing to restore from")]
+    NoBackup(String),
     #[error("the restored live model does not verify: {0}")]
     Verify(String),
+    #[error("`{0}` is not a day (YYYY-MM-DD)")]
+    BadDay(String),
 }
 
-/// One object as last copied.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Entry {
-    size: u64,
-    modified: i64,
-}
-
+/// One day's view of the stores: backup key (`lake/…`, `models/…`) → stored version.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Manifest {
+struct Generation {
     written_at: i64,
-    objects: BTreeMap<String, Entry>,
+    objects: BTreeMap<String, String>,
 }
 
 /// What a backup or restore did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BackupReport {
+    /// The generation written or restored (`YYYY-MM-DD`).
+    pub generation: String,
     pub objects: usize,
     pub copied: usize,
     pub unchanged: usize,
-    pub deleted: usize,
+    /// Generations pruned (older than `keep_days`) and versions no kept generation names.
+    pub generations_pruned: usize,
+    pub versions_pruned: usize,
     pub bytes: u64,
     pub live_model: Option<String>,
 }
 
-/// The backup key of a source object.
-fn backup_key(side: &str, key: &str) -> String {
-    format!("{side}/{key}")
+fn generation_key(day: &str) -> String {
+    format!("{GENERATIONS}{day}.json")
 }
 
-/// Copies the objects of `source` into `dest` under `side/`, skipping unchanged ones.
-async fn mirror(
+/// Every generation day in the store, oldest first.
+async fn days(dest: &Lake) -> Result<Vec<String>, BackupError> {
+    let mut out: Vec<String> = dest
+        .list(GENERATIONS)
+        .await?
+        .into_iter()
+        .filter_map(|(k, _)| {
+            k.strip_prefix(GENERATIONS)?
+                .strip_suffix(".json")
+                .map(str::to_owned)
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+async fn read_generation(dest: &Lake, day: &str) -> Result<Generation, BackupError> {
+    let body = dest.get(&generation_key(day)).await?;
+    serde_json::from_slice(&body)
+        .map_err(|e| BackupError::Manifest(format!("{} is damaged: {e}", generation_key(day))))
+}
+
+/// Copies the objects of `source` (backup keys `side/…`) into the generation, storing only
+/// versions the previous generation does not already hold.
+async fn copy_side(
     source: &Lake,
     side: &str,
     dest: &Lake,
-    manifest: &mut Manifest,
+    previous: &Generation,
+    next: &mut Generation,
     report: &mut BackupReport,
 ) -> Result<(), BackupError> {
     let mut objects = source.list("").await?;
     // `models/latest.json` (and any other pointer) after the objects it names.
     objects.sort_by_key(|(k, _)| (k.ends_with("latest.json"), k.clone()));
-    let mut present = std::collections::BTreeSet::new();
     for (key, meta) in objects {
-        let bkey = backup_key(side, &key);
-        present.insert(bkey.clone());
+        let bkey = format!("{side}/{key}");
         report.objects += 1;
-        let entry = Entry {
-            size: meta.size,
-            modified: meta.last_modified.timestamp_millis(),
-        };
-        if manifest.objects.get(&bkey) == Some(&entry) && dest.head(&bkey).await?.is_some() {
+        let version = format!(
+            "{OBJECTS}{bkey}@{}-{}",
+            meta.last_modified.timestamp_millis(),
+            meta.size
+        );
+        if previous.objects.get(&bkey) == Some(&version) && dest.head(&version).await?.is_some() {
             report.unchanged += 1;
-            continue;
+        } else {
+            let body = source.get(&key).await?;
+            report.bytes += body.len() as u64;
+            dest.put(&version, body).await?;
+            report.copied += 1;
         }
-        let body = source.get(&key).await?;
-        report.bytes += body.len() as u64;
-        dest.put(&bkey, body).await?;
-        manifest.objects.insert(bkey, entry);
-        report.copied += 1;
-    }
-    let prefix = format!("{side}/");
-    let gone: Vec<String> = manifest
-        .objects
-        .keys()
-        .filter(|k| k.starts_with(&prefix) && !present.contains(*k))
-        .cloned()
-        .collect();
-    for k in gone {
-        dest.delete(&k).await?;
-        manifest.objects.remove(&k);
-        report.deleted += 1;
+        next.objects.insert(bkey, version);
     }
     Ok(())
 }
 
-/// Backs up the lake and the models store into `dest`.
+/// Backs up the lake and the models store into `dest` as today's generation, then prunes
+/// generations older than `keep_days` and the versions only they named.
 pub async fn backup(
     lake: &Lake,
     models: Option<&Lake>,
     dest: &Lake,
     now_ms: i64,
+    keep_days: u32,
 ) -> Result<BackupReport, BackupError> {
-    let mut manifest: Manifest = match dest.get_opt(MANIFEST).await? {
-        Some(b) => serde_json::from_slice(&b)
-            .map_err(|e| BackupError::Manifest(format!("{MANIFEST} is damaged: {e}")))?,
-        None => Manifest::default(),
+    let day = shared::time::date_of(now_ms);
+    let existing = days(dest).await?;
+    let previous = match existing.last() {
+        Some(d) => read_generation(dest, d).await?,
+        None => Generation::default(),
     };
-    let mut report = BackupReport::default();
-    mirror(lake, "lake", dest, &mut manifest, &mut report).await?;
+    let mut next = Generation {
+        written_at: now_ms,
+        objects: BTreeMap::new(),
+    };
+    let mut report = BackupReport {
+        generation: day.clone(),
+        ..BackupReport::default()
+    };
+    copy_side(lake, "lake", dest, &previous, &mut next, &mut report).await?;
     if let Some(m) = models {
-        mirror(m, "models", dest, &mut manifest, &mut report).await?;
+        copy_side(m, "models", dest, &previous, &mut next, &mut report).await?;
         report.live_model = live_version(m).await?;
     }
-    manifest.written_at = now_ms;
     let body =
-        serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Manifest(e.to_string()))?;
-    dest.put(MANIFEST, body).await?;
+        serde_json::to_vec_pretty(&next).map_err(|e| BackupError::Manifest(e.to_string()))?;
+    dest.put(&generation_key(&day), body).await?;
+    prune(dest, now_ms, keep_days, &mut report).await?;
     Ok(report)
+}
+
+/// Drops generations older than `keep_days` (never the newest) and unreferenced versions.
+async fn prune(
+    dest: &Lake,
+    now_ms: i64,
+    keep_days: u32,
+    report: &mut BackupReport,
+) -> Result<(), BackupError> {
+    let cutoff = shared::time::date_of(now_ms - i64::from(keep_days) * shared::time::DAY_MS);
+    let all = days(dest).await?;
+    let newest = all.last().cloned();
+    let mut kept = BTreeSet::new();
+    for d in &all {
+        if d.as_str() < cutoff.as_str() && Some(d) != newest.as_ref() {
+            dest.delete(&generation_key(d)).await?;
+            report.generations_pruned += 1;
+        } else {
+            kept.extend(read_generation(dest, d).await?.objects.into_values());
+        }
+    }
+    for (key, _) in dest.list(OBJECTS).await? {
+        if !kept.contains(&key) {
+            dest.delete(&key).await?;
+            report.versions_pruned += 1;
+        }
+    }
+    Ok(())
 }
 
 async fn live_version(models: &Lake) -> Result<Option<String>, BackupError> {
@@ -142,18 +203,28 @@ async fn live_version(models: &Lake) -> Result<Option<String>, BackupError> {
     Ok(live.map(|m| m.version))
 }
 
-/// Restores `from` into the (empty) lake and models store.
+/// Restores the newest generation on or before `at` (`YYYY-MM-DD`; default: the newest) into
+/// the (empty, unless `force`) lake and models store.
 pub async fn restore(
     from: &Lake,
     lake: &Lake,
     models: Option<&Lake>,
+    at: Option<&str>,
     force: bool,
 ) -> Result<BackupReport, BackupError> {
-    let Some(body) = from.get_opt(MANIFEST).await? else {
-        return Err(BackupError::NoBackup);
-    };
-    let manifest: Manifest = serde_json::from_slice(&body)
-        .map_err(|e| BackupError::Manifest(format!("{MANIFEST} is damaged: {e}")))?;
+    if let Some(d) = at
+        && shared::time::parse_date(d).is_none()
+    {
+        return Err(BackupError::BadDay(d.to_owned()));
+    }
+    let day = days(from)
+        .await?
+        .into_iter()
+        .rfind(|d| at.is_none_or(|a| d.as_str() <= a))
+        .ok_or_else(|| {
+            BackupError::NoBackup(at.map(|a| format!(" on or before {a}")).unwrap_or_default())
+        })?;
+    let generation = read_generation(from, &day).await?;
     if !force {
         for (what, store) in [("the lake", Some(lake)), ("the models store", models)] {
             if let Some(s) = store {
@@ -167,10 +238,13 @@ pub async fn restore(
             }
         }
     }
-    let mut report = BackupReport::default();
-    let mut keys: Vec<&String> = manifest.objects.keys().collect();
-    keys.sort_by_key(|k| (k.ends_with("latest.json"), (*k).clone()));
-    for bkey in keys {
+    let mut report = BackupReport {
+        generation: day,
+        ..BackupReport::default()
+    };
+    let mut entries: Vec<(&String, &String)> = generation.objects.iter().collect();
+    entries.sort_by_key(|(k, _)| (k.ends_with("latest.json"), (*k).clone()));
+    for (bkey, version) in entries {
         report.objects += 1;
         let (target, key) = match bkey.split_once('/') {
             Some(("lake", k)) => (Some(lake), k),
@@ -178,7 +252,7 @@ pub async fn restore(
             _ => (None, bkey.as_str()),
         };
         let Some(target) = target else { continue };
-        let body = from.get(bkey).await?;
+        let body = from.get(version).await?;
         report.bytes += body.len() as u64;
         target.put(key, body).await?;
         report.copied += 1;
@@ -198,6 +272,9 @@ pub async fn restore(
 mod tests {
     use super::*;
 
+    const DAY: i64 = shared::time::DAY_MS;
+    const T0: i64 = 1_790_000_000_000;
+
     async fn keys(l: &Lake) -> Vec<String> {
         l.list("")
             .await
@@ -208,7 +285,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn backups_are_incremental_mirrors_and_restores_need_empty_stores() {
+    async fn yesterdays_generation_survives_todays_deletion_and_corruption() {
         let lake = Lake::open("memory://").unwrap();
         let dest = Lake::open("memory://").unwrap();
         lake.put("raw/events/dt=2026-01-01/a.ndjson", "a\n")
@@ -218,40 +295,61 @@ mod tests {
         lake.put("raw/events/dt=2026-01-02/b.ndjson", "b\n")
             .await
             .unwrap();
-        let first = backup(&lake, None, &dest, 1).await.unwrap();
+        let first = backup(&lake, None, &dest, T0, 30).await.unwrap();
         assert_eq!((first.objects, first.copied), (3, 3));
-        let again = backup(&lake, None, &dest, 2).await.unwrap();
-        assert_eq!((again.copied, again.unchanged), (0, 3));
-        // An erasure emptied a file: the mirror loses it too; a rewritten file is copied again.
+        let again = backup(&lake, None, &dest, T0 + 1000, 30).await.unwrap();
+        assert_eq!((again.copied, again.unchanged), (0, 3), "incremental");
+        // The next day: a file deleted, a table overwritten with garbage.
         lake.delete("raw/events/dt=2026-01-02/b.ndjson")
             .await
             .unwrap();
-        lake.put("tables/t/part-0.parquet", "t2").await.unwrap();
-        let third = backup(&lake, None, &dest, 3).await.unwrap();
-        assert_eq!((third.copied, third.deleted), (1, 1), "{third:?}");
-        assert!(
-            dest.head("lake/raw/events/dt=2026-01-02/b.ndjson")
-                .await
-                .unwrap()
-                .is_none()
-        );
+        lake.put("tables/t/part-0.parquet", "corrupt")
+            .await
+            .unwrap();
+        let second = backup(&lake, None, &dest, T0 + DAY, 30).await.unwrap();
+        assert_eq!(second.copied, 1, "{second:?}");
 
+        let yesterday = shared::time::date_of(T0);
         let fresh = Lake::open("memory://").unwrap();
-        let r = restore(&dest, &fresh, None, false).await.unwrap();
-        assert_eq!(r.copied, 2);
-        assert_eq!(keys(&fresh).await, keys(&lake).await);
+        let r = restore(&dest, &fresh, None, Some(&yesterday), false)
+            .await
+            .unwrap();
+        assert_eq!((r.generation.as_str(), r.copied), (yesterday.as_str(), 3));
         assert_eq!(
             fresh.get("tables/t/part-0.parquet").await.unwrap().as_ref(),
-            b"t2"
+            b"t",
+            "yesterday's table, not today's corruption"
         );
+        assert!(
+            fresh
+                .head("raw/events/dt=2026-01-02/b.ndjson")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // The newest generation is today's state.
+        let today = Lake::open("memory://").unwrap();
+        restore(&dest, &today, None, None, false).await.unwrap();
+        assert_eq!(keys(&today).await, keys(&lake).await);
         assert!(matches!(
-            restore(&dest, &fresh, None, false).await,
+            restore(&dest, &today, None, None, false).await,
             Err(BackupError::NotEmpty { .. })
         ));
         let empty = Lake::open("memory://").unwrap();
         assert!(matches!(
-            restore(&empty, &fresh, None, true).await,
-            Err(BackupError::NoBackup)
+            restore(&empty, &today, None, None, true).await,
+            Err(BackupError::NoBackup(_))
         ));
+        assert!(matches!(
+            restore(&dest, &empty, None, Some("2001-01-01"), false).await,
+            Err(BackupError::NoBackup(_))
+        ));
+
+        // Forty days on, only generations within the retention (and the newest) remain, and the
+        // versions only old generations named are gone.
+        let later = backup(&lake, None, &dest, T0 + 40 * DAY, 30).await.unwrap();
+        assert_eq!(later.generations_pruned, 2, "{later:?}");
+        assert!(later.versions_pruned >= 2, "{later:?}");
+        assert_eq!(days(&dest).await.unwrap().len(), 1);
     }
 }

@@ -36,6 +36,8 @@ pub enum CompactError {
         key: String,
         source: serde_json::Error,
     },
+    #[error("reading the erasure list: {0}")]
+    Erasures(String),
 }
 
 /// What a partition was built from.
@@ -55,6 +57,8 @@ pub struct CompactReport {
     pub events_out: usize,
     pub duplicates_removed: usize,
     pub quarantined: usize,
+    /// Raw lines of erased people (older than their erasure) left out.
+    pub erased: usize,
     pub partitions_written: usize,
     pub partitions_unchanged: usize,
     pub products: usize,
@@ -104,6 +108,11 @@ pub async fn compact(lake: &Lake) -> Result<CompactReport, CompactError> {
             ),
         }
     }
+    // Late data of erased people (a pull, a redelivered batch, a replayed dead letter) never
+    // reaches the tables.
+    let erasures = crate::privacy::erase::erasure_list(lake)
+        .await
+        .map_err(|e| CompactError::Erasures(e.to_string()))?;
     let bar = progress::bar(partitions.len() as u64, "compacting partitions");
     for (dt, sources) in partitions {
         bar.inc(1);
@@ -117,7 +126,15 @@ pub async fn compact(lake: &Lake) -> Result<CompactReport, CompactError> {
         }
         let phase = Instant::now();
         let keys: Vec<String> = sources.iter().map(|(k, _)| k.clone()).collect();
-        let bodies = read_all(lake, &keys).await?;
+        let mut bodies = read_all(lake, &keys).await?;
+        if !erasures.is_empty() {
+            for b in &mut bodies {
+                if let Some((kept, n)) = erasures.suppress(&String::from_utf8_lossy(b)) {
+                    *b = bytes::Bytes::from(kept);
+                    report.erased += n;
+                }
+            }
+        }
         report.raw_files_read += bodies.len();
         let (pieces, bad) = parse(&keys, &bodies);
         drop(bodies);
@@ -320,7 +337,13 @@ fn parse_piece(key: &str, body: &[u8], first_line: usize) -> ParsedPiece {
     (events, bad)
 }
 
-/// Which events to keep and in what order: one per id, the earliest received copy (ties: the
+/// The dedup key's hash: an event id counts per shopper, so one shopper cannot knock out
+/// another's event by reusing its id.
+fn dedup_hash(e: &Event) -> u64 {
+    shared::hash::fnv1a(&format!("{}\u{1f}{}", e.shopper(), e.event_id))
+}
+
+/// Which events to keep and in what order: one per (shopper, id), the earliest received copy (ties: the
 /// first seen), sorted by time, then id. Returns `(piece, offset)` positions.
 ///
 /// Sorts small keys (id hash, received time, position) rather than the events themselves, so
@@ -330,12 +353,7 @@ fn dedup_order(pieces: &[Vec<Event>]) -> Vec<(u32, u32)> {
     let mut keys: Vec<(u64, i64, u32, u32)> = Vec::with_capacity(pieces.iter().map(Vec::len).sum());
     for (p, piece) in (0u32..).zip(pieces) {
         for (o, e) in (0u32..).zip(piece) {
-            keys.push((
-                shared::hash::fnv1a(&e.event_id),
-                e.received_at.unwrap_or(i64::MAX),
-                p,
-                o,
-            ));
+            keys.push((dedup_hash(e), e.received_at.unwrap_or(i64::MAX), p, o));
         }
     }
     keys.sort_unstable();
@@ -347,13 +365,14 @@ fn dedup_order(pieces: &[Vec<Event>]) -> Vec<(u32, u32)> {
             .iter()
             .position(|k| k.0 != hash)
             .map_or(keys.len(), |n| run + n);
-        // Within one hash (almost always one id), the first key of each distinct id wins:
-        // keys are ordered by received time, then position.
-        let mut ids: Vec<&str> = Vec::new();
+        // Within one hash (almost always one id), the first key of each distinct (shopper, id)
+        // wins: keys are ordered by received time, then position.
+        let mut ids: Vec<(&str, &str)> = Vec::new();
         for &(_, _, p, o) in &keys[run..end] {
             let e = at((p, o));
-            if !ids.contains(&e.event_id.as_str()) {
-                ids.push(e.event_id.as_str());
+            let id = (e.shopper(), e.event_id.as_str());
+            if !ids.contains(&id) {
+                ids.push(id);
                 kept.push((e.timestamp, p, o));
             }
         }

@@ -297,7 +297,8 @@ mod tests {
         ];
         raw.iter()
             .map(|v| {
-                let mut e = shared::event::validate(v, now, &ValidationPolicy::default()).unwrap();
+                let mut e =
+                    shared::event::validate(v, now, &ValidationPolicy::historical()).unwrap();
                 e.received_at = Some(now + 5);
                 e
             })

@@ -12,6 +12,7 @@
 
 pub mod backup;
 pub mod compact;
+pub mod dead_letters;
 pub mod events_table;
 pub mod models_store;
 pub mod parquet_io;

@@ -29,7 +29,7 @@ pub struct PullReport {
 /// erasure requests. Lines of people erased from this lake stay out (see `crate::privacy::erase`).
 pub async fn pull(w: &crate::http::Worker, lake: &Lake) -> Result<PullReport, PullError> {
     let (worker, admin_key) = (w.url.as_str(), w.admin_key.as_str());
-    let erased = crate::privacy::erase::erased(lake)
+    let erased = crate::privacy::erase::erasure_list(lake)
         .await
         .map_err(|e| PullError::Worker {
             url: crate::privacy::erase::ERASED.into(),
@@ -47,7 +47,7 @@ async fn pull_prefix(
     admin_key: &str,
     lake: &Lake,
     prefix: &str,
-    erased: &[crate::privacy::erase::Erased],
+    erased: &shared::gdpr::ErasureList,
     report: &mut PullReport,
 ) -> Result<(), PullError> {
     let base = worker.trim_end_matches('/');
@@ -87,7 +87,9 @@ async fn pull_prefix(
             let kept = if erased.is_empty() || !o.key.ends_with(".ndjson") {
                 None
             } else {
-                crate::privacy::erase::suppress(&String::from_utf8_lossy(&body), erased)
+                erased
+                    .suppress(&String::from_utf8_lossy(&body))
+                    .map(|(kept, _)| kept)
             };
             match kept {
                 Some(k) => lake.put(&o.key, k).await?,

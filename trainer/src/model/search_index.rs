@@ -280,6 +280,7 @@ mod tests {
             k: 1_000,
             user_id: None,
             anonymous_id: None,
+            user_token: None,
         };
         // Colours live only in attributes: the trainer's index finds them, the model's does not.
         let red = ix.search(&with, &ask("red").spec(), None);

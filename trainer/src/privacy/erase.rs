@@ -39,13 +39,7 @@ pub use shared::lake::{GDPR_RECEIPTS as RECEIPTS, GDPR_REQUESTS as REQUESTS};
 /// development) does not bring their old lines back.
 pub const ERASED: &str = shared::lake::GDPR_ERASED;
 
-/// One erasure's identities (pseudonyms and the golden id: nothing that names the person).
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct Erased {
-    pub job_id: String,
-    pub identities: Vec<String>,
-    pub erased_at: i64,
-}
+pub use shared::gdpr::{Erased, ErasureList, ID_FIELDS, names_any};
 
 /// Erasure failures.
 #[derive(Debug, thiserror::Error)]
@@ -64,14 +58,31 @@ pub enum EraseError {
     EmptySubject,
 }
 
-/// One store's part of the job.
+/// One store's part of the job: what was found there and removed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StoreStatus {
     pub store: String,
     pub files_scanned: usize,
     pub files_rewritten: usize,
+    /// Rows (or lines) naming the person that were found, and removed (always all of them).
+    pub found: usize,
     pub rows_removed: usize,
+    /// `removed` when something was found and removed, `not_found` when the store held nothing
+    /// about the person.
     pub status: String,
+}
+
+impl StoreStatus {
+    /// Sets the status from what was found.
+    fn settle(&mut self) {
+        self.found = self.rows_removed;
+        self.status = if self.rows_removed > 0 {
+            "removed"
+        } else {
+            "not_found"
+        }
+        .into();
+    }
 }
 
 /// The receipt.
@@ -173,6 +184,20 @@ pub async fn erase_pending(
     Ok(done)
 }
 
+/// Who may not come back into the lake: every erasure carried out, plus the requests the edge
+/// recorded that are still waiting for this run (`shared::gdpr::ErasureList`).
+pub async fn erasure_list(lake: &Lake) -> Result<ErasureList, EraseError> {
+    let done = erased(lake).await?;
+    let mut pending = Vec::new();
+    for (key, _) in lake.list(REQUESTS).await? {
+        let body = lake.get(&key).await?;
+        if let Ok(r) = serde_json::from_slice::<shared::gdpr::ErasureRequest>(&body) {
+            pending.push(r);
+        }
+    }
+    Ok(ErasureList::new(&done, &pending))
+}
+
 /// Every erasure so far.
 pub async fn erased(lake: &Lake) -> Result<Vec<Erased>, EraseError> {
     match lake.get_opt(ERASED).await? {
@@ -182,35 +207,6 @@ pub async fn erased(lake: &Lake) -> Result<Vec<Erased>, EraseError> {
             reason: e.to_string(),
         }),
     }
-}
-
-/// A raw NDJSON body without the lines of erased people that are older than their erasure;
-/// `None` when nothing had to go.
-pub fn suppress(body: &str, erased: &[Erased]) -> Option<String> {
-    let sets: Vec<(i64, BTreeSet<String>)> = erased
-        .iter()
-        .map(|e| (e.erased_at, e.identities.iter().cloned().collect()))
-        .collect();
-    let hit = |line: &str| {
-        let at = serde_json::from_str::<serde_json::Value>(line)
-            .ok()
-            .and_then(|v| {
-                v.get("timestamp")
-                    .or_else(|| v.get("received_at"))
-                    .and_then(serde_json::Value::as_i64)
-            });
-        sets.iter()
-            .any(|(when, ids)| at.is_none_or(|t| t <= *when) && names_any(line, ids))
-    };
-    if !body.lines().any(hit) {
-        return None;
-    }
-    Some(
-        body.lines()
-            .filter(|l| !hit(l))
-            .map(|l| format!("{l}\n"))
-            .collect(),
-    )
 }
 
 async fn erase_job(
@@ -317,46 +313,8 @@ async fn raw_files(lake: &Lake, ids: &BTreeSet<String>) -> Result<StoreStatus, E
         }
         st.files_rewritten += 1;
     }
-    st.status = "erased".into();
+    st.settle();
     Ok(st)
-}
-
-/// The JSON members that identify a person (wherever they are nested: quarantined bodies keep
-/// the event under `raw`).
-pub const ID_FIELDS: [&str; 8] = [
-    "user_id",
-    "anonymous_id",
-    "customer_key",
-    "user_key",
-    "shopper",
-    "golden_id",
-    "email_key",
-    "subject",
-];
-
-/// Whether a JSON line names one of `ids` in an identity member (exact match). Unparseable lines
-/// are compared as text, so nothing naming the person survives by being malformed.
-pub fn names_any(line: &str, ids: &BTreeSet<String>) -> bool {
-    fn walk(v: &serde_json::Value, ids: &BTreeSet<String>) -> bool {
-        match v {
-            serde_json::Value::Object(m) => m.iter().any(|(k, v)| match v {
-                serde_json::Value::String(s)
-                    if ID_FIELDS.contains(&k.as_str()) || (k == "id" && is_pseudonym(s)) =>
-                {
-                    ids.contains(s)
-                }
-                other => walk(other, ids),
-            }),
-            serde_json::Value::Array(a) => a.iter().any(|v| walk(v, ids)),
-            _ => false,
-        }
-    }
-    match serde_json::from_str::<serde_json::Value>(line) {
-        Ok(v) => walk(&v, ids),
-        Err(_) => ids
-            .iter()
-            .any(|id| is_pseudonym(id) && line.contains(id.as_str())),
-    }
 }
 
 /// The person's staged source records.
@@ -387,7 +345,7 @@ async fn source_records(
             sources::replace(lake, &source, &kept).await?;
         }
     }
-    st.status = "erased".into();
+    st.settle();
     Ok(st)
 }
 
@@ -440,7 +398,7 @@ async fn parquet_tables(
         st.rows_removed += removed;
         st.files_rewritten += 1;
     }
-    st.status = "erased".into();
+    st.settle();
     Ok(st)
 }
 
@@ -487,26 +445,33 @@ mod tests {
 
     #[test]
     fn suppression_keeps_new_lines_and_other_people() {
-        let erased = [Erased {
-            job_id: "j".into(),
-            identities: vec!["p_gone".into()],
-            erased_at: 100,
-        }];
+        let erased = ErasureList::new(
+            &[Erased {
+                job_id: "j".into(),
+                identities: vec!["p_gone".into()],
+                erased_at: 100,
+            }],
+            &[],
+        );
         let body = "{\"user_id\":\"p_gone\",\"timestamp\":50}\n{\"user_id\":\"p_stay\",\"timestamp\":60}\n{\"user_id\":\"p_gone\",\"timestamp\":150}\n";
-        let kept = suppress(body, &erased).unwrap();
+        let (kept, removed) = erased.suppress(body).unwrap();
         assert_eq!(
             kept,
             "{\"user_id\":\"p_stay\",\"timestamp\":60}\n{\"user_id\":\"p_gone\",\"timestamp\":150}\n"
         );
-        assert_eq!(suppress("{\"user_id\":\"p_stay\"}\n", &erased), None);
+        assert_eq!(removed, 1);
+        assert_eq!(erased.suppress("{\"user_id\":\"p_stay\"}\n"), None);
         // Regression: a short raw id was matched as text anywhere in a line.
-        let short = [Erased {
-            job_id: "j".into(),
-            identities: vec!["1".into()],
-            erased_at: 100,
-        }];
+        let short = ErasureList::new(
+            &[Erased {
+                job_id: "j".into(),
+                identities: vec!["1".into()],
+                erased_at: 100,
+            }],
+            &[],
+        );
         let other = "{\"user_id\":\"2\",\"item_id\":\"1\",\"timestamp\":10}\n";
-        assert_eq!(suppress(other, &short), None);
+        assert_eq!(short.suppress(other), None);
     }
 
     #[test]

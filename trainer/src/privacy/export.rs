@@ -65,7 +65,7 @@ pub async fn export(
             source_id: g.golden_id.clone(),
             person: g
                 .person
-                .open(cipher)
+                .open(cipher, &g.golden_id)
                 .map_err(golden::CustomersError::from)?,
             user_id: g.user_keys.first().cloned(),
             accepts_marketing: g.accepts_marketing,

@@ -3,9 +3,11 @@
 //! worker's `PSEUDONYM_KEY`), and AES-256-GCM per-column encryption of direct PII (name, email,
 //! phone, address) keyed by `VITRINE_PII_KEY`.
 //!
-//! Encrypted cells read `v1:` + base64(nonce ‖ ciphertext ‖ tag). The column name is the
-//! associated data, so a cell copied into another column does not decrypt. Nonces are random:
-//! equal values do not give equal cells, so the table leaks nothing about who shares a surname.
+//! Encrypted cells read `v2:` + base64(nonce ‖ ciphertext ‖ tag). The column name and the row's
+//! id are the associated data, so a cell copied into another column or another person's row does
+//! not decrypt (cells written before rows were bound read `v1:` and bind the column only; they
+//! still decrypt, and are rewritten as `v2:` when their table is). Nonces are random: equal values
+//! do not give equal cells, so the table leaks nothing about who shares a surname.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -18,7 +20,8 @@ use shared::privacy::Pseudonymizer;
 pub const PSEUDONYM_ENV: &str = "VITRINE_PSEUDONYM_KEY";
 /// Environment variable with the PII key: 32 bytes as 64 hex digits or base64.
 pub const PII_ENV: &str = "VITRINE_PII_KEY";
-const CELL_PREFIX: &str = "v1:";
+const CELL_PREFIX: &str = "v2:";
+const LEGACY_PREFIX: &str = "v1:";
 const NONCE_BYTES: usize = 12;
 
 /// Missing or malformed secrets, and cells that do not decrypt.
@@ -39,6 +42,14 @@ pub fn pseudonymizer() -> Result<Pseudonymizer, PrivacyError> {
     let key = std::env::var(PSEUDONYM_ENV).map_err(|_| PrivacyError::Missing(PSEUDONYM_ENV))?;
     Pseudonymizer::new(key.as_bytes()).map_err(|e| PrivacyError::BadKey {
         name: PSEUDONYM_ENV,
+        reason: e.to_string(),
+    })
+}
+
+/// The signer of shopper ids, keyed like the worker's `SHOPPER_SIGNING_KEY`.
+pub fn shopper_signer(key: &str) -> Result<shared::identity::ShopperSigner, PrivacyError> {
+    shared::identity::ShopperSigner::new(key.as_bytes()).map_err(|e| PrivacyError::BadKey {
+        name: "VITRINE_SHOPPER_SIGNING_KEY",
         reason: e.to_string(),
     })
 }
@@ -80,13 +91,14 @@ impl PiiCipher {
         Ok(Self { aead })
     }
 
-    /// Encrypts one cell of `column`.
-    pub fn encrypt(&self, column: &str, plain: &str) -> String {
+    /// Encrypts the cell of `column` in the row `row` (the row's stable id).
+    pub fn encrypt(&self, column: &str, row: &str, plain: &str) -> String {
         let mut nonce = [0u8; NONCE_BYTES];
         rand::rng().fill_bytes(&mut nonce);
+        let aad = aad(column, row);
         let payload = Payload {
             msg: plain.as_bytes(),
-            aad: column.as_bytes(),
+            aad: &aad,
         };
         // AES-GCM encryption only fails past 64 GiB per message; a cell is never that.
         let sealed = self
@@ -100,24 +112,32 @@ impl PiiCipher {
     }
 
     /// Encrypts an optional cell (`None` stays `None`).
-    pub fn seal(&self, column: &str, plain: Option<&str>) -> Option<String> {
-        plain.map(|p| self.encrypt(column, p))
+    pub fn seal(&self, column: &str, row: &str, plain: Option<&str>) -> Option<String> {
+        plain.map(|p| self.encrypt(column, row, p))
     }
 
-    /// Decrypts one cell of `column`.
-    pub fn decrypt(&self, column: &str, cell: &str) -> Result<String, PrivacyError> {
+    /// Decrypts the cell of `column` in the row `row`.
+    pub fn decrypt(&self, column: &str, row: &str, cell: &str) -> Result<String, PrivacyError> {
         let err = || PrivacyError::Decrypt {
             column: column.to_owned(),
         };
-        let raw = cell
-            .strip_prefix(CELL_PREFIX)
-            .and_then(|b| B64.decode(b).ok())
+        let (aad, body) = match (
+            cell.strip_prefix(CELL_PREFIX),
+            cell.strip_prefix(LEGACY_PREFIX),
+        ) {
+            (Some(b), _) => (aad(column, row), b),
+            (None, Some(b)) => (column.as_bytes().to_vec(), b),
+            (None, None) => return Err(err()),
+        };
+        let raw = B64
+            .decode(body)
+            .ok()
             .filter(|r| r.len() > NONCE_BYTES)
             .ok_or_else(err)?;
         let (nonce, sealed) = raw.split_at(NONCE_BYTES);
         let payload = Payload {
             msg: sealed,
-            aad: column.as_bytes(),
+            aad: &aad,
         };
         let plain = self
             .aead
@@ -127,9 +147,19 @@ impl PiiCipher {
     }
 
     /// Decrypts an optional cell.
-    pub fn open(&self, column: &str, cell: Option<&str>) -> Result<Option<String>, PrivacyError> {
-        cell.map(|c| self.decrypt(column, c)).transpose()
+    pub fn open(
+        &self,
+        column: &str,
+        row: &str,
+        cell: Option<&str>,
+    ) -> Result<Option<String>, PrivacyError> {
+        cell.map(|c| self.decrypt(column, row, c)).transpose()
     }
+}
+
+/// The associated data binding a cell to its column and its row.
+fn aad(column: &str, row: &str) -> Vec<u8> {
+    format!("{column}\u{1f}{row}").into_bytes()
 }
 
 #[cfg(test)]
@@ -141,19 +171,23 @@ mod tests {
     #[test]
     fn cells_round_trip_and_are_bound_to_their_column() {
         let c = PiiCipher::from_text(KEY).unwrap();
-        let a = c.encrypt("email", "jo@example.com");
-        let b = c.encrypt("email", "jo@example.com");
+        let a = c.encrypt("email", "row-1", "jo@example.com");
+        let b = c.encrypt("email", "row-1", "jo@example.com");
         assert_ne!(a, b, "random nonces");
         assert!(!a.contains("example"));
-        assert_eq!(c.decrypt("email", &a).unwrap(), "jo@example.com");
-        assert!(c.decrypt("phone", &a).is_err(), "column is bound");
+        assert_eq!(c.decrypt("email", "row-1", &a).unwrap(), "jo@example.com");
+        assert!(c.decrypt("phone", "row-1", &a).is_err(), "column is bound");
+        assert!(
+            c.decrypt("email", "row-2", &a).is_err(),
+            "row is bound: a cell moved into another person's row does not open"
+        );
         let other = PiiCipher::from_text(&KEY.replace("00", "ff")).unwrap();
-        assert!(other.decrypt("email", &a).is_err(), "wrong key");
+        assert!(other.decrypt("email", "row-1", &a).is_err(), "wrong key");
         let mut damaged: Vec<char> = a.chars().collect();
         damaged[10] = if damaged[10] == 'A' { 'B' } else { 'A' };
         let damaged: String = damaged.into_iter().collect();
-        assert!(c.decrypt("email", &damaged).is_err());
-        assert!(c.decrypt("email", "plain").is_err());
+        assert!(c.decrypt("email", "row-1", &damaged).is_err());
+        assert!(c.decrypt("email", "row-1", "plain").is_err());
     }
 
     #[test]

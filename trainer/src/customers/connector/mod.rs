@@ -374,7 +374,7 @@ pub async fn quarantine(
             "id": rec.get("id").map(|v| keys.pseudonymizer.pseudonym(&v.to_string())),
             "field": why.field,
             "message": why.reason,
-            "record": keys.cipher.encrypt("record", &raw),
+            "record": keys.cipher.encrypt("record", what, &raw),
         }));
     }
     let dt = shared::time::date_of(now_ms);

@@ -54,13 +54,18 @@ fn table_schema() -> SchemaRef {
     schema(fields)
 }
 
+/// The id a staged row's cells are bound to.
+fn row_id(source: &str, source_id: &str) -> String {
+    format!("{source}/{source_id}")
+}
+
 /// Seals a record for storage.
 pub fn seal(r: &SourceRecord, p: &Pseudonymizer, c: &PiiCipher) -> SourceRow {
     SourceRow {
         source: r.source.clone(),
         source_id: r.source_id.clone(),
         user_key: r.user_id.as_deref().map(|u| p.pseudonym(u)),
-        person: r.person.seal(c),
+        person: r.person.seal(c, &row_id(&r.source, &r.source_id)),
         accepts_marketing: r.accepts_marketing,
         updated_at: r.updated_at,
     }
@@ -71,7 +76,7 @@ pub fn open(row: &SourceRow, c: &PiiCipher) -> Result<SourceRecord, PrivacyError
     Ok(SourceRecord {
         source: row.source.clone(),
         source_id: row.source_id.clone(),
-        person: row.person.open(c)?,
+        person: row.person.open(c, &row_id(&row.source, &row.source_id))?,
         user_id: row.user_key.clone(),
         accepts_marketing: row.accepts_marketing,
         updated_at: row.updated_at,

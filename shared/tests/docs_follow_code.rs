@@ -1,6 +1,7 @@
-//! The filter fields are declared once (`shared::filter::FIELDS`); this golden test holds the
-//! OpenAPI document and the README to that declaration. Run with `VITRINE_BLESS=1` to rewrite
-//! the generated parts after changing a field; without it, any difference fails.
+//! Facts declared once in code, and the documents that must follow them: the filter fields
+//! (`shared::filter::FIELDS`) and the error table (`shared::error::Code`) against the OpenAPI
+//! document and the README. Run with `VITRINE_BLESS=1` to rewrite the generated filter parts after
+//! changing a field; without it, any difference fails.
 
 #![expect(clippy::unwrap_used, reason = "test code")]
 
@@ -186,4 +187,33 @@ fn readme_filter_table_follows_the_fields() {
         readme_table(),
         "the README's filter table differs from FIELDS (VITRINE_BLESS=1 rewrites it)"
     );
+}
+
+#[test]
+fn openapi_error_codes_follow_the_error_table() {
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("edge/openapi.json")).unwrap())
+            .unwrap();
+    let documented: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let table: Vec<&str> = shared::Code::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(
+        documented, table,
+        "ErrorCode in edge/openapi.json vs shared::error::Code"
+    );
+    let text = doc["components"]["schemas"]["ErrorCode"]["description"]
+        .as_str()
+        .unwrap();
+    for c in shared::Code::ALL {
+        assert!(
+            text.contains(&format!("- `{}` ({})", c.as_str(), c.status())),
+            "ErrorCode's description lacks `{}` ({})",
+            c.as_str(),
+            c.status()
+        );
+    }
 }
