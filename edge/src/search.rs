@@ -97,6 +97,8 @@ pub async fn search(call: &Call<'_>, req: &Request) -> HandlerResult {
             items: found.items,
             facets: found.facets,
             did_you_mean: found.did_you_mean,
+            intents: found.intents,
+            relaxed: found.relaxed,
         },
     )
 }

@@ -7,6 +7,13 @@
 //! Relevance is judged per query: a query was made from one product's title (then typo'd or
 //! truncated); it passes when a top-3 result's title contains every original word — the intended
 //! product or an identical variant of it.
+//!
+//! Then the hand-judged shopper-style set (`trainer/fixtures/shopper_queries.jsonl`, through
+//! `shared::search::answer::search` as the worker answers, price intents included): per kind the
+//! zero-result rate, NDCG@10 and top-3 pass, and p50 / p99. `SEARCH_GRADE=<file>` instead grades
+//! another engine's answers to that set (`{"results": [{"q", "ids", "total"}]}`, as
+//! `bench/peers/orama_search.mjs` and `bench/peers/search_client.mjs` write them) on the same
+//! catalog and prints the same figures.
 
 #![expect(
     clippy::expect_used,
@@ -25,6 +32,7 @@ use shared::search::query::SearchQuery;
 use shared::search::spec::{Facet, SearchFilter, Sort};
 use shared::search::synonyms::Synonyms;
 use trainer::evaluation::search_cases::{QUERIES, cases, catalog_data};
+use trainer::evaluation::search_judged::{self, Split};
 use trainer::lake::simulate::{SimParams, catalog};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -70,6 +78,32 @@ fn main() {
     let (index, problem) = SearchIndex::for_model(&model);
     let decode_ms = t.elapsed().as_secs_f64() * 1e3;
     assert!(problem.is_none(), "{problem:?}");
+    let shopper = search_judged::load(Split::All).expect("judged set");
+    if let Ok(path) = std::env::var("SEARCH_GRADE") {
+        // Another engine's answers to the shopper set, graded on this catalog.
+        let answers: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("answers")).expect("json");
+        let mut by_q: HashMap<String, (Vec<String>, usize)> = HashMap::new();
+        for r in answers["results"].as_array().expect("results") {
+            let ids = r["ids"]
+                .as_array()
+                .expect("ids")
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            let total = usize::try_from(r["total"].as_u64().unwrap_or(0)).unwrap_or(0);
+            by_q.insert(r["q"].as_str().expect("q").to_owned(), (ids, total));
+        }
+        let asked: Vec<_> = shopper
+            .into_iter()
+            .filter(|j| by_q.contains_key(&j.q))
+            .collect();
+        let report = search_judged::score(&asked, &products, |q| {
+            by_q.get(q).cloned().unwrap_or_default()
+        });
+        println!("{}", json!({"by_kind": report.by_kind, "all": report.all}));
+        return;
+    }
     let titles: Vec<String> = products.iter().map(|p| p.title.clone()).collect();
     let cats: Vec<String> = products.iter().map(|p| p.category.clone()).collect();
     let cases = cases(&titles, &cats, QUERIES, &mut rng);
@@ -87,6 +121,7 @@ fn main() {
             user_id: None,
             anonymous_id: None,
             user_token: None,
+            intents: true,
         };
         let t = Instant::now();
         let found = index.search(&model, &q.spec(), None);
@@ -98,6 +133,18 @@ fn main() {
     }
     times.sort_by(f64::total_cmp);
     let total_pass: usize = passed.values().map(|v| v.0).sum();
+    // The shopper-style set: timed, then scored.
+    let mut shopper_times = Vec::with_capacity(shopper.len());
+    for j in &shopper {
+        let mut q = search_judged::ask(&j.q);
+        q.facets = vec![Facet::Brand, Facet::Category];
+        let t = Instant::now();
+        let a = shared::search::answer::search(&index, &model, &q, None);
+        shopper_times.push(t.elapsed().as_secs_f64() * 1e3);
+        std::hint::black_box(a);
+    }
+    shopper_times.sort_by(f64::total_cmp);
+    let shopper_report = search_judged::evaluate(&shopper, &products, &model, &index);
     std::fs::create_dir_all(&out_dir).expect("out dir");
     let docs: Vec<_> = products
         .iter()
@@ -117,6 +164,15 @@ fn main() {
         serde_json::to_vec(&qs).expect("json"),
     )
     .expect("write queries");
+    let sq: Vec<_> = shopper
+        .iter()
+        .map(|j| json!({"q": j.q, "kind": j.kind}))
+        .collect();
+    std::fs::write(
+        format!("{out_dir}/shopper_queries.json"),
+        serde_json::to_vec(&sq).expect("json"),
+    )
+    .expect("write shopper queries");
     // The artifact the workerd run publishes.
     std::fs::write(format!("{out_dir}/model.bin"), &bytes).expect("write artifact");
     std::fs::write(
@@ -139,6 +195,13 @@ fn main() {
         "bytes_per_product": index.approx_bytes() as f64 / n as f64,
         "top3_pass": total_pass as f64 / cases.len() as f64,
         "by_kind": kinds.iter().map(|(k, (p, t))| json!({"kind": k, "pass": p, "of": t})).collect::<Vec<_>>(),
+        "shopper": {
+            "queries": shopper.len(),
+            "p50_ms": percentile(&shopper_times, 0.5),
+            "p99_ms": percentile(&shopper_times, 0.99),
+            "by_kind": shopper_report.by_kind,
+            "all": shopper_report.all,
+        },
     });
     println!("{summary}");
 }

@@ -120,11 +120,14 @@ function render() {
     .sort((a, b) => b.revenue - a.revenue || b.views - a.views).slice(0, 10);
   rowsHtml($('[data-testid=top-products] tbody'), products.map((p) => [[p.title], [count.format(p.views), true], [count.format(p.orders), true], [money.format(p.revenue), true]]));
   const queries = [...groupBy(table('searches').filter(inRange(f)), 'query').entries()]
-    .map(([query, rows]) => ({ query, searches: sum(rows, 'searches'), zero: sum(rows, 'zero_results'), clicked: sum(rows, 'clicked_searches') }));
+    .map(([query, rows]) => ({ query, searches: sum(rows, 'searches'), zero: sum(rows, 'zero_results'), clicked: sum(rows, 'clicked_searches'), refined: sum(rows, 'refined_searches'), abandoned: sum(rows, 'abandoned_searches') }));
   rowsHtml($('[data-testid=top-queries] tbody'), [...queries].sort((a, b) => b.searches - a.searches).slice(0, 10)
     .map((q) => [[q.query], [count.format(q.searches), true], [pct(q.searches ? q.clicked / q.searches : null), true]]));
   rowsHtml($('[data-testid=zero-queries] tbody'), queries.filter((q) => q.zero > 0).sort((a, b) => b.zero - a.zero).slice(0, 10)
     .map((q) => [[q.query], [count.format(q.zero), true]]));
+  rowsHtml($('[data-testid=struggling-queries] tbody'), queries.filter((q) => q.refined + q.abandoned > 0)
+    .sort((a, b) => (b.refined + b.abandoned) / b.searches - (a.refined + a.abandoned) / a.searches || b.searches - a.searches).slice(0, 10)
+    .map((q) => [[q.query], [count.format(q.searches), true], [pct(q.refined / q.searches), true], [pct(q.abandoned / q.searches), true]]));
 
   // Forecast: the chosen category, else the best-selling one; its last 28 days and the next 14.
   const catSales = table('sales');

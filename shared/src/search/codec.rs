@@ -1,27 +1,30 @@
 //! The search index's bytes: the trainer encodes the index into the artifact's search section, the
 //! edge decodes it once per model version. Every length and offset is checked, so a damaged
-//! section is a typed error (the edge then indexes the model itself), never a panic.
+//! section is a typed error (the edge then indexes the model itself), never a panic. Format 1
+//! (before analysed terms and concepts) is recognised and refused the same way: its terms are not
+//! in the form today's queries are analysed into.
 //!
 //! ```text
-//! magic "VSIX", format u32
-//! n_docs u32, n_terms u32, n_postings u32, n_synonyms u32, n_queries u32
+//! magic "VSIX", format u32 (2)
+//! n_docs u32, n_terms u32, n_postings u32, n_groups u32, n_queries u32, n_learned u32
 //! n_terms × str                      vocabulary, strictly ascending
 //! (n_terms + 1) × u32                posting starts, ascending from 0 to n_postings
 //! n_postings × u32                   docs (< n_docs)
 //! n_postings × u8                    weights, half units
-//! n_synonyms × { str, u32 m, m × str }
+//! n_docs × u8                        title lengths, words (length normalisation)
+//! n_groups × { u32 m, m × str }      synonym groups, each phrase's analysed words joined by " "
 //! n_queries × { str, u32 count }     ascending
+//! n_learned × { str key, str category ("" for none), u32 m, m × { u32 doc, u8 strength } }
+//!                                    keys strictly ascending
 //! str = u32 byte length + UTF-8
 //! ```
 
-use std::collections::BTreeMap;
-
-use crate::search::index::SearchIndex;
+use crate::search::index::{Learned, SearchIndex};
 use crate::search::synonyms::Synonyms;
 
 const MAGIC: &[u8; 4] = b"VSIX";
 /// The index format this code writes and reads.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Why an index section could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,6 +107,7 @@ impl SearchIndex {
         put_u32(&mut out, self.docs.len());
         put_u32(&mut out, self.synonyms.len());
         put_u32(&mut out, self.queries.len());
+        put_u32(&mut out, self.learned.len());
         for t in &self.vocabulary {
             put_str(&mut out, t);
         }
@@ -114,16 +118,29 @@ impl SearchIndex {
             put_u32(&mut out, d as usize);
         }
         out.extend_from_slice(&self.weights);
-        for (word, others) in self.synonyms.entries() {
-            put_str(&mut out, word);
-            put_u32(&mut out, others.len());
-            for o in others {
-                put_str(&mut out, o);
+        if self.lengths.len() == self.n_docs as usize {
+            out.extend_from_slice(&self.lengths);
+        } else {
+            out.extend(std::iter::repeat_n(1u8, self.n_docs as usize));
+        }
+        for group in self.synonyms.groups() {
+            put_u32(&mut out, group.len());
+            for phrase in group {
+                put_str(&mut out, &phrase.join(" "));
             }
         }
         for (q, count) in &self.queries {
             put_str(&mut out, q);
             put_u32(&mut out, *count as usize);
+        }
+        for (key, l) in &self.learned {
+            put_str(&mut out, key);
+            put_str(&mut out, l.category.as_deref().unwrap_or_default());
+            put_u32(&mut out, l.boosts.len());
+            for &(d, strength) in &l.boosts {
+                put_u32(&mut out, d as usize);
+                out.push(strength);
+            }
         }
         out
     }
@@ -145,7 +162,8 @@ impl SearchIndex {
                 expected: n_items,
             });
         }
-        let (n_terms, n_postings, n_synonyms, n_queries) = (r.len()?, r.len()?, r.len()?, r.len()?);
+        let (n_terms, n_postings, n_groups, n_queries, n_learned) =
+            (r.len()?, r.len()?, r.len()?, r.len()?, r.len()?);
         let mut vocabulary = Vec::with_capacity(n_terms);
         for _ in 0..n_terms {
             let t = r.str()?;
@@ -170,12 +188,14 @@ impl SearchIndex {
             return Err(CodecError::Malformed("a posting names a missing product"));
         }
         let weights = r.take(n_postings)?.to_vec();
-        let mut synonyms = BTreeMap::new();
-        for _ in 0..n_synonyms {
-            let word = r.str()?;
+        let lengths = r.take(n_docs as usize)?.to_vec();
+        let mut groups = Vec::with_capacity(n_groups);
+        for _ in 0..n_groups {
             let m = r.len()?;
-            let others = (0..m).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
-            synonyms.insert(word, others);
+            let phrases = (0..m)
+                .map(|_| r.str().map(|p| p.split(' ').map(str::to_owned).collect()))
+                .collect::<Result<Vec<Vec<String>>, _>>()?;
+            groups.push(phrases);
         }
         let mut queries: Vec<(String, u32)> = Vec::with_capacity(n_queries);
         for _ in 0..n_queries {
@@ -186,6 +206,26 @@ impl SearchIndex {
             }
             queries.push((q, count));
         }
+        let mut learned: Vec<(String, Learned)> = Vec::with_capacity(n_learned);
+        for _ in 0..n_learned {
+            let key = r.str()?;
+            if learned.last().is_some_and(|p| p.0 >= key) {
+                return Err(CodecError::Malformed("learned queries are not sorted"));
+            }
+            let category = Some(r.str()?).filter(|c| !c.is_empty());
+            let m = r.len()?;
+            let mut boosts = Vec::with_capacity(m);
+            for _ in 0..m {
+                let d = r.u32()?;
+                if d >= n_docs {
+                    return Err(CodecError::Malformed(
+                        "a learned boost names a missing product",
+                    ));
+                }
+                boosts.push((d, r.take(1)?[0]));
+            }
+            learned.push((key, Learned { category, boosts }));
+        }
         if r.at != bytes.len() {
             return Err(CodecError::Malformed("trailing bytes"));
         }
@@ -194,9 +234,13 @@ impl SearchIndex {
             starts,
             docs,
             weights,
-            synonyms: Synonyms::from_entries(synonyms),
+            synonyms: Synonyms::from_analysed(groups),
             queries,
+            learned,
             n_docs,
+            lengths,
+            category_terms: std::sync::OnceLock::new(),
+            norms: std::sync::OnceLock::new(),
         })
     }
 }
@@ -227,6 +271,7 @@ mod tests {
                 brand,
                 category,
                 attributes: vec![attr],
+                fits: Vec::new(),
             }),
             Synonyms::electronics(),
             vec![("galaxy s24".into(), 7), ("sony".into(), 2)],
@@ -235,7 +280,13 @@ mod tests {
 
     #[test]
     fn round_trips_and_rejects_every_damage() {
-        let ix = index();
+        let ix = index().with_learned(vec![(
+            "phone".into(),
+            Learned {
+                category: Some("electronics.smartphone".into()),
+                boosts: vec![(0, 200)],
+            },
+        )]);
         let bytes = ix.encode();
         assert_eq!(SearchIndex::decode(&bytes, 2).unwrap(), ix);
         assert_eq!(
@@ -257,5 +308,17 @@ mod tests {
             b[at] ^= 0x5a;
             let _ = SearchIndex::decode(&b, 2);
         }
+    }
+
+    /// A format-1 section (written before terms were analysed) is recognised and refused, so the
+    /// edge indexes the model itself instead of matching stemmed queries against raw terms.
+    #[test]
+    fn golden_format_1_section_is_recognised() {
+        let golden = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/golden/search-v1.bin"
+        ))
+        .unwrap();
+        assert_eq!(SearchIndex::decode(&golden, 2), Err(CodecError::Format(1)));
     }
 }

@@ -28,10 +28,13 @@ pub struct SearchQuery {
     pub anonymous_id: Option<String>,
     /// The shop's signature of `user_id` (`crate::identity`).
     pub user_token: Option<String>,
+    /// Whether price words in `q` ("under 800", "cheap") become filters (`intents=off`: no).
+    pub intents: bool,
 }
 
 impl SearchQuery {
-    /// What the index is asked: this request's words, filters, order, facets and page window.
+    /// What the index is asked for this request's words as they are (no intents read),
+    /// filters, order, facets and page window.
     pub fn spec(&self) -> Search<'_> {
         Search {
             q: &self.q,
@@ -40,6 +43,7 @@ impl SearchQuery {
             facets: &self.facets,
             k: self.k,
             offset: (self.page.max(1) - 1) * self.k,
+            cheap: false,
         }
     }
 
@@ -54,6 +58,7 @@ impl SearchQuery {
         "user_id",
         "anonymous_id",
         "user_token",
+        "intents",
     ];
 
     pub fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
@@ -127,6 +132,11 @@ impl SearchQuery {
             user_id: q.id("user_id")?,
             anonymous_id: q.id("anonymous_id")?,
             user_token: q.get("user_token").map(str::to_owned),
+            intents: match q.get("intents") {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(_) => return Err(ApiError::invalid_param("intents", "must be on or off")),
+            },
         })
     }
 }
@@ -184,6 +194,29 @@ pub struct FacetValue {
     pub count: usize,
 }
 
+/// A price filter read from the query's words ("under 800", "cheap"), applied to the results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppliedIntent {
+    /// The words it was read from, as typed.
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_price: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price: Option<f32>,
+    /// The query to send to remove this filter (its words taken out).
+    pub without: String,
+}
+
+/// Set when fewer products matched every word than the page holds, so products matching fewer
+/// words were let in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Relaxed {
+    /// Words (or synonym phrases) a product had to match…
+    pub required: usize,
+    /// …of this many in the query.
+    pub of: usize,
+}
+
 /// `GET /v1/search` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchResponse {
@@ -199,6 +232,11 @@ pub struct SearchResponse {
     pub facets: std::collections::BTreeMap<String, Vec<FacetValue>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub did_you_mean: Option<String>,
+    /// Price filters read from the words, removable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<AppliedIntent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relaxed: Option<Relaxed>,
 }
 
 /// `GET /v1/search/suggest` answer.
@@ -215,14 +253,14 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// `title` HTML-escaped with the words that match a query term (exactly, as a prefix of the last
-/// term, or within the typo budget) wrapped in `<em>`.
+/// `title` HTML-escaped with the words that match a query word (in their analysed form:
+/// exactly, as a prefix of the last word, or within the typo budget) wrapped in `<em>`.
 pub fn highlight(title: &str, q: &str) -> String {
-    let terms = text::query_terms(q);
+    let terms = text::analyse(q);
     title
         .split(' ')
         .map(|word| {
-            let norm: String = text::query_terms(word).concat();
+            let norm: String = text::analyse(word).concat();
             let hit = !norm.is_empty()
                 && terms.iter().enumerate().any(|(i, t)| {
                     norm == *t
@@ -259,6 +297,7 @@ mod tests {
             (vec![("rating", "4")], "rating"),
             (vec![("rating_min", "6")], "`rating_min`"),
             (vec![("rating_min", "x")], "`rating_min`"),
+            (vec![("intents", "maybe")], "`intents`"),
         ] {
             let e = SearchQuery::parse(pairs(&p)).unwrap_err();
             assert_eq!(e.status(), 400, "{p:?}");

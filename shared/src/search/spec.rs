@@ -81,4 +81,6 @@ pub struct Search<'a> {
     pub k: usize,
     /// Results skipped before them.
     pub offset: usize,
+    /// A "cheap" intent: a price ceiling at the cheaper quarter of what matches.
+    pub cheap: bool,
 }

@@ -1,6 +1,9 @@
-//! Search text handling: normalisation (lowercase, accent folding), tokenisation that keeps
-//! electronics model numbers whole ("65QN90C", "WH-1000XM5" → `wh1000xm5`) while also indexing
-//! their letter and digit runs (`wh`, `1000`, `xm`, `5`), and bounded edit distance for typo
+//! Search text handling, the same for products and queries: normalisation (lowercase, accent
+//! folding), tokenisation that keeps electronics model numbers whole ("65QN90C", "WH-1000XM5" →
+//! `wh1000xm5`) while also indexing their letter and digit runs (`wh`, `1000`, `xm`, `5`),
+//! numbers with units written one way (`65"`, "65 inch", "65-inch" → `65in`; "1 TB" → `1tb`),
+//! plural and simple inflection stripping ("headphones" → `headphone`, "batteries" → `battery`),
+//! the query words that carry no meaning (stopwords), and bounded edit distance for typo
 //! tolerance (1 edit from 5 characters, 2 from 9, none on anything with a digit).
 
 /// Folds common Latin accents to their base letter.
@@ -29,7 +32,14 @@ fn words(s: &str) -> Vec<String> {
         let joiner = matches!(c, '-' | '.' | '/')
             && !cur.is_empty()
             && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
-        if c.is_alphanumeric() || joiner {
+        // `65"`, `65''` and `65″` are inches.
+        let inch_mark = matches!(c, '"' | '″' | '\'')
+            && cur.ends_with(|d: char| d.is_ascii_digit())
+            && (c != '\'' || chars.get(i + 1) == Some(&'\''));
+        if inch_mark {
+            cur.push_str("in");
+            out.push(std::mem::take(&mut cur));
+        } else if c.is_alphanumeric() || joiner {
             cur.push(c);
         } else if !cur.is_empty() {
             out.push(std::mem::take(&mut cur));
@@ -72,14 +82,137 @@ pub fn is_exact_only(term: &str) -> bool {
     term.chars().any(|c| c.is_ascii_digit())
 }
 
-/// The terms indexed for a text: each word joined (punctuation removed), and, for words that mix
-/// letters and digits or contain joiners, their runs too. Order kept, duplicates allowed.
+/// Units a number may carry, each alias with the unit's one spelling.
+const UNITS: &[(&str, &str)] = &[
+    ("in", "in"),
+    ("inch", "in"),
+    ("inches", "in"),
+    ("zoll", "in"),
+    ("tb", "tb"),
+    ("terabyte", "tb"),
+    ("terabytes", "tb"),
+    ("gb", "gb"),
+    ("gigabyte", "gb"),
+    ("gigabytes", "gb"),
+    ("mb", "mb"),
+    ("mm", "mm"),
+    ("cm", "cm"),
+    ("m", "m"),
+    ("meter", "m"),
+    ("meters", "m"),
+    ("metre", "m"),
+    ("metres", "m"),
+    ("w", "w"),
+    ("watt", "w"),
+    ("watts", "w"),
+    ("hz", "hz"),
+    ("hertz", "hz"),
+    ("mah", "mah"),
+    ("mp", "mp"),
+    ("megapixel", "mp"),
+    ("megapixels", "mp"),
+    ("k", "k"),
+    ("rpm", "rpm"),
+];
+
+/// The one spelling of a unit alias.
+pub fn unit(alias: &str) -> Option<&'static str> {
+    UNITS.iter().find(|(a, _)| *a == alias).map(|u| u.1)
+}
+
+/// Whether a word is a number (digits, with `.` or `,` inside).
+fn is_number(w: &str) -> bool {
+    w.starts_with(|c: char| c.is_ascii_digit())
+        && w.ends_with(|c: char| c.is_ascii_digit())
+        && w.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+}
+
+/// A word that is a number and a unit ("65inch", "1tb", "65-inch") in its one spelling.
+fn with_unit(w: &str) -> Option<String> {
+    let split = w.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))?;
+    let (number, rest) = w.split_at(split);
+    let rest = rest.strip_prefix('-').unwrap_or(rest);
+    (is_number(number) && !number.is_empty()).then_some(())?;
+    unit(rest).map(|u| format!("{number}{u}"))
+}
+
+/// Words irregular enough to keep as they are.
+const KEEP: &[&str] = &[
+    "series", "species", "news", "lens", "glass", "pass", "plus", "bus", "status", "canvas",
+    "always", "mars", "kits", "its", "this", "his", "does", "yes", "ios", "macos", "windows",
+];
+
+/// Plural and simple inflection stripping for words of letters: "headphones" → `headphone`,
+/// "batteries" → `battery`, "boxes" → `box`, "switches" → `switch`; short words, words with
+/// digits and a few irregular words are left alone. The same on both sides, so only
+/// suggestions ever show a stem.
+pub fn stem(w: &str) -> String {
+    let n = w.len();
+    if n < 4 || !w.chars().all(char::is_alphabetic) || KEEP.contains(&w) {
+        return w.to_owned();
+    }
+    if let Some(base) = w.strip_suffix("ies")
+        && n > 4
+        && !base.ends_with(['e', 'a'])
+    {
+        return format!("{base}y");
+    }
+    for es in ["ches", "shes", "sses", "xes", "zes"] {
+        if w.ends_with(es) {
+            return w[..n - 2].to_owned();
+        }
+    }
+    if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
+        return w[..n - 1].to_owned();
+    }
+    w.to_owned()
+}
+
+/// A text's words in their searched form: lowercased, accents folded, punctuation inside words
+/// removed, a number followed by a unit joined into one word (`65 inch` → `65in`), plurals
+/// stemmed. Products and queries both go through this.
+pub fn analyse(s: &str) -> Vec<String> {
+    let raw = words(s);
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let w = &raw[i];
+        if is_number(w)
+            && let Some(u) = raw.get(i + 1).and_then(|n| unit(n))
+        {
+            out.push(format!("{}{u}", joined(w)));
+            i += 2;
+            continue;
+        }
+        // "16GB/512GB": two sizes.
+        let sizes: Vec<String> = w.split('/').filter_map(with_unit).collect();
+        if w.contains('/') && sizes.len() == w.split('/').count() {
+            out.extend(sizes.iter().map(|x| joined(x)));
+        } else {
+            let word = with_unit(w).unwrap_or_else(|| w.clone());
+            out.push(stem(&joined(&word)));
+        }
+        i += 1;
+    }
+    out.retain(|w| !w.is_empty());
+    out
+}
+
+/// A word without its joiners.
+fn joined(w: &str) -> String {
+    w.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// The terms indexed for a text: each analysed word and, for words that mix letters and digits
+/// or contain joiners, their runs too. Order kept, duplicates allowed.
 pub fn terms(s: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for w in words(s) {
-        let joined: String = w.chars().filter(|c| c.is_alphanumeric()).collect();
+    let raw = words(s);
+    let analysed = analyse(s);
+    out.extend(analysed.iter().cloned());
+    for w in raw {
         let parts = runs(&w);
-        out.push(joined);
         if parts.len() > 1 {
             out.extend(parts);
         }
@@ -87,13 +220,47 @@ pub fn terms(s: &str) -> Vec<String> {
     out
 }
 
-/// The terms of a query: its words joined (as [`terms`] joins them), without the runs, so
-/// "rtx 4070" asks for `rtx` and `4070` and "rtx4070" asks for the model number itself.
+/// The words of a query as typed, joined (as [`terms`] joins them), without stemming: what
+/// suggestions and past queries are keyed on.
 pub fn query_terms(q: &str) -> Vec<String> {
-    words(q)
-        .into_iter()
-        .map(|w| w.chars().filter(|c| c.is_alphanumeric()).collect())
-        .collect()
+    words(q).into_iter().map(|w| joined(&w)).collect()
+}
+
+/// Query words that narrow nothing: left out when they are not part of a known phrase.
+const STOPWORDS: &[&str] = &[
+    "a",
+    "an",
+    "and",
+    "the",
+    "for",
+    "with",
+    "of",
+    "to",
+    "in",
+    "on",
+    "my",
+    "me",
+    "i",
+    "new",
+    "buy",
+    "best",
+    "good",
+    "top",
+    "some",
+    "any",
+    "that",
+    "fit",
+    "fits",
+    "compatible",
+    "which",
+    "who",
+    "what",
+    "by",
+];
+
+/// Whether a (analysed) query word narrows nothing.
+pub fn is_stopword(w: &str) -> bool {
+    STOPWORDS.contains(&w)
 }
 
 /// Edits a query term may be away from an indexed term.
@@ -156,7 +323,7 @@ mod tests {
     fn model_numbers_stay_whole_and_split_into_runs() {
         assert_eq!(
             terms("Samsung 65QN90C Neo QLED"),
-            ["samsung", "65qn90c", "65", "qn", "90", "c", "neo", "qled"]
+            ["samsung", "65qn90c", "neo", "qled", "65", "qn", "90", "c"]
         );
         assert_eq!(
             terms("Sony WH-1000XM5"),
@@ -164,9 +331,58 @@ mod tests {
         );
         assert_eq!(
             terms("Crème brûlée, 2.5 kg"),
-            ["creme", "brulee", "25", "2", "5", "kg"]
+            ["creme", "brulee", "25", "kg", "2", "5"]
         );
-        assert_eq!(query_terms("RTX-4070 laptop"), ["rtx4070", "laptop"]);
+        assert_eq!(query_terms("RTX-4070 laptops"), ["rtx4070", "laptops"]);
+    }
+
+    #[test]
+    fn numbers_with_units_are_written_one_way() {
+        for q in [
+            "65\" tv",
+            "65 inch tv",
+            "65-inch TV",
+            "65in tv",
+            "65'' tv",
+            "65 inches tv",
+        ] {
+            assert_eq!(analyse(q), ["65in", "tv"], "{q}");
+        }
+        assert_eq!(analyse("1 TB ssd"), ["1tb", "ssd"]);
+        assert_eq!(analyse("2TB"), ["2tb"]);
+        assert_eq!(analyse("6.1\" screen"), ["61in", "screen"]);
+        assert_eq!(analyse("144 Hz"), ["144hz"]);
+        assert_eq!(analyse("4k tv"), ["4k", "tv"]);
+        assert_eq!(analyse("16GB/512GB"), ["16gb", "512gb"]);
+        assert_eq!(
+            analyse("iphone 15 case"),
+            ["iphone", "15", "case"],
+            "15 has no unit"
+        );
+        assert_eq!(
+            terms("LG OLED C3 65\""),
+            ["lg", "oled", "c3", "65in", "c", "3", "65", "in"]
+        );
+    }
+
+    #[test]
+    fn plurals_and_inflections_share_a_stem() {
+        for (a, b) in [
+            ("headphones", "headphone"),
+            ("batteries", "battery"),
+            ("boxes", "box"),
+            ("switches", "switch"),
+            ("cases", "case"),
+            ("cables", "cable"),
+            ("series", "series"),
+            ("glass", "glass"),
+            ("tvs", "tvs"),
+            ("ssds", "ssd"),
+        ] {
+            assert_eq!(stem(a), b, "{a}");
+        }
+        assert_eq!(analyse("Wireless Headphones"), ["wireless", "headphone"]);
+        assert!(is_stopword("for") && !is_stopword("case"));
     }
 
     #[test]

@@ -310,6 +310,39 @@ fn widgets_honour_diversity_rules_and_buy_again_and_every_serve_lands_in_the_lak
     for it in warranty["items"].as_array().unwrap() {
         assert!(!it["title"].as_str().unwrap().contains("years"), "{it}");
     }
+    // Shoppers' words: category and attribute words, price words applied as a removable filter,
+    // relaxation instead of a dead end.
+    let (s, wireless) = w.get("/v1/search?q=wireless%20headphones&k=5").unwrap();
+    assert_eq!(s, 200, "{wireless}");
+    assert!(
+        !wireless["items"].as_array().unwrap().is_empty(),
+        "{wireless}"
+    );
+    for it in wireless["items"].as_array().unwrap() {
+        assert_eq!(it["category"], "electronics.audio.headphone", "{wireless}");
+    }
+    let (_, under) = w.get("/v1/search?q=laptop%20under%20800&k=50").unwrap();
+    assert_eq!(under["intents"][0]["max_price"], json!(800.0), "{under}");
+    assert_eq!(under["intents"][0]["without"], "laptop", "{under}");
+    for it in under["items"].as_array().unwrap() {
+        assert!(it["price"].as_f64().unwrap() <= 800.0, "{under}");
+    }
+    let (_, off) = w
+        .get("/v1/search?q=laptop%20under%20800&k=50&intents=off")
+        .unwrap();
+    assert!(off.get("intents").is_none(), "{off}");
+    let (_, relaxed) = w.get("/v1/search?q=headphones%20zzqqxx&k=5").unwrap();
+    assert_eq!(
+        relaxed["relaxed"],
+        json!({"required": 1, "of": 2}),
+        "{relaxed}"
+    );
+    assert!(relaxed["total"].as_u64().unwrap() > 0, "{relaxed}");
+    let (s, bad) = w.get("/v1/search?q=tv&intents=maybe").unwrap();
+    assert_eq!(
+        (s, bad["error"]["code"].as_str()),
+        (400, Some("invalid_parameter"))
+    );
     // rating_min never leaks; sort=newest orders by listing date.
     let (s, rated) = w.get("/v1/search?rating_min=4.5&k=100").unwrap();
     assert_eq!(s, 200, "{rated}");

@@ -13,8 +13,8 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
 use serde_json::{Map, Value, json};
 
-use super::engine::Engine;
 use super::output::KpiError;
+use crate::lake::engine::Engine;
 use crate::lake::store::Lake;
 
 /// Where the document is kept in the lake.
@@ -54,7 +54,7 @@ fn sections() -> Vec<(&'static str, String)> {
         (
             "searches",
             format!(
-                "SELECT dt, query, searches, zero_results, clicked_searches FROM (
+                "SELECT dt, query, searches, zero_results, clicked_searches, refined_searches, abandoned_searches FROM (
                     SELECT *, ROW_NUMBER() OVER (PARTITION BY dt ORDER BY searches DESC, query) AS r
                     FROM search_analytics) WHERE r <= {TOP_PER_DAY} ORDER BY dt, r"
             ),

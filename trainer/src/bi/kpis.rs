@@ -20,10 +20,10 @@ use crate::lake::compact::PartitionState;
 
 use crate::lake::store::Lake;
 
-use super::engine::Engine;
 use super::output::write;
 pub use super::output::{KpiError, MAX_DAYS};
 use super::{dashboard, ml, queries};
+use crate::lake::engine::Engine;
 
 /// Which days to (re)compute.
 #[derive(Debug, Clone, Default)]

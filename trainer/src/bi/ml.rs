@@ -12,10 +12,10 @@ use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::compute::cast;
 use serde::Serialize;
 
-use super::engine::Engine;
 use super::forecast::{self, HORIZON};
 use super::output::{KpiError, write};
 use super::segments::{self, Rfm};
+use crate::lake::engine::Engine;
 use crate::lake::store::Lake;
 
 /// Per buyer: days from their last purchase to the end of the data, orders, revenue.

@@ -1,6 +1,6 @@
 //! Business intelligence: the tables and figures analysts read.
 //!
-//! Owns the KPI tables under `tables/kpi/` ([`kpis`], as SQL through DataFusion in [`engine`] and
+//! Owns the KPI tables under `tables/kpi/` ([`kpis`], as SQL through DataFusion in [`crate::lake::engine`] and
 //! [`queries`]), customer segments and demand forecasts ([`ml`], [`segments`], [`forecast`]), the
 //! dashboard's data ([`dashboard`]) and the windowed alert rules ([`alerts`]).
 //!
@@ -8,7 +8,6 @@
 
 pub mod alerts;
 pub mod dashboard;
-pub mod engine;
 pub mod forecast;
 pub mod kpis;
 pub mod ml;

@@ -149,27 +149,41 @@ fn product_performance() -> String {
 }
 
 /// Per day and normalised query (lowercase, trimmed): searches served by the edge, how many found
-/// nothing, how many were followed by a click (an event carrying the search's serve id), and the
-/// click-through rate.
+/// nothing, how many were followed by a click (an event carrying the search's serve id), the
+/// click-through rate, and where the others went: *refined* (no click, and the same shopper
+/// searched again within [`REFINE_MS`]) or *abandoned* (no click, no new search soon after).
 fn search_analytics() -> String {
-    "WITH s AS (
+    format!(
+        "WITH s AS (
         SELECT dt, serve_id, lower(trim(query)) AS query,
-               COALESCE(total, CAST(cardinality(items) AS BIGINT)) AS total
-        FROM serves WHERE placement = 'search' AND query IS NOT NULL AND {days}
+               COALESCE(total, CAST(cardinality(items) AS BIGINT)) AS total,
+               COALESCE(user_id, anonymous_id) AS shopper, timestamp AS ts
+        FROM serves WHERE placement = 'search' AND query IS NOT NULL AND {{days}}
+    ),
+    n AS (
+        SELECT *, LEAD(ts) OVER (PARTITION BY shopper ORDER BY ts, serve_id) AS next_ts FROM s
     ),
     clicked AS (
         SELECT DISTINCT serve_id FROM events
         WHERE serve_id IS NOT NULL AND event_type IN ('view', 'rec_click', 'add_to_cart')
     )
-    SELECT s.dt, s.query,
+    SELECT n.dt, n.query,
            COUNT(*) AS searches,
-           SUM(CASE WHEN s.total = 0 THEN 1 ELSE 0 END) AS zero_results,
+           SUM(CASE WHEN n.total = 0 THEN 1 ELSE 0 END) AS zero_results,
            COUNT(clicked.serve_id) AS clicked_searches,
-           CAST(COUNT(clicked.serve_id) AS DOUBLE) / COUNT(*) AS ctr
-    FROM s LEFT JOIN clicked ON clicked.serve_id = s.serve_id
-    GROUP BY s.dt, s.query ORDER BY s.dt, s.query"
-        .to_owned()
+           CAST(COUNT(clicked.serve_id) AS DOUBLE) / COUNT(*) AS ctr,
+           SUM(CASE WHEN clicked.serve_id IS NULL AND n.next_ts IS NOT NULL
+                     AND n.next_ts - n.ts <= {REFINE_MS} THEN 1 ELSE 0 END) AS refined_searches,
+           SUM(CASE WHEN clicked.serve_id IS NULL AND (n.next_ts IS NULL
+                     OR n.next_ts - n.ts > {REFINE_MS}) THEN 1 ELSE 0 END) AS abandoned_searches
+    FROM n LEFT JOIN clicked ON clicked.serve_id = n.serve_id
+    GROUP BY n.dt, n.query ORDER BY n.dt, n.query"
+    )
 }
+
+/// A search followed by another of the same shopper within this long, with no click between, was
+/// refined.
+pub const REFINE_MS: i64 = 120_000;
 
 /// Per day, placement, model version and A/B variant: responses served, products shown
 /// (impressions), recommendation clicks, click-through rate, add-to-carts from a recommendation,

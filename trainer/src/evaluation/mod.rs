@@ -14,4 +14,5 @@ pub mod gate;
 pub mod holdout;
 pub mod metrics;
 pub mod search_cases;
+pub mod search_judged;
 pub mod sequences;

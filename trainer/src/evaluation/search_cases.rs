@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use rand::Rng;
 use rand::rngs::StdRng;
 use shared::artifact::{ItemRecord, NONE};
-use shared::search::index::Found;
+use shared::search::rank::Found;
 use shared::{Model, ModelData};
 
 use crate::lake::products::Product;
@@ -203,6 +203,7 @@ mod tests {
             user_id: None,
             anonymous_id: None,
             user_token: None,
+            intents: true,
         }
     }
 

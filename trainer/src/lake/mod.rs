@@ -4,7 +4,8 @@
 //! tables and their readers ([`events_table`], [`products`], [`rows_table`]), quarantine
 //! ([`quarantine`]), compaction of raw NDJSON into the tables ([`compact`]), the importers that
 //! fill the raw zone ([`rees46`], the simulated shop in [`simulate`]), copying raw events from a
-//! running worker ([`pull`]) and backups ([`backup`]).
+//! running worker ([`pull`]), backups ([`backup`]) and SQL over the lake's tables through
+//! DataFusion ([`engine`]), which the BI tables and the search learning query.
 //!
 //! Must not: train or score models, decide what a model is worth, or hold PII in the clear
 //! (identifiers arrive pseudonymised; the customer stage encrypts what it stores). Keys come from
@@ -13,6 +14,7 @@
 pub mod backup;
 pub mod compact;
 pub mod dead_letters;
+pub mod engine;
 pub mod events_table;
 pub mod models_store;
 pub mod parquet_io;

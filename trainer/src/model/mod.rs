@@ -17,4 +17,5 @@ pub mod interactions;
 pub mod ivf;
 pub mod repurchase;
 pub mod search_index;
+pub mod search_learning;
 pub mod train;

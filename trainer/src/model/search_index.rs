@@ -2,7 +2,8 @@
 //! and attribute values; the shop's synonyms (`config/synonyms.json` in the lake, else the
 //! built-in electronics list); and, for suggestions, the queries shoppers asked in the last
 //! [`QUERY_DAYS`] days that found something and that at least [`MIN_QUERY_SHOPPERS`] different
-//! shoppers asked (so one shopper's query is never suggested to another).
+//! shoppers asked (so one shopper's query is never suggested to another); and what those searches
+//! taught ([`crate::model::search_learning`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -17,6 +18,8 @@ use crate::lake::store::{Lake, StoreError};
 
 /// Where a shop keeps its synonyms.
 pub const SYNONYMS_KEY: &str = shared::lake::CONFIG_SYNONYMS;
+/// Attributes naming the products an accessory is made for: indexed at the "fits" weight.
+pub const FITS_KEYS: &[&str] = &["compatible_with", "compatibility", "fits", "for"];
 /// How far back past queries are read.
 pub const QUERY_DAYS: i64 = 30;
 /// Fewest distinct shoppers behind a suggested query.
@@ -32,6 +35,8 @@ pub enum SearchBuildError {
     Store(#[from] StoreError),
     #[error("{SYNONYMS_KEY}: {0}")]
     Synonyms(String),
+    #[error("mining the search log: {0}")]
+    Learning(#[from] datafusion::error::DataFusionError),
 }
 
 /// What went into the index, for the artifact's meta.
@@ -43,6 +48,8 @@ pub struct SearchStats {
     pub synonyms_source: &'static str,
     pub past_queries: usize,
     pub serve_lines_skipped: usize,
+    /// What the shop's searches and the choices after them taught.
+    pub learned: crate::model::search_learning::LearningStats,
     pub bytes: usize,
 }
 
@@ -146,7 +153,23 @@ pub fn index(
                 category,
                 attributes: by_id
                     .get(it.id.as_str())
-                    .map(|p| p.attributes.values().map(String::as_str).collect())
+                    .map(|p| {
+                        p.attributes
+                            .iter()
+                            .filter(|(k, _)| !FITS_KEYS.contains(&k.as_str()))
+                            .map(|(_, v)| v.as_str())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                fits: by_id
+                    .get(it.id.as_str())
+                    .map(|p| {
+                        p.attributes
+                            .iter()
+                            .filter(|(k, _)| FITS_KEYS.contains(&k.as_str()))
+                            .map(|(_, v)| v.as_str())
+                            .collect()
+                    })
                     .unwrap_or_default(),
             }),
         synonyms,
@@ -163,7 +186,10 @@ pub async fn attach(
 ) -> Result<SearchStats, SearchBuildError> {
     let (synonyms, source) = synonyms(lake).await?;
     let (queries, skipped) = past_queries(lake, now_ms).await?;
-    let ix = index(data, products, synonyms, queries);
+    let ids: Vec<String> = data.items.iter().map(|it| it.id.clone()).collect();
+    let (learned, learned_stats) =
+        crate::model::search_learning::mine(lake, &ids, products, now_ms).await?;
+    let ix = index(data, products, synonyms, queries).with_learned(learned);
     let bytes = ix.encode();
     let stats = SearchStats {
         terms: ix.terms(),
@@ -172,6 +198,7 @@ pub async fn attach(
         synonyms_source: source,
         past_queries: ix.past_queries(),
         serve_lines_skipped: skipped,
+        learned: learned_stats,
         bytes: bytes.len(),
     };
     data.search = Some(bytes);
@@ -241,15 +268,16 @@ mod tests {
             .await
             .unwrap();
         let (s, source) = synonyms(&lake).await.unwrap();
-        assert_eq!((s.of("telly"), source), (&["tv".to_owned()][..], "lake"));
-        lake.put(SYNONYMS_KEY, r#"{"synonyms": [["solid state", "ssd"]]}"#)
-            .await
-            .unwrap();
+        assert_eq!(source, "lake");
+        assert_eq!((s.len(), s.groups_of_word("telly").count()), (1, 1));
+        lake.put(
+            SYNONYMS_KEY,
+            r#"{"synonyms": [["solid state drive", "ssd"], ["a b c d e", "x"]]}"#,
+        )
+        .await
+        .unwrap();
         let e = synonyms(&lake).await.unwrap_err().to_string();
-        assert!(
-            e.contains("synonyms[0]") && e.contains("solid state"),
-            "{e}"
-        );
+        assert!(e.contains("synonyms[1]") && e.contains("a b c d e"), "{e}");
     }
 
     #[tokio::test]
@@ -281,6 +309,7 @@ mod tests {
             user_id: None,
             anonymous_id: None,
             user_token: None,
+            intents: true,
         };
         // Colours live only in attributes: the trainer's index finds them, the model's does not.
         let red = ix.search(&with, &ask("red").spec(), None);

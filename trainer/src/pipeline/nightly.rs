@@ -179,7 +179,7 @@ mod tests {
             seed: 5,
             end_ms,
         };
-        simulate(&lake, &sim).await.unwrap();
+        let simulated = simulate(&lake, &sim).await.unwrap();
         let mut train = TrainParams::default();
         train.0.ials = IalsParams::default().factors(8).iterations(3).check().ok();
         let dir = tempfile::tempdir().unwrap();
@@ -199,7 +199,14 @@ mod tests {
             out: Some(out.clone()),
         };
         let r = run(&lake, &models, &p).await.unwrap();
-        assert_eq!(r.compact.events_out, 12_000 - r.compact.duplicates_removed);
+        assert_eq!(
+            r.compact.events_out,
+            simulated.events - r.compact.duplicates_removed
+        );
+        assert!(
+            simulated.searches.clicks > 0,
+            "a search log was written too"
+        );
         assert_eq!((r.kpis.days, r.kpis.error.as_deref()), (KPI_DAYS, None));
         assert_eq!(r.published.version, "n1");
         assert!(!r.gate.refused(), "{:?}", r.gate);

@@ -509,8 +509,22 @@ async fn every_kpi_equals_a_brute_force_count_of_the_raw_events() {
         .filter(|e| matches!(e.event_type.as_str(), "view" | "rec_click" | "add_to_cart"))
         .filter_map(|e| e.serve_id.as_deref())
         .collect();
-    let mut search: BTreeMap<Vec<String>, [f64; 3]> = BTreeMap::new();
-    for (d, sv) in serves.iter().filter(|(_, s)| s.placement == "search") {
+    let mut search: BTreeMap<Vec<String>, [f64; 5]> = BTreeMap::new();
+    let who = |s: &Serve| s.user_id.clone().or_else(|| s.anonymous_id.clone());
+    let mut searches: Vec<&(String, Serve)> = serves
+        .iter()
+        .filter(|(_, s)| s.placement == "search" && s.query.is_some())
+        .collect();
+    searches.sort_by(|a, b| {
+        (who(&a.1), a.1.timestamp, &a.1.serve_id).cmp(&(who(&b.1), b.1.timestamp, &b.1.serve_id))
+    });
+    for (i, (d, sv)) in searches.iter().map(|x| (&x.0, &x.1)).enumerate() {
+        let next = searches
+            .get(i + 1)
+            .filter(|n| who(&n.1) == who(sv))
+            .map(|n| n.1.timestamp);
+        let clicked = followed.contains(sv.serve_id.as_str());
+        let refined = !clicked && next.is_some_and(|t| t - sv.timestamp <= queries::REFINE_MS);
         let x = search
             .entry(vec![
                 d.clone(),
@@ -519,7 +533,9 @@ async fn every_kpi_equals_a_brute_force_count_of_the_raw_events() {
             .or_default();
         x[0] += 1.0;
         x[1] += f64::from(u8::from(sv.total == Some(0)));
-        x[2] += f64::from(u8::from(followed.contains(sv.serve_id.as_str())));
+        x[2] += f64::from(u8::from(clicked));
+        x[3] += f64::from(u8::from(refined));
+        x[4] += f64::from(u8::from(!clicked && !refined));
     }
     let want = search
         .into_iter()
@@ -531,6 +547,8 @@ async fn every_kpi_equals_a_brute_force_count_of_the_raw_events() {
                     ("zero_results", x[1]),
                     ("clicked_searches", x[2]),
                     ("ctr", x[2] / x[0]),
+                    ("refined_searches", x[3]),
+                    ("abandoned_searches", x[4]),
                 ],
             )
         })

@@ -17,6 +17,11 @@ use shared::{Event, EventType, PurchaseLine, lake, time::DAY_MS};
 use crate::lake::products::Product;
 use crate::lake::store::{Lake, StoreError};
 
+mod catalog;
+pub mod searches;
+
+use catalog::CATEGORIES;
+
 /// Simulation size and seed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimParams {
@@ -54,9 +59,10 @@ impl SimParams {
     pub fn check(&self) -> Result<(), SimError> {
         let bad = |m: &str| Err(SimError::Params(m.to_owned()));
         if self.users == 0 || self.items < CATEGORIES.len() || self.days == 0 || self.events == 0 {
-            return bad(
-                "need events ≥ 1, users ≥ 1, days ≥ 1 and at least one item per category (≥ 19 items)",
-            );
+            return Err(SimError::Params(format!(
+                "need events ≥ 1, users ≥ 1, days ≥ 1 and at least one item per category (≥ {} items)",
+                CATEGORIES.len()
+            )));
         }
         if self.items > 10_000_000 || self.users > 100_000_000 || self.days > 3650 {
             return bad("items ≤ 10M, users ≤ 100M, days ≤ 3650");
@@ -73,291 +79,10 @@ pub struct SimReport {
     pub products: usize,
     pub files: usize,
     pub by_type: BTreeMap<String, usize>,
+    /// The search log written beside the events ([`searches`]); its clicks are counted in
+    /// `events`.
+    pub searches: searches::SearchLog,
 }
-
-struct Category {
-    code: &'static str,
-    weight: f64,
-    price: f64,
-    brands: &'static [(&'static str, &'static [&'static str])],
-    variants: &'static [&'static str],
-    /// Categories whose items are bought with this one.
-    accessories: &'static [&'static str],
-    consumable: bool,
-}
-
-const CATEGORIES: &[Category] = &[
-    Category {
-        code: "electronics.smartphone",
-        weight: 14.0,
-        price: 650.0,
-        brands: &[
-            ("Samsung", &["Galaxy S23", "Galaxy S24 Ultra", "Galaxy A54"]),
-            ("Apple", &["iPhone 15", "iPhone 15 Pro", "iPhone 14"]),
-            ("Xiaomi", &["Redmi Note 13", "14T Pro"]),
-            ("Google", &["Pixel 8", "Pixel 8 Pro"]),
-            ("OnePlus", &["12", "Nord 3"]),
-        ],
-        variants: &["128GB", "256GB", "512GB"],
-        accessories: &[
-            "electronics.accessories.case",
-            "electronics.accessories.charger",
-            "electronics.accessories.cable",
-        ],
-        consumable: false,
-    },
-    Category {
-        code: "computers.notebook",
-        weight: 10.0,
-        price: 1100.0,
-        brands: &[
-            (
-                "Lenovo",
-                &["ThinkPad X1 Carbon Gen 11", "IdeaPad 5", "Legion 5 Pro"],
-            ),
-            ("Apple", &["MacBook Air M2", "MacBook Pro 14 M3"]),
-            ("ASUS", &["ZenBook 14 UX3402", "ROG Strix G16"]),
-            ("HP", &["EliteBook 840 G10", "Pavilion 15"]),
-            ("Dell", &["XPS 13 9315", "Inspiron 16"]),
-        ],
-        variants: &["8GB/256GB", "16GB/512GB", "32GB/1TB"],
-        accessories: &[
-            "computers.peripherals.mouse",
-            "computers.accessories.bag",
-            "computers.peripherals.keyboard",
-        ],
-        consumable: false,
-    },
-    Category {
-        code: "electronics.audio.headphone",
-        weight: 8.0,
-        price: 160.0,
-        brands: &[
-            ("Sony", &["WH-1000XM5", "WF-1000XM4"]),
-            ("Bose", &["QuietComfort 45", "QuietComfort Earbuds II"]),
-            ("JBL", &["Tune 760NC", "Live 660NC"]),
-            ("Apple", &["AirPods Pro 2", "AirPods Max"]),
-            ("Sennheiser", &["Momentum 4", "HD 560S"]),
-        ],
-        variants: &["Black", "White", "Blue"],
-        accessories: &[],
-        consumable: false,
-    },
-    Category {
-        code: "electronics.video.tv",
-        weight: 6.0,
-        price: 900.0,
-        brands: &[
-            ("Samsung", &["QN90C", "QN85C", "The Frame LS03B"]),
-            ("LG", &["OLED C3", "OLED G3", "QNED81"]),
-            ("Sony", &["Bravia XR A80L", "Bravia X90L"]),
-            ("TCL", &["C845", "P745"]),
-        ],
-        variants: &["55\"", "65\"", "75\""],
-        accessories: &["electronics.accessories.cable"],
-        consumable: false,
-    },
-    Category {
-        code: "computers.peripherals.mouse",
-        weight: 5.0,
-        price: 45.0,
-        brands: &[
-            ("Logitech", &["MX Master 3S", "M720 Triathlon", "G502 X"]),
-            ("Razer", &["DeathAdder V3", "Basilisk V3"]),
-            ("Microsoft", &["Arc Mouse", "Bluetooth Ergonomic"]),
-        ],
-        variants: &["Graphite", "Pale Grey"],
-        accessories: &[],
-        consumable: false,
-    },
-    Category {
-        code: "computers.peripherals.keyboard",
-        weight: 4.0,
-        price: 90.0,
-        brands: &[
-            ("Logitech", &["MX Keys S", "K380"]),
-            ("Keychron", &["K2 V2", "Q1 Pro"]),
-            ("Razer", &["BlackWidow V4", "Huntsman Mini"]),
-        ],
-        variants: &["US", "UK", "DE"],
-        accessories: &[],
-        consumable: false,
-    },
-    Category {
-        code: "computers.peripherals.monitor",
-        weight: 5.0,
-        price: 350.0,
-        brands: &[
-            ("Dell", &["UltraSharp U2723QE", "S2721DGF"]),
-            ("LG", &["UltraGear 27GP850", "27UL850"]),
-            ("Samsung", &["Odyssey G7", "ViewFinity S8"]),
-            ("ASUS", &["ProArt PA278QV", "TUF VG27AQ"]),
-        ],
-        variants: &["27\"", "32\""],
-        accessories: &["electronics.accessories.cable"],
-        consumable: false,
-    },
-    Category {
-        code: "computers.components.videocards",
-        weight: 4.0,
-        price: 700.0,
-        brands: &[
-            ("ASUS", &["RTX 4070 Dual OC", "RTX 4090 ROG Strix"]),
-            ("MSI", &["RTX 4080 Gaming X Trio", "RTX 4060 Ventus 2X"]),
-            ("Gigabyte", &["RX 7800 XT Gaming OC", "RTX 4070 Ti Eagle"]),
-        ],
-        variants: &["12GB", "16GB", "24GB"],
-        accessories: &[],
-        consumable: false,
-    },
-    Category {
-        code: "electronics.tablet",
-        weight: 5.0,
-        price: 520.0,
-        brands: &[
-            ("Apple", &["iPad Air 5", "iPad Pro 11 M2"]),
-            ("Samsung", &["Galaxy Tab S9", "Galaxy Tab A9+"]),
-            ("Lenovo", &["Tab P11 Gen 2", "Tab M10"]),
-        ],
-        variants: &["64GB", "128GB", "256GB"],
-        accessories: &[
-            "electronics.accessories.case",
-            "electronics.accessories.charger",
-        ],
-        consumable: false,
-    },
-    Category {
-        code: "electronics.smartwatch",
-        weight: 4.0,
-        price: 300.0,
-        brands: &[
-            ("Apple", &["Watch Series 9", "Watch SE 2"]),
-            ("Samsung", &["Galaxy Watch6", "Galaxy Watch6 Classic"]),
-            ("Garmin", &["Forerunner 265", "Fenix 7"]),
-        ],
-        variants: &["41mm", "45mm"],
-        accessories: &["electronics.accessories.charger"],
-        consumable: false,
-    },
-    Category {
-        code: "electronics.camera.photo",
-        weight: 3.0,
-        price: 1500.0,
-        brands: &[
-            ("Canon", &["EOS R6 Mark II", "EOS R50"]),
-            ("Sony", &["Alpha 7 IV", "ZV-E10"]),
-            ("Nikon", &["Z6 II", "Z50"]),
-            ("Fujifilm", &["X-T5", "X-S20"]),
-        ],
-        variants: &["Body", "Kit 24-105mm"],
-        accessories: &["electronics.accessories.battery"],
-        consumable: false,
-    },
-    Category {
-        code: "electronics.accessories.case",
-        weight: 4.0,
-        price: 25.0,
-        brands: &[
-            ("Spigen", &["Ultra Hybrid", "Tough Armor"]),
-            ("OtterBox", &["Defender", "Symmetry"]),
-            ("Apple", &["Silicone Case MagSafe"]),
-        ],
-        variants: &["Clear", "Black", "Blue"],
-        accessories: &[],
-        consumable: false,
-    },
-    Category {
-        code: "electronics.accessories.charger",
-        weight: 3.0,
-        price: 30.0,
-        brands: &[
-            ("Anker", &["PowerPort III 65W", "Nano 30W"]),
-            ("Belkin", &["BoostCharge Pro 3-in-1", "25W USB-C"]),
-            ("Samsung", &["EP-T4510 45W"]),
-        ],
-        variants: &["White", "Black"],
-        accessories: &["electronics.accessories.cable"],
-        consumable: false,
-    },
-    Category {
-        code: "electronics.accessories.cable",
-        weight: 3.0,
-        price: 12.0,
-        brands: &[
-            ("Anker", &["PowerLine III USB-C", "PowerLine Lightning"]),
-            ("Belkin", &["USB-C to USB-C 2.0", "HDMI 2.1 Ultra"]),
-            ("UGREEN", &["USB-C 100W", "DisplayPort 1.4"]),
-        ],
-        variants: &["1m", "2m", "3m"],
-        accessories: &[],
-        consumable: true,
-    },
-    Category {
-        code: "electronics.accessories.battery",
-        weight: 2.0,
-        price: 10.0,
-        brands: &[
-            ("Duracell", &["Plus AA 8-pack", "Plus AAA 8-pack"]),
-            ("Energizer", &["Max AA 12-pack", "Lithium AA 4-pack"]),
-            ("Varta", &["Longlife AA 10-pack"]),
-        ],
-        variants: &["Standard"],
-        accessories: &[],
-        consumable: true,
-    },
-    Category {
-        code: "computers.peripherals.printer",
-        weight: 2.0,
-        price: 200.0,
-        brands: &[
-            ("HP", &["LaserJet Pro M404dn", "DeskJet 4120e"]),
-            ("Canon", &["PIXMA TS5350", "i-SENSYS MF445dw"]),
-            ("Epson", &["EcoTank ET-2850", "WorkForce WF-2950"]),
-        ],
-        variants: &["Standard"],
-        accessories: &["computers.accessories.ink"],
-        consumable: false,
-    },
-    Category {
-        code: "computers.accessories.ink",
-        weight: 2.0,
-        price: 30.0,
-        brands: &[
-            ("HP", &["305XL Black", "305 Tri-colour"]),
-            ("Canon", &["PG-545XL", "CL-546"]),
-            ("Epson", &["T502 EcoTank Black", "102 Cyan"]),
-        ],
-        variants: &["Single", "Twin pack"],
-        accessories: &[],
-        consumable: true,
-    },
-    Category {
-        code: "computers.accessories.bag",
-        weight: 2.0,
-        price: 60.0,
-        brands: &[
-            ("Targus", &["CitySmart 15.6", "Newport Backpack"]),
-            ("Samsonite", &["Guardit 2.0", "Openroad"]),
-            ("Thule", &["Subterra", "Crossover 2"]),
-        ],
-        variants: &["14\"", "16\""],
-        accessories: &[],
-        consumable: false,
-    },
-    Category {
-        code: "appliances.kitchen.coffee_machine",
-        weight: 3.0,
-        price: 400.0,
-        brands: &[
-            ("DeLonghi", &["Magnifica Evo", "Dinamica Plus"]),
-            ("Philips", &["LatteGo 5400", "3200 Series"]),
-            ("Nespresso", &["Vertuo Next", "Essenza Mini"]),
-        ],
-        variants: &["Black", "Silver"],
-        accessories: &[],
-        consumable: false,
-    },
-];
 
 /// The simulated catalog and per-category popularity samplers.
 struct Shop {
@@ -421,17 +146,17 @@ impl Shop {
             for n in 0..count {
                 let (brand, series) = cat.brands[rng.random_range(0..cat.brands.len())];
                 let model = series[rng.random_range(0..series.len())];
-                let variant = cat.variants[n % cat.variants.len()];
                 let id = format!("{}", 100_000 + products.len());
                 let suffix = if n >= cat.brands.len() * 3 {
                     format!(" ({})", &id[id.len() - 3..])
                 } else {
                     String::new()
                 };
+                let (title, attributes) = catalog::describe(cat, c, n, brand, model, &suffix);
                 let created = start_ms - rng.random_range(0..365) * DAY_MS;
                 by_category[c].push(products.len());
                 products.push(Product {
-                    title: format!("{brand} {model} {variant}{suffix}"),
+                    title,
                     id,
                     brand: brand.to_lowercase(),
                     category: cat.code.to_owned(),
@@ -441,7 +166,7 @@ impl Shop {
                     rating: Some(((3.0 + rng.random::<f32>() * 2.0) * 10.0).round() / 10.0),
                     created_at: created,
                     updated_at: created,
-                    attributes: attributes(variant, n + c),
+                    attributes,
                 });
             }
         }
@@ -531,19 +256,6 @@ impl DayWriter<'_> {
     }
 }
 
-/// Colours the simulated catalog's attributes cycle through.
-const COLORS: [&str; 5] = ["Black", "Silver", "White", "Blue", "Red"];
-
-/// A product's specifications, derived without drawing from the RNG (so adding them left every
-/// other simulated value as it was): its variant, a colour and a warranty.
-fn attributes(variant: &str, n: usize) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("variant".to_owned(), variant.to_owned()),
-        ("color".to_owned(), COLORS[n * 7 % COLORS.len()].to_owned()),
-        ("warranty".to_owned(), format!("{} years", 1 + n % 3)),
-    ])
-}
-
 /// The simulated catalog alone (the same products `simulate` writes for these parameters).
 pub fn catalog(p: &SimParams) -> Vec<Product> {
     let start_ms = p.end_ms - p.days as i64 * DAY_MS;
@@ -620,7 +332,9 @@ pub async fn simulate(lake: &Lake, p: &SimParams) -> Result<SimReport, SimError>
         bar.set_position(counter as u64);
     }
     bar.finish_and_clear();
-    report.events = counter;
+    report.searches = searches::write(lake, p, &shop.products, &shop.by_category).await?;
+    report.files += 2 * p.days;
+    report.events = counter + report.searches.clicks;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -876,10 +590,14 @@ mod tests {
     async fn writes_valid_events_with_a_funnel() {
         let p = params(5000, 42);
         let (lake, r) = run(&p).await;
-        assert_eq!(r.events, 5000);
+        assert_eq!(
+            r.events,
+            5000 + r.searches.clicks,
+            "the search log's clicks on top"
+        );
         assert_eq!(r.products, 400);
         let events = all_events(&lake).await;
-        assert_eq!(events.len(), 5000);
+        assert_eq!(events.len(), r.events);
         let now = p.end_ms;
         for e in &events {
             let v = serde_json::to_value(e).unwrap();

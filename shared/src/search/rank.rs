@@ -1,0 +1,617 @@
+//! Ranking a search. The query's words become *units* (a word, or a phrase of a synonym group
+//! standing for its concept); every product matching at least one unit is a candidate. When the
+//! products matching every unit fill less than the requested page, the query is relaxed: products
+//! matching fewer units are let in, the most units first, down to one (so a query finds nothing
+//! only when no word matches anything). Candidates are ordered by, in turn:
+//!
+//! 1. **words matched** — how many of the query's units the product matches;
+//! 2. **category intent** — whether the product is in a category the query names (the last
+//!    unit naming one: "iphone 15 *case*" asks for cases), or the category shoppers chose for
+//!    this query ([`Learned`]);
+//! 3. **typos** — fewer units matched only through a typo first;
+//! 4. **learned** — products the shop's shoppers chose for this query;
+//! 5. **proximity** — the units close together and in order in the title (over the best
+//!    [`PROXIMITY_WINDOW`] of a tie);
+//! 6. **relevance** — BM25 over field-weighted terms (title > brand > category > attributes),
+//!    raised by popularity (at most [`POPULARITY`]) and the shopper's taste (at most
+//!    [`PERSONAL`]).
+//!
+//! Filters apply to every candidate; facets are counted over the candidates let in, each as if
+//! its own filter were not applied.
+//!
+//! [`Learned`]: crate::search::index::Learned
+
+use std::collections::HashMap;
+
+use crate::artifact::Model;
+use crate::search::index::{Match, SearchIndex, query_key};
+use crate::search::spec::{Facet, Search, SearchFilter, Sort};
+use crate::search::text;
+
+/// BM25 saturation.
+const K1: f32 = 1.2;
+/// Popularity raises a relevance score by at most this share (a tie-breaker, never a match).
+pub const POPULARITY: f32 = 0.1;
+/// The shopper's taste (their session folded into the embedding space) raises a relevance score
+/// by at most this share; when browsing without a query it is half the ranking.
+pub const PERSONAL: f32 = 0.15;
+const PERSONAL_BROWSE: f32 = 0.5;
+/// How many of a tie's best products proximity is computed for.
+pub const PROXIMITY_WINDOW: usize = 100;
+/// Proximity of two units farther apart than this (or missing from the title) is this.
+const FAR: usize = 8;
+/// "cheap": the price ceiling is this quantile of the candidates' prices.
+pub const CHEAP_QUANTILE: f32 = 0.25;
+
+/// Upper bounds of the price facet's bands.
+const PRICE_BANDS: [(f32, &str); 7] = [
+    (50.0, "0-50"),
+    (100.0, "50-100"),
+    (250.0, "100-250"),
+    (500.0, "250-500"),
+    (1000.0, "500-1000"),
+    (2000.0, "1000-2000"),
+    (f32::INFINITY, "2000+"),
+];
+
+fn price_band(p: f32) -> &'static str {
+    PRICE_BANDS
+        .iter()
+        .find(|(hi, _)| p < *hi)
+        .map_or("2000+", |b| b.1)
+}
+
+fn in_category(name: &str, c: &str) -> bool {
+    name == c
+        || name
+            .strip_prefix(c)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
+/// One search answer.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Found {
+    /// `(item, score)`, best first, the requested page only.
+    pub hits: Vec<(u32, f32)>,
+    /// Matching items with every filter applied.
+    pub total: usize,
+    /// Per facet, value → count with every other filter applied, most frequent first.
+    pub facets: Vec<(Facet, Vec<(String, usize)>)>,
+    /// Query units, and how many a product had to match (fewer than all: relaxed).
+    pub units: usize,
+    pub required: usize,
+    /// Products matching every unit, before filters.
+    pub full_matches: usize,
+    /// The ceiling a "cheap" intent resolved to.
+    pub cheap_max: Option<f32>,
+}
+
+/// A query unit: a word or a synonym phrase, and the indexed terms it matches.
+pub(crate) struct Unit {
+    pub expansions: Vec<(usize, Match)>,
+    /// After a "for" ("bag *for macbook air*"): ranks, but is not required.
+    pub optional: bool,
+}
+
+/// Per candidate: required and optional units matched, typos, relevance.
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    matched: u8,
+    optional: u8,
+    typos: u8,
+    score: f32,
+}
+
+/// A candidate that passed the filters.
+#[derive(Clone, Copy)]
+struct Hit {
+    doc: u32,
+    matched: u8,
+    head: bool,
+    optional: u8,
+    typos: u8,
+    learned: u8,
+    proximity: u16,
+    score: f32,
+}
+
+impl Hit {
+    /// The criteria before proximity, for ties.
+    fn bucket(&self) -> (u8, bool, u8, std::cmp::Reverse<u8>, u8) {
+        (
+            self.matched,
+            self.head,
+            self.optional,
+            std::cmp::Reverse(self.typos),
+            self.learned,
+        )
+    }
+}
+
+impl SearchIndex {
+    /// The query's units: synonym phrases of more than one word first (longest, found after
+    /// correcting typos), then words; stopwords are left out unless nothing else is left; what
+    /// follows a "for" is optional.
+    pub(crate) fn units(&self, q: &str) -> Vec<Unit> {
+        let words = text::analyse(q);
+        let fixed: Vec<(&str, bool)> = words.iter().map(|w| self.corrected(w)).collect();
+        let plain: Vec<String> = fixed.iter().map(|f| f.0.to_owned()).collect();
+        let meaningful = words.iter().any(|x| !text::is_stopword(x));
+        let for_at = words
+            .iter()
+            .position(|w| w == "for")
+            .filter(|&f| words[..f].iter().any(|w| !text::is_stopword(w)));
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            let optional = for_at.is_some_and(|f| i > f);
+            if let Some((len, groups)) = self.synonyms.longest_at(&plain, i)
+                && len > 1
+            {
+                let how = if fixed[i..i + len].iter().any(|f| f.1) {
+                    Match::Typo
+                } else {
+                    Match::Exact
+                };
+                let expansions: Vec<(usize, Match)> = groups
+                    .iter()
+                    .filter_map(|&g| self.term_id(&self.synonyms.concept(g)))
+                    .map(|t| (t, how))
+                    .collect();
+                if !expansions.is_empty() {
+                    out.push(Unit {
+                        expansions,
+                        optional,
+                    });
+                    i += len;
+                    continue;
+                }
+            }
+            let w = &words[i];
+            if !(text::is_stopword(w) && meaningful) {
+                out.push(Unit {
+                    expansions: self.expand(w, i + 1 == words.len()),
+                    optional,
+                });
+            }
+            i += 1;
+        }
+        if out.iter().all(|u| u.optional) {
+            for u in &mut out {
+                u.optional = false;
+            }
+        }
+        out
+    }
+
+    /// Candidates of `units`: per product, units matched, typos and BM25 relevance.
+    fn accumulate(&self, units: &[Unit]) -> (Vec<u32>, Vec<Acc>) {
+        let n = self.n_docs as usize;
+        let mut acc = vec![Acc::default(); n];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut best: Vec<(f32, bool)> = vec![(0.0, false); n];
+        let mut in_unit: Vec<u32> = Vec::new();
+        let norms = self.norms();
+        for unit in units {
+            for &(t, how) in &unit.expansions {
+                let idf = self.idf(self.df(t));
+                let typo = how == Match::Typo;
+                for (doc, w) in self.list(t) {
+                    let norm = norms.get(doc as usize).copied().unwrap_or(1.0);
+                    let s = idf * w * (K1 + 1.0) / (w + K1 * norm) * how.weight();
+                    let b = &mut best[doc as usize];
+                    if b.0 == 0.0 {
+                        in_unit.push(doc);
+                    }
+                    if s > b.0 || (s == b.0 && b.1 && !typo) {
+                        *b = (s, typo);
+                    }
+                }
+            }
+            for &doc in &in_unit {
+                let b = std::mem::take(&mut best[doc as usize]);
+                let a = &mut acc[doc as usize];
+                if a.matched == 0 && a.optional == 0 {
+                    touched.push(doc);
+                }
+                if unit.optional {
+                    a.optional = a.optional.saturating_add(1);
+                } else {
+                    a.matched = a.matched.saturating_add(1);
+                    a.typos = a.typos.saturating_add(u8::from(b.1));
+                }
+                a.score += b.0;
+            }
+            in_unit.clear();
+        }
+        (touched, acc)
+    }
+
+    /// Products matching every unit of `q` (no filters): how a "did you mean" is judged.
+    pub(crate) fn full_matches(&self, q: &str) -> usize {
+        let units = self.units(q);
+        if units.is_empty() {
+            return 0;
+        }
+        let required = units.iter().filter(|u| !u.optional).count();
+        let (touched, acc) = self.accumulate(&units);
+        touched
+            .iter()
+            .filter(|&&d| acc[d as usize].matched as usize == required)
+            .count()
+    }
+
+    /// The categories (by model index) the query names: the last required unit naming any
+    /// (then the last optional one).
+    fn head_categories(&self, model: &Model, units: &[Unit]) -> Vec<bool> {
+        let terms = self.category_terms(model);
+        let required = units.iter().rev().filter(|u| !u.optional);
+        for unit in required.chain(units.iter().rev().filter(|u| u.optional)) {
+            let names: Vec<bool> = terms
+                .iter()
+                .map(|cat| {
+                    unit.expansions.iter().any(|&(t, _)| {
+                        u32::try_from(t).is_ok_and(|t| cat.binary_search(&t).is_ok())
+                    })
+                })
+                .collect();
+            if names.iter().any(|&b| b) {
+                return names;
+            }
+        }
+        vec![false; terms.len()]
+    }
+
+    /// Searches: relaxed when needed, ranked by the criteria above, filtered, one page, with
+    /// disjunctive facets. `taste` is the shopper's folded-in history, when they have one.
+    pub fn search(&self, model: &Model, req: &Search<'_>, taste: Option<&[f32]>) -> Found {
+        let units = self.units(req.q);
+        let browse = req.q.trim().is_empty() || units.is_empty() && text::analyse(req.q).is_empty();
+        let (touched, mut acc) = if browse {
+            let all: Vec<u32> = (0..self.n_docs).collect();
+            (all, vec![Acc::default(); self.n_docs as usize])
+        } else {
+            self.accumulate(&units)
+        };
+        let n_units = units.iter().filter(|u| !u.optional).count();
+        let mut touched = touched;
+        let mut head = self.head_categories(model, &units);
+        let learned = (!browse)
+            .then(|| self.learned_for(&query_key(req.q)))
+            .flatten();
+        let mut boosts: HashMap<u32, u8> = HashMap::new();
+        if let Some(l) = learned {
+            for &(d, s) in &l.boosts {
+                boosts.insert(d, 1 + s / 86);
+            }
+            // The category shoppers chose stands for the whole query.
+            if let Some(c) = l.category.as_deref().and_then(|c| model.category_index(c)) {
+                if let Some(h) = head.get_mut(c as usize) {
+                    *h = true;
+                }
+                for d in 0..self.n_docs {
+                    if model.item_category(d) == Some(c) {
+                        let a = &mut acc[d as usize];
+                        if a.matched == 0 && a.optional == 0 {
+                            touched.push(d);
+                        }
+                        let full = u8::try_from(n_units).unwrap_or(u8::MAX);
+                        a.matched = a.matched.max(full);
+                    }
+                }
+            }
+        }
+        let full_matches = touched
+            .iter()
+            .filter(|&&d| browse || acc[d as usize].matched as usize >= n_units)
+            .count();
+        let is_head = |d: u32| {
+            model
+                .item_category(d)
+                .and_then(|c| head.get(c as usize))
+                .copied()
+                .unwrap_or(false)
+        };
+        let mut filter = req.filter.clone();
+        let mut cheap_max = None;
+        let need = req.offset + req.k;
+        let mut required = if browse { 0 } else { n_units };
+        for round in 0..2 {
+            // How many units a product must match: all, unless that fills less than the page.
+            let mut hist = vec![0usize; n_units + 1];
+            for &d in &touched {
+                if passes(model, &filter, d).all() {
+                    hist[(acc[d as usize].matched as usize).min(n_units)] += 1;
+                }
+            }
+            if !browse {
+                required = n_units;
+                let mut have = hist[n_units];
+                while required > 1 && have < need {
+                    required -= 1;
+                    have += hist[required];
+                }
+            }
+            if round == 1 || !req.cheap {
+                break;
+            }
+            // "cheap": a ceiling at the cheaper quarter of what would be shown.
+            let mut prices: Vec<f32> = touched
+                .iter()
+                .filter(|&&d| acc[d as usize].matched as usize >= required)
+                .filter(|&&d| passes(model, &filter, d).all())
+                .filter(|&&d| is_head(d) || !head.iter().any(|&h| h))
+                .map(|&d| model.item_price(d))
+                .filter(|p| *p > 0.0)
+                .collect();
+            if prices.is_empty() {
+                break;
+            }
+            prices.sort_by(f32::total_cmp);
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss,
+                reason = "an index into a short list"
+            )]
+            let at = ((prices.len() - 1) as f32 * CHEAP_QUANTILE).round() as usize;
+            let ceiling = (prices[at] * 100.0).round() / 100.0;
+            filter.max_price = Some(filter.max_price.map_or(ceiling, |m| m.min(ceiling)));
+            cheap_max = Some(ceiling);
+        }
+        let top_popularity = touched
+            .iter()
+            .map(|&d| model.popularity(d).max(0.0))
+            .fold(0.0f32, f32::max)
+            .ln_1p()
+            .max(f32::EPSILON);
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut counts: Vec<HashMap<&str, usize>> = vec![HashMap::new(); req.facets.len()];
+        for &doc in &touched {
+            let a = acc[doc as usize];
+            if (a.matched as usize) < required {
+                continue;
+            }
+            let ok = passes(model, &filter, doc);
+            count_facets(model, doc, &ok, req.facets, &mut counts);
+            if ok.all() {
+                let pop = model.popularity(doc).max(0.0).ln_1p() / top_popularity;
+                hits.push(Hit {
+                    doc,
+                    matched: a.matched,
+                    head: is_head(doc),
+                    optional: a.optional,
+                    typos: a.typos,
+                    learned: boosts.get(&doc).copied().unwrap_or(0),
+                    proximity: 0,
+                    score: if browse {
+                        pop
+                    } else {
+                        a.score * (1.0 + POPULARITY * pop)
+                    },
+                });
+            }
+        }
+        if let (Some(x), Some(f), Sort::Relevance) = (taste, model.factors(), req.sort) {
+            // Affinity, scaled to 0..1 by the best matching item, lifts what this shopper likes.
+            let affinity: Vec<f32> = hits.iter().map(|h| f.score(x, h.doc).max(0.0)).collect();
+            let top = affinity.iter().copied().fold(0.0f32, f32::max);
+            if top > 0.0 {
+                for (h, a) in hits.iter_mut().zip(affinity) {
+                    let a = a / top;
+                    if browse {
+                        h.score = h.score * (1.0 - PERSONAL_BROWSE) + a * PERSONAL_BROWSE;
+                    } else {
+                        h.score *= 1.0 + PERSONAL * a;
+                    }
+                }
+            }
+        }
+        let total = hits.len();
+        self.order(model, &mut hits, req, &units, need);
+        let hits = hits
+            .into_iter()
+            .skip(req.offset)
+            .take(req.k)
+            .map(|h| (h.doc, h.score))
+            .collect();
+        let facets = req
+            .facets
+            .iter()
+            .zip(counts)
+            .map(|(f, c)| {
+                let mut v: Vec<(String, usize)> =
+                    c.into_iter().map(|(k, n)| (k.to_owned(), n)).collect();
+                v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                (*f, v)
+            })
+            .collect();
+        Found {
+            hits,
+            total,
+            facets,
+            units: n_units,
+            required,
+            full_matches,
+            cheap_max,
+        }
+    }
+
+    /// Orders hits by the request's sort; for relevance, by the criteria, with proximity worked
+    /// out for the best of each tie that reaches into the page.
+    fn order(
+        &self,
+        model: &Model,
+        hits: &mut [Hit],
+        req: &Search<'_>,
+        units: &[Unit],
+        need: usize,
+    ) {
+        let by_id = |a: &Hit, b: &Hit| a.doc.cmp(&b.doc);
+        match req.sort {
+            Sort::Relevance => {
+                let key = |a: &Hit, b: &Hit| {
+                    b.bucket()
+                        .cmp(&a.bucket())
+                        .then(b.score.total_cmp(&a.score))
+                        .then(by_id(a, b))
+                };
+                // Only the page and the proximity window after it need ordering.
+                let head = (need + PROXIMITY_WINDOW).min(hits.len());
+                if head < hits.len() && head > 0 {
+                    hits.select_nth_unstable_by(head - 1, key);
+                    hits[..head].sort_unstable_by(key);
+                } else {
+                    hits.sort_unstable_by(key);
+                }
+                if units.len() < 2 {
+                    return;
+                }
+                let mut start = 0;
+                while start < head && start < need {
+                    let b = hits[start].bucket();
+                    let end = start
+                        + hits[start..head]
+                            .iter()
+                            .take_while(|h| h.bucket() == b)
+                            .count();
+                    let window = end.min(start + PROXIMITY_WINDOW);
+                    for h in &mut hits[start..window] {
+                        h.proximity = self.proximity(model.item_title(h.doc), units);
+                    }
+                    hits[start..window].sort_by(|a, b| {
+                        a.proximity
+                            .cmp(&b.proximity)
+                            .then(b.score.total_cmp(&a.score))
+                            .then(by_id(a, b))
+                    });
+                    start = end;
+                }
+            }
+            Sort::PriceAsc => hits.sort_by(|a, b| {
+                model
+                    .item_price(a.doc)
+                    .total_cmp(&model.item_price(b.doc))
+                    .then(by_id(a, b))
+            }),
+            Sort::PriceDesc => hits.sort_by(|a, b| {
+                model
+                    .item_price(b.doc)
+                    .total_cmp(&model.item_price(a.doc))
+                    .then(by_id(a, b))
+            }),
+            Sort::Popularity => hits.sort_by(|a, b| {
+                model
+                    .popularity(b.doc)
+                    .total_cmp(&model.popularity(a.doc))
+                    .then(by_id(a, b))
+            }),
+            Sort::Newest => hits.sort_by(|a, b| {
+                model
+                    .item_created_at(b.doc)
+                    .cmp(&model.item_created_at(a.doc))
+                    .then(by_id(a, b))
+            }),
+        }
+    }
+
+    /// How far apart consecutive units are in `title` (sum of the closest distances, each at most
+    /// [`FAR`]; lower is closer).
+    fn proximity(&self, title: &str, units: &[Unit]) -> u16 {
+        let words = text::analyse(title);
+        let mut at: Vec<Vec<(usize, usize)>> = vec![Vec::new(); words.len()];
+        for (i, w) in words.iter().enumerate() {
+            if let Some(t) = self.term_id(w) {
+                at[i].push((t, 1));
+            }
+        }
+        for (start, len, g) in self.synonyms.phrases_in(&words) {
+            if let Some(t) = self.term_id(&self.synonyms.concept(g)) {
+                at[start].push((t, len));
+            }
+        }
+        let positions: Vec<Vec<usize>> = units
+            .iter()
+            .map(|u| {
+                at.iter()
+                    .enumerate()
+                    .filter(|(_, ts)| {
+                        ts.iter()
+                            .any(|(t, _)| u.expansions.iter().any(|(e, _)| e == t))
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
+        let mut total = 0usize;
+        for pair in positions.windows(2) {
+            let d = pair[0]
+                .iter()
+                .flat_map(|&a| {
+                    pair[1]
+                        .iter()
+                        .map(move |&b| if b > a { b - a } else { a - b + 1 })
+                })
+                .min()
+                .unwrap_or(FAR)
+                .min(FAR);
+            total += d;
+        }
+        u16::try_from(total).unwrap_or(u16::MAX)
+    }
+}
+
+/// Which filters a product passes.
+struct Passes {
+    category: bool,
+    brand: bool,
+    price: bool,
+    rest: bool,
+}
+
+impl Passes {
+    fn all(&self) -> bool {
+        self.category && self.brand && self.price && self.rest
+    }
+}
+
+fn passes(model: &Model, filter: &SearchFilter, doc: u32) -> Passes {
+    let price = model.item_price(doc);
+    Passes {
+        category: filter
+            .category
+            .as_deref()
+            .is_none_or(|c| in_category(model.item_category_name(doc), c)),
+        brand: filter.brands.is_empty() || {
+            let brand = model.item_brand(doc);
+            filter.brands.iter().any(|b| b.eq_ignore_ascii_case(brand))
+        },
+        price: filter.min_price.is_none_or(|p| price >= p)
+            && filter.max_price.is_none_or(|p| price <= p),
+        rest: (!filter.in_stock || model.item_in_stock(doc))
+            && filter
+                .rating_min
+                .is_none_or(|r| model.item_rating(doc).is_some_and(|x| x >= r)),
+    }
+}
+
+/// Counts `doc` in each facet whose other filters it passes.
+fn count_facets<'m>(
+    model: &'m Model,
+    doc: u32,
+    ok: &Passes,
+    facets: &[Facet],
+    counts: &mut [HashMap<&'m str, usize>],
+) {
+    for (f, c) in facets.iter().zip(counts) {
+        let value = match f {
+            Facet::Brand if ok.category && ok.price && ok.rest => model.item_brand(doc),
+            Facet::Category if ok.brand && ok.price && ok.rest => model.item_category_name(doc),
+            Facet::Price if ok.category && ok.brand && ok.rest => price_band(model.item_price(doc)),
+            _ => continue,
+        };
+        if !value.is_empty() {
+            *c.entry(value).or_default() += 1;
+        }
+    }
+}
