@@ -2,13 +2,17 @@
 # Offline quality + training speed, Vitrine vs peers measured in the same run:
 #  - Amazon-Beauty (leave-last-out, full ranking): Vitrine, most popular, item-kNN (in the trainer),
 #    and the Python `implicit` library's ALS and BPR (bench/peers, pip-installed into bench/.venv).
-#  - YooChoose clicks sample: next-click HR@20 / MRR@20, Vitrine session fold-in vs session-kNN.
+#  - YooChoose clicks sample and RetailRocket sessions: every next click, full ranking — Vitrine's
+#    session model (what the edge serves an anonymous session) vs session-kNN, co-visitation (the
+#    model served before) and every other method tried, with HR@20, MRR@20, HR@10, NDCG@10, fit
+#    seconds and bytes per item; ratios against session-kNN measured in the same run.
 # Prints a Markdown table; record it in docs/benchmarks.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 source bench/data.sh
-need amazon-beauty.txt yoochoose-clicks-100k-train.txt yoochoose-clicks-100k-test.txt
+need amazon-beauty.txt yoochoose-clicks-100k-train.txt yoochoose-clicks-100k-test.txt \
+  retailrocket-sessions-train.tsv retailrocket-sessions-test.tsv
 out=${BENCH_OUT:-$root/bench/out}
 mkdir -p "$out"
 factors=${FACTORS:-128}
@@ -30,6 +34,9 @@ OPENBLAS_NUM_THREADS=1 bench/.venv/bin/python bench/peers/implicit_beauty.py "$d
 echo "== YooChoose next-click" >&2
 RUST_LOG=warn "$trainer" evaluate --sessions "$data/yoochoose-clicks-100k-train.txt" \
   --test "$data/yoochoose-clicks-100k-test.txt" --factors 64 --iterations 15 > "$out/vitrine-yoochoose.json"
+echo "== RetailRocket next-click" >&2
+RUST_LOG=warn "$trainer" evaluate --sessions "$data/retailrocket-sessions-train.tsv" \
+  --test "$data/retailrocket-sessions-test.tsv" --factors 64 --iterations 15 > "$out/vitrine-retailrocket.json"
 
 bench/.venv/bin/python - "$out" <<'PY'
 import json, sys, os
@@ -48,10 +55,18 @@ for p in peers:
 print()
 print(f"Vitrine / implicit ALS: NDCG@10 ×{vit['metrics']['ndcg'] / als['ndcg@10']:.2f}, "
       f"training time ×{vit['fit_seconds'] / als['fit_seconds']:.2f} (lower is faster); blend {json.dumps(v['blend'])}")
-y = json.load(open(os.path.join(out, "vitrine-yoochoose.json")))
-print()
-print("| YooChoose next click | HR@20 | MRR@20 | predictions | fit s |")
-print("|---|---|---|---|---|")
-for r in y["results"]:
-    print(f"| {r['model']} | {r['hr@20']:.4f} | {r['mrr@20']:.4f} | {r['predictions']} | {r['fit_seconds']:.1f} |")
+for name, file in (("YooChoose 100k", "vitrine-yoochoose.json"), ("RetailRocket", "vitrine-retailrocket.json")):
+    y = json.load(open(os.path.join(out, file)))
+    knn = next(r for r in y["results"] if r["model"] == "session-kNN")
+    print()
+    print(f"| {name} next click ({y['results'][0]['predictions']} cases, {y['items']} items) | HR@20 | MRR@20 | HR@10 | NDCG@10 | ×sKNN HR@20 / MRR@20 | fit s | bytes/item |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in y["results"]:
+        b = r.get("bytes_per_item")
+        print(f"| {r['model']} | {r['hr@20']:.4f} | {r['mrr@20']:.4f} | {r['hr@10']:.4f} | {r['ndcg@10']:.4f} | "
+              f"×{r['hr@20'] / knn['hr@20']:.3f} / ×{r['mrr@20'] / knn['mrr@20']:.3f} | {r['fit_seconds']:.1f} | "
+              f"{'–' if b is None else f'{b:.0f}'} |")
+    sm = y["session_model"]
+    print(f"Session model: weights learned on {sm['fit']['covered']} of {sm['fit']['cases']} next clicks of the last 10% of the "
+          f"training sessions ({sm['fit']['iterations']} Newton steps); {sm['bytes_per_item']:.0f} bytes per item.")
 PY

@@ -66,6 +66,10 @@ mod sec {
     pub const CO_BUY_Q: u32 = 20;
     pub const ITEM_EXTRA: u32 = 21;
     pub const SEARCH: u32 = 22;
+    pub const SESSION_KNN: u32 = 23;
+    pub const SESSION_COVISIT: u32 = 24;
+    pub const SESSION_RULES: u32 = 25;
+    pub const SESSION_POPULARITY: u32 = 26;
 }
 
 /// Why an artifact can't be loaded.
@@ -167,6 +171,9 @@ pub struct ModelData {
     /// The search index the trainer built (`shared::search::SearchIndex::encode`); without it the
     /// edge indexes titles, brands and categories itself.
     pub search: Option<Vec<u8>>,
+    /// The session model's lists and popularity (`crate::session_model`, rows scaled to a
+    /// maximum of 1; its weights live in the meta under `"session_model"`). Optional sections.
+    pub session: Option<crate::session_model::OwnedLists>,
 }
 
 /// Quantised item factors and what fold-in needs with them.
@@ -472,6 +479,34 @@ impl ModelData {
         if let Some(search) = &self.search {
             w.sections.push((sec::SEARCH, search.clone()));
         }
+        if let Some(s) = &self.session {
+            let rows_ok = [&s.knn, &s.covisit, &s.rules].iter().all(|r| r.len() == n);
+            if !rows_ok || s.popularity.len() != n {
+                return Err(ArtifactError::Invalid(
+                    "session lists do not match items".into(),
+                ));
+            }
+            w.sections.push((sec::SESSION_KNN, csr_q(&s.knn, n)?));
+            w.sections
+                .push((sec::SESSION_COVISIT, csr_q(&s.covisit, n)?));
+            w.sections.push((sec::SESSION_RULES, csr_q(&s.rules, n)?));
+            let byte = |v: f32| {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "clamped to 0..=255"
+                )]
+                let q = (v * 255.0).round().clamp(0.0, 255.0) as u8;
+                q
+            };
+            w.sections.push((
+                sec::SESSION_POPULARITY,
+                s.popularity
+                    .iter()
+                    .flat_map(|&(a, b)| [byte(a), byte(b)])
+                    .collect(),
+            ));
+        }
         w.finish(FORMAT_VERSION, self.created_at, &self.version)
     }
 }
@@ -705,6 +740,44 @@ impl Csr {
     }
 }
 
+/// The session model's lists, read in place from a loaded artifact.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLists<'a> {
+    model: &'a Model,
+}
+
+impl crate::session_model::Lists for SessionLists<'_> {
+    fn n_items(&self) -> usize {
+        self.model.n_items
+    }
+
+    fn each(&self, list: crate::session_model::List, item: u32, f: &mut dyn FnMut(u32, f32)) {
+        use crate::session_model::List;
+        let Some((knn, cov, rules, _)) = &self.model.session else {
+            return;
+        };
+        let csr = match list {
+            List::Knn => knn,
+            List::Covisit => cov,
+            List::Rules => rules,
+        };
+        for (j, v) in csr.row(&self.model.bytes, item as usize) {
+            f(j, v);
+        }
+    }
+
+    fn popularity(&self, item: u32) -> (f32, f32) {
+        let Some((_, _, _, start)) = self.model.session else {
+            return (0.0, 0.0);
+        };
+        let at = start + item as usize * 2;
+        match self.model.bytes.get(at..at + 2) {
+            Some(b) => (f32::from(b[0]) / 255.0, f32::from(b[1]) / 255.0),
+            None => (0.0, 0.0),
+        }
+    }
+}
+
 /// Factor sections of a loaded artifact: the int8 rows stay in the buffer; the small Gram matrix
 /// is decoded once.
 #[derive(Debug, Clone)]
@@ -862,6 +935,10 @@ pub struct Model {
     extra: Option<usize>,
     /// The trainer-built search index section, when present.
     search: Option<Range<usize>>,
+    /// The session model's lists (knn, covisit, rules) and popularity start, when present.
+    session: Option<(Csr, Csr, Csr, usize)>,
+    /// The session model's weights, from the meta.
+    session_weights: crate::session_model::Weights,
     /// Item indices sorted by id: lookups binary-search the ids in the buffer, 4 bytes per item
     /// instead of a copied string map (which cost more than the factors on big catalogs).
     by_id: Vec<u32>,
@@ -1046,6 +1123,39 @@ impl Model {
             None => None,
             Some(_) => Some(get(sec::SEARCH)?),
         };
+        let session = if sections.contains_key(&sec::SESSION_KNN) {
+            let list = |id: u32| -> Result<Csr, ArtifactError> {
+                let c = Csr::load_q(b, get(id)?, id, n)?;
+                if c.rows == n {
+                    Ok(c)
+                } else {
+                    Err(ArtifactError::Malformed {
+                        id,
+                        why: "one row per item expected",
+                    })
+                }
+            };
+            let pop = get(sec::SESSION_POPULARITY)?;
+            if pop.len() != n * 2 {
+                return Err(ArtifactError::Malformed {
+                    id: sec::SESSION_POPULARITY,
+                    why: "2 bytes per item expected",
+                });
+            }
+            Some((
+                list(sec::SESSION_KNN)?,
+                list(sec::SESSION_COVISIT)?,
+                list(sec::SESSION_RULES)?,
+                pop.start,
+            ))
+        } else {
+            None
+        };
+        let session_weights = meta
+            .get("session_model")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .filter(crate::session_model::Weights::usable)
+            .unwrap_or_default();
         let mut by_id: Vec<u32> = (0..n as u32).collect();
         by_id.sort_unstable_by(|&x, &y| ids.get(b, x as usize).cmp(ids.get(b, y as usize)));
         let category_index = (0..categories.count)
@@ -1071,10 +1181,22 @@ impl Model {
             repurchase,
             extra,
             search,
+            session,
+            session_weights,
             by_id,
             category_index,
             bytes,
         })
+    }
+
+    /// The session model's lists, when the artifact has them.
+    pub fn session_lists(&self) -> Option<SessionLists<'_>> {
+        self.session.as_ref().map(|_| SessionLists { model: self })
+    }
+
+    /// The session model's weights (learned by the trainer, else the defaults).
+    pub fn session_weights(&self) -> &crate::session_model::Weights {
+        &self.session_weights
     }
 
     pub fn version(&self) -> &str {
@@ -1301,6 +1423,7 @@ pub(crate) mod tests {
             factors: None,
             repurchase: Vec::new(),
             search: None,
+            session: None,
         }
     }
 

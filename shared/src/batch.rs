@@ -336,6 +336,7 @@ pub fn answer_one(
             let input = personal::ForYou {
                 context: &req.context,
                 history: state.history(model),
+                session: state.current_session(model, ctx.now),
                 purchased: state
                     .purchased()
                     .filter_map(|id| model.item_index(id))

@@ -31,6 +31,7 @@ pub mod route;
 pub mod rules;
 pub mod search;
 pub mod session;
+pub mod session_model;
 pub mod shape;
 pub mod time;
 

@@ -338,6 +338,9 @@ pub struct ForYou<'a> {
     pub context: &'a [String],
     /// The shopper's live session history, most recent first (`SessionState::history`).
     pub history: Vec<Interaction>,
+    /// The shopper's active session, oldest first (`SessionState::current_session`): when the
+    /// model has a session model, what it ranks from.
+    pub session: Vec<u32>,
     /// Items the shopper bought; left out when `exclude_purchased`.
     pub purchased: Vec<u32>,
     pub filter: &'a FilterSpec,
@@ -346,9 +349,12 @@ pub struct ForYou<'a> {
     pub offset: usize,
 }
 
-/// The for-you list the edge serves: the context items and then the session history, folded in
-/// and blended with the model's tuned weights; popular items (in the filter's category, when
-/// given) when there is no usable history.
+/// The for-you list the edge serves. A shopper in an active session (or looking at items) gets
+/// the session model (`crate::session_model`, when the artifact has one): the session's clicks
+/// and the context items rank the next items, session items included (shoppers go back to
+/// them), the items on screen left out. Otherwise the history is folded in and blended with the
+/// model's tuned weights; popular items (in the filter's category, when given) when there is no
+/// usable history.
 pub fn for_you(model: &Model, input: &ForYou<'_>) -> Vec<Scored> {
     for_you_with(model, input, Some(&Blend::of(model)), None)
 }
@@ -378,6 +384,31 @@ pub fn for_you_with<'m>(
     if input.exclude_purchased {
         filter.exclude(input.purchased.iter().copied());
     }
+    if let (Some(b), Some(lists)) = (blend, model.session_lists()) {
+        let on_screen: Vec<u32> = input
+            .context
+            .iter()
+            .filter_map(|id| model.item_index(id))
+            .collect();
+        if !input.session.is_empty() || !on_screen.is_empty() {
+            let prefix: Vec<u32> = input
+                .session
+                .iter()
+                .copied()
+                .chain(on_screen.iter().rev().copied())
+                .collect();
+            let mut filter = spec.resolve(model);
+            if let Some(r) = hidden {
+                filter.hide(r);
+            }
+            filter.exclude(on_screen.iter().copied());
+            if input.exclude_purchased {
+                filter.exclude(input.purchased.iter().copied());
+            }
+            let scores = crate::session_model::scores(&lists, &prefix, model.session_weights());
+            return rank_scores(model, &scores, &history, b, input.k, input.offset, &filter);
+        }
+    }
     match blend {
         Some(b) if !history.is_empty() => {
             personal(model, &history, input.k, input.offset, &filter, b)
@@ -403,6 +434,7 @@ mod tests {
         ForYou {
             context,
             history: Vec::new(),
+            session: Vec::new(),
             purchased: Vec::new(),
             filter,
             exclude_purchased: false,

@@ -15,6 +15,8 @@ use crate::personal::Interaction;
 pub const MAX_EVENTS: usize = 200;
 /// Events older than this (relative to the newest write) are dropped: 30 days.
 pub const TTL_MS: i64 = 30 * 86_400_000;
+/// A session ends after this long without an event: 30 minutes, the usual web analytics rule.
+pub const SESSION_GAP_MS: i64 = 30 * 60_000;
 
 /// One remembered event: what the shopper touched, how and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -175,6 +177,26 @@ impl SessionState {
             .collect()
     }
 
+    /// The active session's items, oldest first, repeats kept: the touches since the last gap of
+    /// more than [`SESSION_GAP_MS`], if the latest is no older than that at `now`; empty when
+    /// the shopper has no active session. Unknown items are left out.
+    pub fn current_session(&self, model: &Model, now: i64) -> Vec<u32> {
+        let Some(last) = self.touches.last() else {
+            return Vec::new();
+        };
+        if now - last.ts > SESSION_GAP_MS {
+            return Vec::new();
+        }
+        let mut start = self.touches.len() - 1;
+        while start > 0 && self.touches[start].ts - self.touches[start - 1].ts <= SESSION_GAP_MS {
+            start -= 1;
+        }
+        self.touches[start..]
+            .iter()
+            .filter_map(|t| model.item_index(&t.item_id))
+            .collect()
+    }
+
     /// Items bought, for `exclude_purchased`.
     pub fn purchased(&self) -> impl Iterator<Item = &str> {
         self.touches
@@ -226,6 +248,36 @@ mod tests {
         assert_eq!(keys, ["a:a1", "u:u1"]);
         assert_eq!(u.touches[0].1.len(), 2);
         assert_eq!(u.touches[1].1[0].quantity, 2);
+    }
+
+    #[test]
+    fn the_current_session_is_what_follows_the_last_long_pause() {
+        let m = Model::load(crate::artifact::tests::fixture().encode().unwrap()).unwrap();
+        let items: Vec<String> = (0..3).map(|i| m.item_id(i).to_owned()).collect();
+        let min = 60_000;
+        let mut s = SessionState::default();
+        s.add([
+            touch("1", EventType::View, &items[0], 0),
+            touch("2", EventType::View, &items[1], 3 * 3_600_000),
+            touch("3", EventType::View, &items[2], 3 * 3_600_000 + 10 * min),
+            touch("4", EventType::View, &items[1], 3 * 3_600_000 + 20 * min),
+            touch(
+                "5",
+                EventType::View,
+                "not-in-the-model",
+                3 * 3_600_000 + 21 * min,
+            ),
+        ]);
+        let now = 3 * 3_600_000 + 25 * min;
+        assert_eq!(
+            s.current_session(&m, now),
+            [1, 2, 1],
+            "repeats kept, oldest first"
+        );
+        assert!(
+            s.current_session(&m, now + SESSION_GAP_MS).is_empty(),
+            "gone idle"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Native scoring benchmark (the code the worker runs, compiled natively): per-request time of
-//! the for-you ranking (session fold-in + IVF candidates + co-visitation + popularity + filters)
-//! and the artifact's load time and size, at 10k / 100k / 1M items with 64 factors.
+//! the for-you ranking — the session model for a shopper in an active 10-click session, and the
+//! history fold-in (IVF candidates + co-visitation + popularity) for one without — with filters,
+//! and the artifact's load time and size, at 10k / 100k / 1M items with 64 factors and full
+//! session lists (30 + 30 + 20 neighbours per item).
 //!
 //! `cargo bench -p trainer --bench scoring` (sizes: `SCORING_SIZES=10000,100000`).
 //! Items are drawn around 200 taste clusters, so the IVF index has real structure to find.
@@ -99,6 +101,14 @@ fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
         factors: Some(factors),
         repurchase: Vec::new(),
         search: None,
+        session: Some(shared::session_model::OwnedLists {
+            knn: (0..n).map(neighbours).collect(),
+            covisit: (0..n).map(|i| neighbours(i + 1)).collect(),
+            rules: (0..n)
+                .map(|i| neighbours(i + 2).into_iter().take(20).collect())
+                .collect(),
+            popularity: (0..n).map(|i| (1.0 / (1.0 + i as f32), 0.5)).collect(),
+        }),
     };
     (data, users)
 }
@@ -113,8 +123,10 @@ fn main() {
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
-    println!("| items | artifact | load | for-you p50 | p99 | filtered p50 | req/s (1 core) |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| items | artifact | load | session model p50 (10 clicks) | p99 | fold-in p50 (no active session) | p99 | filtered p50 | req/s (1 core) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     // `SCORING_WRITE=<dir>`: write each size's artifact and manifest (for bench/edge.sh) instead.
     let write_dir = std::env::var("SCORING_WRITE").ok();
     for n in sizes {
@@ -141,11 +153,12 @@ fn main() {
         let load_ms = t.elapsed().as_secs_f64() * 1e3;
         let blend = Blend::default();
         let mut times = Vec::with_capacity(REQUESTS);
+        let mut folded = Vec::with_capacity(REQUESTS);
         let mut filtered = Vec::with_capacity(REQUESTS);
         for r in 0..REQUESTS {
-            // A session of 5–20 recent views around one taste cluster.
+            // A session of 10 recent views around one taste cluster.
             let c = rng.random_range(0..CLUSTERS);
-            let len: i32 = rng.random_range(5..=20);
+            let len: i32 = 10;
             let mut state = SessionState::default();
             state.add((0..len).map(|j| Touch {
                 event_id: format!("e{r}-{j}"),
@@ -163,10 +176,16 @@ fn main() {
                 in_stock: true,
                 ..FilterSpec::default()
             };
-            // The session's history is read inside the timed region, as the edge does per request.
-            let input = |filter| ForYou {
+            // The session is read inside the timed region, as the edge does per request.
+            let now = i64::from(len);
+            let input = |filter, active: bool| ForYou {
                 context: &[],
                 history: state.history(&m),
+                session: if active {
+                    state.current_session(&m, now)
+                } else {
+                    Vec::new()
+                },
                 purchased: Vec::new(),
                 filter,
                 exclude_purchased: false,
@@ -174,22 +193,29 @@ fn main() {
                 offset: 0,
             };
             let t = Instant::now();
-            let out = for_you_with(&m, &input(&any), Some(&blend), None);
+            let out = for_you_with(&m, &input(&any, true), Some(&blend), None);
             times.push(t.elapsed().as_secs_f64() * 1e3);
             assert_eq!(out.len(), 10);
             let t = Instant::now();
-            let out = for_you_with(&m, &input(&cheap), Some(&blend), None);
+            let out = for_you_with(&m, &input(&any, false), Some(&blend), None);
+            folded.push(t.elapsed().as_secs_f64() * 1e3);
+            assert_eq!(out.len(), 10);
+            let t = Instant::now();
+            let out = for_you_with(&m, &input(&cheap, true), Some(&blend), None);
             filtered.push(t.elapsed().as_secs_f64() * 1e3);
             assert!(out.iter().all(|s| m.item_price(s.idx) <= 500.0));
         }
         times.sort_by(f64::total_cmp);
+        folded.sort_by(f64::total_cmp);
         filtered.sort_by(f64::total_cmp);
         let mean = times.iter().sum::<f64>() / times.len() as f64;
         println!(
-            "| {n} | {:.1} MB | {load_ms:.1} ms | {:.3} ms | {:.3} ms | {:.3} ms | {:.0} |",
+            "| {n} | {:.1} MB | {load_ms:.1} ms | {:.3} ms | {:.3} ms | {:.3} ms | {:.3} ms | {:.3} ms | {:.0} |",
             size as f64 / 1e6,
             percentile(&times, 0.5),
             percentile(&times, 0.99),
+            percentile(&folded, 0.5),
+            percentile(&folded, 0.99),
             percentile(&filtered, 0.5),
             1e3 / mean
         );

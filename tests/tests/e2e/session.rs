@@ -79,7 +79,14 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
         .iter()
         .map(|i| i["id"].as_str().unwrap())
         .collect();
-    assert!(viewed.iter().all(|v| !ids.contains(&v.as_str())), "{after}");
+    // Viewed items may come back (the session model ranks returns to a product, about a third of
+    // next clicks), but the page also brings laptops the shopper has not seen.
+    let unseen_laptops = ids
+        .iter()
+        .filter(|i| !viewed.iter().any(|v| v == *i))
+        .filter(|i| cats.get(**i).map(String::as_str) == Some(laptop))
+        .count();
+    assert!(unseen_laptops >= 3, "{after}");
 
     assert_eq!(after["variant"], "e2e:blend", "{after}");
 

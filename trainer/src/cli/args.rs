@@ -87,6 +87,9 @@ pub(crate) struct TrainArgs {
     /// Above this many interactions the embeddings train on a hash sample of shoppers.
     #[arg(long, default_value_t = 30_000_000)]
     pub(crate) max_embedding_interactions: usize,
+    /// The session model learns from at most this many of the most recent sessions (0: none).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) session_model_sessions: usize,
     /// Iterations of the final refit, warm-started from the holdout model's item vectors.
     #[arg(long, default_value_t = 4)]
     pub(crate) refit_iterations: usize,
@@ -125,6 +128,7 @@ impl TrainArgs {
             ials,
             ivf_min_items: self.ivf_min_items,
             max_embedding_interactions: self.max_embedding_interactions,
+            session_model_sessions: self.session_model_sessions,
             ..TrainParams::default().0
         })
         .check()?)

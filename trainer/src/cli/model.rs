@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use trainer::evaluation::benchmarks::{self, Benchmark, VitrineParams};
+use trainer::evaluation::benchmarks::{self, Benchmark};
+use trainer::evaluation::vitrine_model::{EvalError, VitrineParams};
 use trainer::model::artifact::Artifact;
 use trainer::model::ials::IalsParams;
 use trainer::pipeline::nightly::{self, NightlyParams};
@@ -177,7 +178,7 @@ impl EvaluateCmd {
         let bench = match (sequences, sessions, test) {
             (Some(path), _, _) => Benchmark::Sequences(path),
             (None, Some(train), Some(test)) => Benchmark::Sessions { train, test },
-            _ => return Err(benchmarks::EvalError::NoData.into()),
+            _ => return Err(EvalError::NoData.into()),
         };
         report("evaluate", &benchmarks::evaluate(&bench, &p, tune_users)?)
     }

@@ -1,7 +1,8 @@
 //! The quality gate `publish` applies: a model whose holdout NDCG@10 is below the popularity
-//! baseline, or more than 5% below the live model's, never goes live unless forced (and a forced
-//! publish is recorded next to the model). A pure decision over manifests, so it is unit-tested
-//! without a store.
+//! baseline, or more than 5% below the live model's — or whose next-click MRR@20 on the held-out
+//! sessions is below its own co-visitation baseline's, or more than 5% below the live model's on
+//! the same sessions — never goes live unless forced (and a forced publish is recorded next to
+//! the model). A pure decision over manifests, so it is unit-tested without a store.
 
 use serde::Serialize;
 use shared::Manifest;
@@ -47,6 +48,62 @@ fn metric(m: &Manifest, key: &str) -> Option<f64> {
 /// `train` as `live_ndcg@10` with `live_version`); otherwise it falls back to the NDCG@10 in the
 /// live model's manifest, measured on that model's holdout.
 pub fn judge(candidate: &Manifest, live: Option<&Manifest>) -> Verdict {
+    let shoppers = judge_shoppers(candidate, live);
+    if shoppers.refused() {
+        return shoppers;
+    }
+    match judge_sessions(candidate, live) {
+        Some(Verdict::Refuse { reason }) => Verdict::Refuse { reason },
+        Some(Verdict::Pass { reason }) => match shoppers {
+            Verdict::Skipped { .. } => Verdict::Pass { reason },
+            Verdict::Pass { reason: r } => Verdict::Pass {
+                reason: format!("{r}; {reason}"),
+            },
+            refused @ Verdict::Refuse { .. } => refused,
+        },
+        _ => shoppers,
+    }
+}
+
+/// The next-click part: `None` when the manifest has no session figures.
+fn judge_sessions(candidate: &Manifest, live: Option<&Manifest>) -> Option<Verdict> {
+    let mrr = metric(candidate, "session_mrr@20")?;
+    if let Some(cov) = metric(candidate, "baseline_covisitation_session_mrr@20")
+        && mrr < cov
+    {
+        return Some(Verdict::Refuse {
+            reason: format!(
+                "next-click MRR@20 {mrr:.4} is below the co-visitation baseline's {cov:.4}"
+            ),
+        });
+    }
+    let same = live
+        .filter(|l| l.version != candidate.version)
+        .is_some_and(|l| {
+            candidate
+                .metrics
+                .get("live_version")
+                .and_then(serde_json::Value::as_str)
+                == Some(l.version.as_str())
+        });
+    if same
+        && let Some(r) = metric(candidate, "live_session_mrr@20")
+        && mrr < r * (1.0 - MAX_DROP_VS_LIVE)
+    {
+        return Some(Verdict::Refuse {
+            reason: format!(
+                "next-click MRR@20 {mrr:.4} is more than {:.0}% below the live model's {r:.4} on the same sessions",
+                MAX_DROP_VS_LIVE * 100.0
+            ),
+        });
+    }
+    Some(Verdict::Pass {
+        reason: format!("next-click MRR@20 {mrr:.4}"),
+    })
+}
+
+/// The per-shopper part (NDCG@10 against popularity and the live model).
+fn judge_shoppers(candidate: &Manifest, live: Option<&Manifest>) -> Verdict {
     let Some(ndcg) = metric(candidate, "ndcg@10") else {
         return Verdict::Skipped {
             reason: "the model has no holdout evaluation (too little data after the cutoff)".into(),
@@ -101,6 +158,7 @@ pub fn judge(candidate: &Manifest, live: Option<&Manifest>) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn manifest(version: &str, metrics: serde_json::Value) -> Manifest {
         Manifest {
@@ -149,6 +207,31 @@ mod tests {
             serde_json::json!({"ndcg@10": 0.10, "baseline_popularity_ndcg@10": 0.05}),
         );
         assert!(judge(&c, Some(&live)).refused());
+    }
+
+    #[test]
+    fn next_click_figures_are_judged_too() {
+        let c = manifest(
+            "c",
+            json!({"ndcg@10": 0.2, "baseline_popularity_ndcg@10": 0.1,
+                   "session_mrr@20": 0.1, "baseline_covisitation_session_mrr@20": 0.2}),
+        );
+        let v = judge(&c, None);
+        assert!(v.refused() && v.reason().contains("co-visitation"), "{v:?}");
+        let c = manifest(
+            "c",
+            json!({"ndcg@10": 0.2, "baseline_popularity_ndcg@10": 0.1, "live_version": "l",
+                   "live_ndcg@10": 0.2, "session_mrr@20": 0.25, "live_session_mrr@20": 0.3,
+                   "baseline_covisitation_session_mrr@20": 0.2}),
+        );
+        let live = manifest("l", json!({"ndcg@10": 0.2}));
+        let v = judge(&c, Some(&live));
+        assert!(v.refused() && v.reason().contains("same sessions"), "{v:?}");
+        let c = manifest("c", json!({"session_mrr@20": 0.3}));
+        assert!(
+            matches!(judge(&c, None), Verdict::Pass { .. }),
+            "sessions alone can pass"
+        );
     }
 
     #[test]

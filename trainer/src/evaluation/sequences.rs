@@ -72,7 +72,8 @@ pub fn read_user_sequences(path: &Path) -> Result<Sequences, SequenceError> {
 }
 
 /// `SessionId ItemId Time` (tab- or space-separated, a header line allowed); sessions ordered by
-/// their first click, clicks by time.
+/// their first click, then by id — numerically when both ids are numbers (RetailRocket's files
+/// give every session time 0, and its numeric ids are in time order), clicks by time.
 pub fn read_sessions(path: &Path) -> Result<Sequences, SequenceError> {
     let text = read(path)?;
     let mut dict = Dict::default();
@@ -106,7 +107,11 @@ pub fn read_sessions(path: &Path) -> Result<Sequences, SequenceError> {
             (first, id, clicks.into_iter().map(|c| c.1).collect())
         })
         .collect();
-    list.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let by_id = |a: &str, b: &str| match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    };
+    list.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| by_id(&a.1, &b.1)));
     Ok(Sequences {
         seqs: list.into_iter().map(|s| s.2).collect(),
         item_ids: dict.ids,
@@ -153,6 +158,22 @@ mod tests {
         let (train, valid) = s.leave_out(2);
         assert_eq!((train[0].clone(), valid[0]), (vec![0, 1], Some(2)));
         assert_eq!(valid[2], None);
+    }
+
+    /// Regression: sessions with equal first-click times (RetailRocket's positions) were ordered
+    /// by id as a string ("10" before "9"), so "the most recent sessions" were not.
+    #[test]
+    fn sessions_with_equal_times_are_ordered_by_numeric_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("rr.tsv");
+        std::fs::write(&p, "10\t1\t0\n9\t2\t0\n100\t3\t0\n").unwrap();
+        let s = read_sessions(&p).unwrap();
+        let first: Vec<&str> = s
+            .seqs
+            .iter()
+            .map(|q| s.item_ids[q[0] as usize].as_str())
+            .collect();
+        assert_eq!(first, ["2", "1", "3"], "9, 10, 100");
     }
 
     #[test]

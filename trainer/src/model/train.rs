@@ -53,6 +53,9 @@ pub struct TrainValidParams {
     /// shoppers (by id hash) holding about this many: item vectors need enough shoppers per
     /// item, not all of them, and training time grows with every one.
     pub max_embedding_interactions: usize,
+    /// The session model (`shared::session_model`) learns from at most this many of the most
+    /// recent sessions; 0 trains none.
+    pub session_model_sessions: usize,
 }
 
 /// Unchecked training parameters with defaults; call [`TrainParams::check`].
@@ -72,6 +75,7 @@ impl Default for TrainParams {
             ials: crate::model::ials::IalsParams::default().check().ok(),
             ivf_min_items: 50_000,
             max_embedding_interactions: 30_000_000,
+            session_model_sessions: 1_000_000,
         })
     }
 }
@@ -418,11 +422,16 @@ pub fn build_from(
     // The events table is time-ordered (compaction writes it so), so row order within a session
     // is time order and (session, row) suffices; otherwise sort by (session, time, row).
     let mut sessions = Groups::new();
+    // When each session began (for the session model, which learns from them in time order).
+    let mut began: Vec<i64> = Vec::new();
     let mut close_on_change = |keyed: &mut dyn Iterator<Item = (u64, u32)>| {
         let mut last: Option<u64> = None;
         for (s, r) in keyed {
             if last.is_some_and(|l| l != s) {
                 sessions.close();
+            }
+            if last != Some(s) {
+                began.push(ix.ts[r as usize]);
             }
             last = Some(s);
             sessions.items.push(remap[ix.item[r as usize] as usize]);
@@ -454,6 +463,9 @@ pub fn build_from(
         "co-views counted"
     );
     let n_sessions = sessions.len();
+    let mut meta = Map::new();
+    let session = (p.session_model_sessions > 0 && began.len() == sessions.len())
+        .then(|| session_model(&sessions, &began, n, p.session_model_sessions, &mut meta));
     drop(sessions);
     // Baskets: one shopper's purchases no more than `cobuy_days` apart.
     purchases.sort_unstable();
@@ -474,7 +486,6 @@ pub fn build_from(
     let item_category: Vec<u32> = cat.records.iter().map(|r| r.category).collect();
     let repurchase = crate::model::repurchase::stats(&purchases, &item_category);
     drop(purchases);
-    let mut meta = Map::new();
     let factors = match &p.ials {
         None => {
             meta.insert("kind".into(), Value::from("popularity+covisitation"));
@@ -568,7 +579,47 @@ pub fn build_from(
         factors,
         repurchase,
         search: None,
+        session,
     })
+}
+
+/// The session model from the most recent `max` sessions (ordered by when they began): weights
+/// learned on their last tenth, lists built from all of them; its weights and fit go to `meta`.
+fn session_model(
+    sessions: &Groups,
+    began: &[i64],
+    n: usize,
+    max: usize,
+    meta: &mut Map<String, Value>,
+) -> shared::session_model::OwnedLists {
+    use crate::model::{session_lists, session_weights};
+    let phase = std::time::Instant::now();
+    let all: Vec<&[u32]> = sessions.iter().collect();
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by_key(|&g| (began[g], g));
+    let recent = &order[order.len().saturating_sub(max)..];
+    let seqs: Vec<Vec<u32>> = recent.iter().map(|&g| all[g].to_vec()).collect();
+    let lp = session_lists::ListParams::default();
+    let fit = session_weights::learn(&seqs, n, &lp, session_weights::FIT_CASES);
+    let lists = session_lists::build(&seqs, n, &lp);
+    tracing::info!(
+        sessions = seqs.len(),
+        cases = fit.cases,
+        covered = fit.covered,
+        learned = fit.learned,
+        seconds = phase.elapsed().as_secs_f64(),
+        "session model built"
+    );
+    meta.insert(
+        "session_model".into(),
+        serde_json::to_value(&fit.weights).unwrap_or(Value::Null),
+    );
+    meta.insert(
+        "session_model_fit".into(),
+        json!({"sessions": seqs.len(), "cases": fit.cases, "covered": fit.covered,
+               "iterations": fit.iterations, "loss": fit.loss, "learned": fit.learned}),
+    );
+    lists
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@ use serde_json::Value;
 use shared::personal::Blend;
 use shared::{Manifest, Model};
 
-use crate::evaluation::benchmarks;
 use crate::evaluation::evaluations_table;
 use crate::evaluation::holdout::{self, Evaluated, Ranker};
+use crate::evaluation::session_holdout;
+use crate::evaluation::vitrine_model;
 use crate::lake::compact;
 use crate::lake::models_store::{self, ModelsStoreError};
 use crate::lake::store::Lake;
@@ -112,6 +113,8 @@ pub struct RunOutput {
     pub manifest: Manifest,
     pub blend: Blend,
     pub evaluation: Vec<Evaluated>,
+    /// Next click within the held-out sessions, Vitrine and the baselines.
+    pub sessions: Vec<session_holdout::SessionFigures>,
     pub evaluations_table: Option<String>,
     /// What embedding training reported (dimensions, cold-start fills, IVF recall/speed-up).
     pub factors: Value,
@@ -140,6 +143,7 @@ pub async fn run(
     let mut blend = Blend::default();
     let mut evaluation = Vec::new();
     let mut warm = None;
+    let mut sessions = Vec::new();
     let enough = split.test.len() >= MIN_CASES && split.validation.len() >= MIN_CASES;
     if enough {
         let phase = Instant::now();
@@ -159,7 +163,7 @@ pub async fn run(
             seconds = phase.elapsed().as_secs_f64(),
             "holdout model built"
         );
-        let candidates = benchmarks::candidate_blends();
+        let candidates = vitrine_model::candidate_blends();
         let validation = if pre.n_items() > 50_000 {
             &split.validation[..split.validation.len().min(500)]
         } else {
@@ -186,8 +190,9 @@ pub async fn run(
                 metrics,
             });
         }
-        if let Some(live) = live_model(models, split.cutoff).await? {
-            let metrics = holdout::evaluate(&live, &split.test, Ranker::Personal(Blend::of(&live)));
+        let live = live_model(models, split.cutoff).await?;
+        if let Some(live) = &live {
+            let metrics = holdout::evaluate(live, &split.test, Ranker::Personal(Blend::of(live)));
             evaluation.push(Evaluated {
                 model: format!("live:{}", live.version()),
                 metrics,
@@ -202,6 +207,22 @@ pub async fn run(
             );
         }
         tracing::info!(seconds = phase.elapsed().as_secs_f64(), "holdout evaluated");
+        let phase = Instant::now();
+        let held = session_holdout::split(&events, split.cutoff);
+        sessions = session_holdout::evaluate(&pre, &held, live.as_ref());
+        for f in &sessions {
+            tracing::info!(
+                model = f.model,
+                hr20 = f.hr20,
+                mrr20 = f.mrr20,
+                cases = f.cases,
+                "next-click holdout"
+            );
+        }
+        tracing::info!(
+            seconds = phase.elapsed().as_secs_f64(),
+            "sessions evaluated"
+        );
     } else {
         tracing::warn!(
             test = split.test.len(),
@@ -239,14 +260,9 @@ pub async fn run(
         serde_json::to_value(blend).unwrap_or(Value::Null),
     );
     if enough {
-        data.meta.insert(
-            "metrics".into(),
-            Value::Object(holdout::manifest_metrics(
-                &evaluation,
-                split.cutoff,
-                split.test.len(),
-            )),
-        );
+        let mut metrics = holdout::manifest_metrics(&evaluation, split.cutoff, split.test.len());
+        metrics.extend(session_holdout::manifest_metrics(&sessions));
+        data.meta.insert("metrics".into(), Value::Object(metrics));
     }
     // Encoded once: the version names a hash of this encoding and is stamped into its header.
     let mut bytes = data.encode()?;
@@ -279,6 +295,7 @@ pub async fn run(
         manifest,
         blend,
         evaluation,
+        sessions,
         evaluations_table,
         seconds: started.elapsed().as_secs_f64(),
     })
