@@ -688,12 +688,24 @@ impl Csr {
         let bad = |why| ArtifactError::Malformed { id, why };
         let rows = read_u32(b, r.start).ok_or(bad("no row count"))? as usize;
         let nnz = read_u32(b, r.start + 4).ok_or(bad("no entry count"))? as usize;
+        // Checked: on wasm32 `usize` is 32 bits, and the counts come from the file.
+        let past = || bad("entries run past the section");
         let offsets = r.start + 8;
-        let maxima = offsets + (rows + 1) * 4;
-        let idx = maxima + rows * 4;
-        let scores = idx + nnz * 4;
-        if scores + nnz > r.end {
-            return Err(bad("entries run past the section"));
+        let maxima = rows
+            .checked_add(1)
+            .and_then(|x| x.checked_mul(4))
+            .and_then(|x| x.checked_add(offsets))
+            .ok_or_else(past)?;
+        let idx = rows
+            .checked_mul(4)
+            .and_then(|x| x.checked_add(maxima))
+            .ok_or_else(past)?;
+        let scores = nnz
+            .checked_mul(4)
+            .and_then(|x| x.checked_add(idx))
+            .ok_or_else(past)?;
+        if scores.checked_add(nnz).is_none_or(|end| end > r.end) {
+            return Err(past());
         }
         let mut prev = 0;
         for i in 0..=rows {
@@ -702,6 +714,11 @@ impl Csr {
                 return Err(bad("row offsets are not increasing"));
             }
             prev = o;
+        }
+        for i in 0..rows {
+            if read_f32(b, maxima + i * 4).is_none_or(|m| !m.is_finite() || m < 0.0) {
+                return Err(bad("a row maximum is not a finite, non-negative number"));
+            }
         }
         for k in 0..nnz {
             if read_u32(b, idx + k * 4).is_none_or(|t| t as usize >= n_targets) {

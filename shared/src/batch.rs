@@ -337,6 +337,7 @@ pub fn answer_one(
                 context: &req.context,
                 history: state.history(model),
                 session: state.current_session(model, ctx.now),
+                session_bought: state.bought_in_session(model, ctx.now),
                 purchased: state
                     .purchased()
                     .filter_map(|id| model.item_index(id))
@@ -345,6 +346,7 @@ pub fn answer_one(
                 exclude_purchased: w.exclude_purchased,
                 k,
                 offset,
+                breadth: w.diversity > 0.0,
             };
             let hidden = ctx.rules.map(|r| r as &dyn crate::filter::Allow);
             personal::for_you_with(model, &input, ctx.blend, hidden)

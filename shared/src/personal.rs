@@ -341,12 +341,18 @@ pub struct ForYou<'a> {
     /// The shopper's active session, oldest first (`SessionState::current_session`): when the
     /// model has a session model, what it ranks from.
     pub session: Vec<u32>,
+    /// Items bought in the active session (`SessionState::bought_in_session`): never offered
+    /// again by the session model.
+    pub session_bought: Vec<u32>,
     /// Items the shopper bought; left out when `exclude_purchased`.
     pub purchased: Vec<u32>,
     pub filter: &'a FilterSpec,
     pub exclude_purchased: bool,
     pub k: usize,
     pub offset: usize,
+    /// The list is a pool for diversity: the session model keeps its last third for popular
+    /// items beyond the session's reach, so there are other categories to spread across.
+    pub breadth: bool,
 }
 
 /// The for-you list the edge serves. A shopper in an active session (or looking at items) gets
@@ -391,22 +397,52 @@ pub fn for_you_with<'m>(
             .filter_map(|id| model.item_index(id))
             .collect();
         if !input.session.is_empty() || !on_screen.is_empty() {
-            let prefix: Vec<u32> = input
-                .session
-                .iter()
-                .copied()
-                .chain(on_screen.iter().rev().copied())
-                .collect();
+            // The session, then the items on screen (oldest first) that are not already its
+            // last clicks: the product page being viewed is usually the session's last view.
+            let mut prefix = input.session.clone();
+            for &i in on_screen.iter().rev() {
+                if !prefix[prefix.len().saturating_sub(on_screen.len())..].contains(&i) {
+                    prefix.push(i);
+                }
+            }
             let mut filter = spec.resolve(model);
             if let Some(r) = hidden {
                 filter.hide(r);
             }
             filter.exclude(on_screen.iter().copied());
+            filter.exclude(input.session_bought.iter().copied());
             if input.exclude_purchased {
                 filter.exclude(input.purchased.iter().copied());
             }
-            let scores = crate::session_model::scores(&lists, &prefix, model.session_weights());
-            return rank_scores(model, &scores, &history, b, input.k, input.offset, &filter);
+            let scores = positive(crate::session_model::scores(
+                &lists,
+                &prefix,
+                model.session_weights(),
+            ));
+            let want = input.k + input.offset;
+            let own = if input.breadth { want - want / 3 } else { want };
+            let mut ranked = rank_scores(model, &scores, &history, b, own, 0, &filter);
+            ranked.retain(|s| matches!(s.reason, Reason::Session { .. }));
+            if ranked.len() < want {
+                // The session reaches few items (or few pass the filter): popular ones follow,
+                // scored below the last session item, so a page is always full and diversity
+                // has other categories to pick from.
+                filter.exclude(ranked.iter().map(|s| s.idx));
+                let floor = ranked.last().map_or(1.0, |s| s.score) * 0.5;
+                let fill = crate::recommend::popular(
+                    model,
+                    spec.category.as_deref(),
+                    want - ranked.len(),
+                    0,
+                    &filter,
+                );
+                #[expect(clippy::cast_precision_loss, reason = "page positions")]
+                ranked.extend(fill.into_iter().enumerate().map(|(r, mut s)| {
+                    s.score = floor / (2 + r) as f32;
+                    s
+                }));
+            }
+            return ranked.into_iter().skip(input.offset).collect();
         }
     }
     match blend {
@@ -423,6 +459,24 @@ pub fn for_you_with<'m>(
     }
 }
 
+/// The session model's scores moved to positive values in the same order (`exp(s − max)`): its
+/// learned weights have no zero point, and [`top_k`] keeps positive scores only.
+fn positive(mut scores: Vec<(u32, f32)>) -> Vec<(u32, f32)> {
+    let max = scores
+        .iter()
+        .map(|s| s.1)
+        .filter(|s| s.is_finite())
+        .fold(f32::NEG_INFINITY, f32::max);
+    for s in &mut scores {
+        s.1 = if s.1.is_finite() {
+            (s.1 - max).exp().max(f32::MIN_POSITIVE)
+        } else {
+            0.0
+        };
+    }
+    scores
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,11 +489,13 @@ mod tests {
             context,
             history: Vec::new(),
             session: Vec::new(),
+            session_bought: Vec::new(),
             purchased: Vec::new(),
             filter,
             exclude_purchased: false,
             k,
             offset: 0,
+            breadth: false,
         }
     }
 
@@ -530,6 +586,106 @@ mod tests {
             &Blend::default(),
         );
         assert_eq!(ids(&m, &r2), ids(&m, &r)[2..]);
+    }
+
+    /// The v2 fixture with session lists (laptop-1 → laptop-2, then mouse-1) and weights under
+    /// which every candidate scores below zero.
+    fn with_session_model() -> Model {
+        use crate::session_model::{N_FEATURES, OwnedLists, Weights};
+        let mut data = fixture_v2();
+        let mut w = vec![0.0; N_FEATURES];
+        w[0] = 1.0;
+        w[9] = -5.0;
+        data.meta.insert(
+            "session_model".into(),
+            serde_json::to_value(Weights {
+                w,
+                ..Weights::default()
+            })
+            .unwrap(),
+        );
+        data.session = Some(OwnedLists {
+            knn: vec![vec![(1, 1.0), (2, 0.5)], vec![], vec![], vec![], vec![]],
+            covisit: vec![vec![]; 5],
+            rules: vec![vec![]; 5],
+            popularity: vec![(1.0, 1.0); 5],
+        });
+        Model::load(data.encode().unwrap()).unwrap()
+    }
+
+    fn touch(kind: crate::EventType, item: &str, ts: i64) -> crate::session::Touch {
+        crate::session::Touch {
+            event_id: format!("e{ts}"),
+            kind,
+            item_id: item.into(),
+            ts,
+            quantity: 1,
+        }
+    }
+
+    #[test]
+    fn regression_session_scores_below_zero_are_still_served() {
+        let m = with_session_model();
+        let any = FilterSpec::default();
+        let mut i = input(&[], &any, 2);
+        i.session = vec![0];
+        let r = for_you(&m, &i);
+        assert_eq!(ids(&m, &r), ["laptop-2", "mouse-1"]);
+        assert!(r.iter().all(|s| s.score > 0.0 && s.score.is_finite()));
+    }
+
+    #[test]
+    fn regression_an_item_bought_in_the_session_is_not_offered_again() {
+        let m = with_session_model();
+        let mut state = SessionState::default();
+        state.add([
+            touch(crate::EventType::View, "laptop-1", 1),
+            touch(crate::EventType::View, "laptop-2", 2),
+            touch(crate::EventType::Purchase, "laptop-2", 3),
+        ]);
+        assert_eq!(state.current_session(&m, 4), [0, 1]);
+        assert_eq!(state.bought_in_session(&m, 4), [1]);
+        let any = FilterSpec::default();
+        let mut i = input(&[], &any, 3);
+        i.session = state.current_session(&m, 4);
+        i.session_bought = state.bought_in_session(&m, 4);
+        let r = for_you(&m, &i);
+        assert!(!r.is_empty());
+        assert!(
+            !ids(&m, &r).contains(&"laptop-2".to_owned()),
+            "{:?}",
+            ids(&m, &r)
+        );
+    }
+
+    #[test]
+    fn regression_a_session_that_reaches_few_items_still_fills_the_page() {
+        let m = with_session_model();
+        let any = FilterSpec::default();
+        let mut i = input(&[], &any, 4);
+        i.session = vec![0];
+        let r = for_you(&m, &i);
+        // laptop-2 and mouse-1 from the session, then popular items below them.
+        assert_eq!(ids(&m, &r)[..2], ["laptop-2", "mouse-1"]);
+        assert_eq!(r.len(), 4);
+        assert!(r.windows(2).all(|w| w[0].score > w[1].score), "{r:?}");
+        // A page further on continues the same list.
+        i.offset = 2;
+        i.k = 2;
+        assert_eq!(ids(&m, &for_you(&m, &i)), ids(&m, &r)[2..]);
+    }
+
+    #[test]
+    fn the_item_on_screen_is_not_counted_twice() {
+        let m = with_session_model();
+        let any = FilterSpec::default();
+        let context = ["laptop-1".to_owned()];
+        let mut twice = input(&context, &any, 2);
+        twice.session = vec![0];
+        let mut once = input(&[], &any, 2);
+        once.session = vec![0];
+        // Same ranking as the session alone, minus the item on screen.
+        assert_eq!(ids(&m, &for_you(&m, &twice)), ids(&m, &for_you(&m, &once)));
     }
 
     #[test]

@@ -177,22 +177,49 @@ impl SessionState {
             .collect()
     }
 
-    /// The active session's items, oldest first, repeats kept: the touches since the last gap of
-    /// more than [`SESSION_GAP_MS`], if the latest is no older than that at `now`; empty when
-    /// the shopper has no active session. Unknown items are left out.
-    pub fn current_session(&self, model: &Model, now: i64) -> Vec<u32> {
-        let Some(last) = self.touches.last() else {
-            return Vec::new();
-        };
+    /// Where the active session starts in `touches`: after the last gap of more than
+    /// [`SESSION_GAP_MS`], if the latest touch is no older than that at `now`.
+    fn session_start(&self, now: i64) -> Option<usize> {
+        let last = self.touches.last()?;
         if now - last.ts > SESSION_GAP_MS {
-            return Vec::new();
+            return None;
         }
         let mut start = self.touches.len() - 1;
         while start > 0 && self.touches[start].ts - self.touches[start - 1].ts <= SESSION_GAP_MS {
             start -= 1;
         }
+        Some(start)
+    }
+
+    /// The active session's clicks (views, cart adds, recommendation clicks: what the trainer
+    /// learns sessions from), oldest first, repeats kept; empty when the shopper has no active
+    /// session. Unknown items are left out.
+    pub fn current_session(&self, model: &Model, now: i64) -> Vec<u32> {
+        self.session_touches(model, now, |k| {
+            matches!(
+                k,
+                EventType::View | EventType::AddToCart | EventType::RecClick
+            )
+        })
+    }
+
+    /// Items bought in the active session: the session model does not offer them again.
+    pub fn bought_in_session(&self, model: &Model, now: i64) -> Vec<u32> {
+        self.session_touches(model, now, |k| k == EventType::Purchase)
+    }
+
+    fn session_touches(
+        &self,
+        model: &Model,
+        now: i64,
+        keep: impl Fn(EventType) -> bool,
+    ) -> Vec<u32> {
+        let Some(start) = self.session_start(now) else {
+            return Vec::new();
+        };
         self.touches[start..]
             .iter()
+            .filter(|t| keep(t.kind))
             .filter_map(|t| model.item_index(&t.item_id))
             .collect()
     }

@@ -186,11 +186,13 @@ fn main() {
                 } else {
                     Vec::new()
                 },
+                session_bought: Vec::new(),
                 purchased: Vec::new(),
                 filter,
                 exclude_purchased: false,
                 k: 10,
                 offset: 0,
+                breadth: false,
             };
             let t = Instant::now();
             let out = for_you_with(&m, &input(&any, true), Some(&blend), None);

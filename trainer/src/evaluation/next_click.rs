@@ -264,6 +264,17 @@ pub fn next_click(
         run(&test_seqs, |q| knn.rank(q, n, 20)),
     );
     row(
+        "session-kNN as served (the item on screen left out)",
+        fit_s,
+        Some(knn_bytes),
+        run(&test_seqs, |q| {
+            let mut r = knn.rank(q, n, 21);
+            r.retain(|&i| Some(&i) != q.last());
+            r.truncate(20);
+            r
+        }),
+    );
+    row(
         "before: session fold-in + co-visitation",
         fit_b,
         None,

@@ -1,15 +1,17 @@
 //! Next-click evaluation on the lake, beside the per-shopper holdout: the sessions that began
 //! after the cutoff are held out, and at every click of each the models trained before the
-//! cutoff rank the next one (full ranking, session items included) — Vitrine's session model
+//! cutoff rank the next one (full ranking, session items included, the item on screen left out
+//! as the edge does) — Vitrine's session model
 //! (what the edge serves a shopper in an active session), session-kNN fitted on the sessions
 //! before the cutoff, co-visitation alone, and the live model on the same clicks. HR@20 and
 //! MRR@20 go to the manifest, where the quality gate reads them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde::Serialize;
-use shared::Model;
 use shared::personal::{Blend, Interaction, personal};
+use shared::session_model::MAX_PREFIX;
+use shared::{EventType, Model};
 
 use crate::evaluation::next_click::SessionKnn;
 use crate::model::interactions::Interactions;
@@ -39,16 +41,25 @@ pub struct SessionFigures {
     pub cases: usize,
 }
 
-/// Groups the interactions into sessions (by session id, in time order) and splits them at
-/// `cutoff` by when they began.
+/// Groups the clicks (views, cart adds, recommendation clicks: what the session model learns
+/// from and the edge ranks from) into sessions by session id, in time order, and splits them at
+/// `cutoff` by when they began; the sessions before keep only their clicks before the cutoff.
 pub fn split(ix: &Interactions, cutoff: i64) -> SessionSplit {
-    let mut rows: Vec<usize> = (0..ix.len()).collect();
+    let mut rows: Vec<usize> = (0..ix.len())
+        .filter(|&r| {
+            matches!(
+                ix.kind[r],
+                EventType::View | EventType::AddToCart | EventType::RecClick
+            )
+        })
+        .collect();
     rows.sort_unstable_by_key(|&r| (ix.session[r], ix.ts[r], r));
     let mut sessions: Vec<(i64, Vec<String>)> = Vec::new();
     for group in rows.chunk_by(|&a, &b| ix.session[a] == ix.session[b]) {
         let began = ix.ts[group[0]];
         let items = group
             .iter()
+            .filter(|&&r| began >= cutoff || ix.ts[r] < cutoff)
             .map(|&r| ix.item_id(ix.item[r]).to_owned())
             .collect();
         sessions.push((began, items));
@@ -69,22 +80,32 @@ fn indices(model: &Model, ids: &[String]) -> Vec<Option<u32>> {
     ids.iter().map(|id| model.item_index(id)).collect()
 }
 
-/// Every held-out next click (at most [`MAX_CASES`], evenly): prefix and target, in `model`'s
-/// indices (a click on an item the model does not know cannot be predicted and is skipped).
+/// Every held-out next click (at most [`MAX_CASES`], evenly): prefix (its last
+/// [`MAX_PREFIX`] clicks) and target, in `model`'s indices (a click on an item the model does
+/// not know cannot be predicted and is skipped). Cases are chosen before prefixes are built, so
+/// a very long session costs no more memory than its sampled cases.
 fn cases(model: &Model, after: &[Vec<String>]) -> Vec<(Vec<u32>, u32)> {
+    let total: usize = after.iter().map(|s| s.len().saturating_sub(1)).sum();
+    let step = total.div_ceil(MAX_CASES).max(1);
     let mut all = Vec::new();
+    let mut k = 0usize;
     for s in after {
-        let idx = indices(model, s);
-        for cut in 1..idx.len() {
+        let mut idx: Option<Vec<Option<u32>>> = None;
+        for cut in 1..s.len() {
+            k += 1;
+            if !(k - 1).is_multiple_of(step) {
+                continue;
+            }
+            let idx = idx.get_or_insert_with(|| indices(model, s));
             let Some(target) = idx[cut] else { continue };
-            let prefix: Vec<u32> = idx[..cut].iter().flatten().copied().collect();
+            let known: Vec<u32> = idx[..cut].iter().flatten().copied().collect();
+            let prefix = known[known.len().saturating_sub(MAX_PREFIX)..].to_vec();
             if !prefix.is_empty() {
                 all.push((prefix, target));
             }
         }
     }
-    let step = all.len().div_ceil(MAX_CASES).max(1);
-    all.into_iter().step_by(step).collect()
+    all
 }
 
 fn score(
@@ -94,7 +115,10 @@ fn score(
 ) -> SessionFigures {
     let (mut hr, mut mrr) = (0.0, 0.0);
     for (prefix, target) in cases {
-        if let Some(r) = rank(prefix).iter().take(20).position(|x| x == target) {
+        // As served: the item on screen (the last click) is not offered again.
+        let ranked = rank(prefix);
+        let served = ranked.iter().filter(|&x| Some(x) != prefix.last()).take(20);
+        if let Some(r) = served.into_iter().position(|x| x == target) {
             hr += 1.0;
             #[expect(clippy::cast_precision_loss, reason = "rank < 20")]
             {
@@ -115,14 +139,14 @@ fn score(
 /// The session model's ranking (or, for a model without one, its fold-in + co-visitation).
 fn vitrine(model: &Model, prefix: &[u32]) -> Vec<u32> {
     match model.session_lists() {
-        Some(lists) => shared::session_model::rank(&lists, prefix, model.session_weights(), 20),
+        Some(lists) => shared::session_model::rank(&lists, prefix, model.session_weights(), 21),
         None => {
             let hist: Vec<Interaction> = prefix
                 .iter()
                 .rev()
                 .map(|&idx| Interaction { idx, weight: 1.0 })
                 .collect();
-            personal(model, &hist, 20, 0, &HashSet::new(), &Blend::of(model))
+            personal(model, &hist, 21, 0, &HashSet::new(), &Blend::of(model))
                 .into_iter()
                 .map(|s| s.idx)
                 .collect()
@@ -152,14 +176,14 @@ pub fn evaluate(model: &Model, split: &SessionSplit, live: Option<&Model>) -> Ve
     };
     let mut out = vec![
         score("vitrine", &cases, |p| vitrine(model, p)),
-        score("session_knn", &cases, |p| knn.rank(p, n, 20)),
+        score("session_knn", &cases, |p| knn.rank(p, n, 21)),
         score("covisitation", &cases, |p| {
             let hist: Vec<Interaction> = p
                 .iter()
                 .rev()
                 .map(|&idx| Interaction { idx, weight: 1.0 })
                 .collect();
-            personal(model, &hist, 20, 0, &HashSet::new(), &covisit_only)
+            personal(model, &hist, 21, 0, &HashSet::new(), &covisit_only)
                 .into_iter()
                 .map(|s| s.idx)
                 .collect()
@@ -167,14 +191,14 @@ pub fn evaluate(model: &Model, split: &SessionSplit, live: Option<&Model>) -> Ve
     ];
     if let Some(live) = live {
         // The live model has its own item indices: map the clicks by id.
-        let ids: HashMap<u32, &str> = (0..u32::try_from(n).unwrap_or(0))
-            .map(|i| (i, model.item_id(i)))
-            .collect();
         let live_cases: Vec<(Vec<u32>, u32)> = cases
             .iter()
             .filter_map(|(p, t)| {
-                let target = live.item_index(ids[t])?;
-                let prefix: Vec<u32> = p.iter().filter_map(|i| live.item_index(ids[i])).collect();
+                let target = live.item_index(model.item_id(*t))?;
+                let prefix: Vec<u32> = p
+                    .iter()
+                    .filter_map(|&i| live.item_index(model.item_id(i)))
+                    .collect();
                 (!prefix.is_empty()).then_some((prefix, target))
             })
             .collect();
@@ -215,4 +239,42 @@ pub fn manifest_metrics(figures: &[SessionFigures]) -> serde_json::Map<String, s
         m.insert(mrr, f.mrr20.into());
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows `(ts, kind, session, item)` as interactions.
+    fn interactions(rows: &[(i64, EventType, u64, u32)]) -> Interactions {
+        let mut ix = Interactions::default();
+        ix.items = ["a", "b", "c", "d"].map(str::to_owned).to_vec();
+        for &(ts, kind, session, item) in rows {
+            ix.ts.push(ts);
+            ix.kind.push(kind);
+            ix.shopper.push(0);
+            ix.session.push(session);
+            ix.item.push(item);
+            ix.quantity.push(1);
+        }
+        ix
+    }
+
+    #[test]
+    fn regression_a_purchase_is_not_a_next_click_and_nothing_after_the_cutoff_trains() {
+        use EventType::{AddToCart, Purchase, View};
+        let ix = interactions(&[
+            (1, View, 1, 0),
+            (2, View, 1, 1),
+            // Session 1 goes on past the cutoff (100): that click is not training data.
+            (150, View, 1, 3),
+            (200, View, 2, 2),
+            (201, AddToCart, 2, 2),
+            (202, Purchase, 2, 2),
+            (203, View, 2, 3),
+        ]);
+        let s = split(&ix, 100);
+        assert_eq!(s.before, [["a", "b"]]);
+        assert_eq!(s.after, [["c", "c", "d"]]);
+    }
 }

@@ -5,8 +5,8 @@
 //! before, decaying with distance, the item itself included) and *rules* (items within 10 clicks
 //! after, weight `1/distance`), plus popularity overall and over the most recent tenth of the
 //! sessions. Rows are cut to their best entries and scaled to a maximum of 1
-//! (`shared::session_model` reads them that way). Pair counting runs in shards of items, on
-//! every core, so memory stays bounded.
+//! (`shared::session_model` reads them that way). Pair counting runs in shards of items so
+//! memory stays bounded; knn runs on every core.
 
 use std::collections::HashMap;
 
@@ -101,7 +101,8 @@ fn pair_lists(
                 }
             });
         }
-        triples.sort_unstable_by_key(|t| (t.0, t.1));
+        // Stable: equal pairs are summed in session order, whatever the shard size.
+        triples.sort_by_key(|t| (t.0, t.1));
         let mut row: Vec<(u32, f32)> = Vec::new();
         let mut at = 0;
         while at < triples.len() {
@@ -230,7 +231,9 @@ pub fn knn(
             })
             .collect();
         for h in handles {
-            let _ = h.join();
+            if let Err(panic) = h.join() {
+                std::panic::resume_unwind(panic);
+            }
         }
     });
     out
