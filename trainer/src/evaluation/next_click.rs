@@ -33,15 +33,7 @@ pub struct SessionKnn {
 
 impl SessionKnn {
     pub fn fit(train: &[Vec<u32>], n: usize) -> Self {
-        let sessions: Vec<Vec<u32>> = train
-            .iter()
-            .map(|s| {
-                let mut v = s.clone();
-                v.sort_unstable();
-                v.dedup();
-                v
-            })
-            .collect();
+        let sessions = session_lists::distinct_items(train);
         let mut by_item = vec![Vec::new(); n];
         for (sid, s) in sessions.iter().enumerate() {
             for &i in s {

@@ -153,6 +153,19 @@ pub fn rules(sessions: &[Vec<u32>], n: usize, p: &ListParams) -> Vec<Vec<(u32, f
     })
 }
 
+/// Each session's distinct items, sorted.
+pub fn distinct_items(sessions: &[Vec<u32>]) -> Vec<Vec<u32>> {
+    sessions
+        .iter()
+        .map(|s| {
+            let mut v = s.clone();
+            v.sort_unstable();
+            v.dedup();
+            v
+        })
+        .collect()
+}
+
 /// Knn (V-STAN distilled): for item `i`, the last `knn_sample` sessions holding it, each weighted
 /// `exp(−(N − n)/N) / sqrt(|S_n|)` (recent and short first); the best `knn_neighbours` vote for
 /// their items, each vote times `1 + 0.5 · ln(N / clicks_j)`.
@@ -162,15 +175,7 @@ pub fn knn(
     clicks: &[f32],
     p: &ListParams,
 ) -> Vec<Vec<(u32, f32)>> {
-    let distinct: Vec<Vec<u32>> = sessions
-        .iter()
-        .map(|s| {
-            let mut v = s.clone();
-            v.sort_unstable();
-            v.dedup();
-            v
-        })
-        .collect();
+    let distinct = distinct_items(sessions);
     #[expect(clippy::cast_precision_loss, reason = "session counts")]
     let total = distinct.len().max(1) as f32;
     let sim: Vec<f32> = distinct
