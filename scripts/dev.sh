@@ -5,8 +5,8 @@
 # http://127.0.0.1:8787. Ctrl-C stops it.
 # Events you POST land in the worker's local R2 lake; scripts/retrain.sh pulls them into the
 # local lake, retrains and publishes, and the worker picks the new model up.
-# The trainer is built with the `local` profile (optimised, no LTO: a few minutes on 2 cores);
-# benchmarks use `release` (thin LTO).
+# The trainer is built with the `local` profile (Vitrine's crates optimised, dependencies not, no
+# LTO: about eight minutes the first time on 2 cores); benchmarks use `release` (thin LTO).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -37,7 +37,7 @@ export VITRINE_SHOPPER_SIGNING_KEY=$(cat "$state/shopper-signing-key")
 
 step "building the worker (wasm32)"
 bash scripts/build-edge.sh
-step "building the trainer (profile local; the first build takes a few minutes)"
+step "building the trainer (profile local; the first build takes about eight minutes on 2 cores)"
 cargo build --profile local -p trainer --locked
 trainer="${CARGO_TARGET_DIR:-$root/target}/local/trainer"
 

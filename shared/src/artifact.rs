@@ -1292,6 +1292,21 @@ impl Model {
         self.categories.get(&self.bytes, c as usize)
     }
 
+    /// Brand index of an item, if it has one.
+    pub fn item_brand_index(&self, i: u32) -> Option<u32> {
+        Some(self.attr_u32(i, 1)).filter(|&b| b != NONE)
+    }
+
+    /// Brand name by index ("" when out of range).
+    pub fn brand_name(&self, b: u32) -> &str {
+        self.brands.get(&self.bytes, b as usize)
+    }
+
+    /// Number of distinct brands.
+    pub fn n_brands(&self) -> usize {
+        self.brands.count
+    }
+
     /// Brand name of an item ("" when it has none).
     pub fn item_brand(&self, i: u32) -> &str {
         match self.attr_u32(i, 1) {

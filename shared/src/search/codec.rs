@@ -241,6 +241,7 @@ impl SearchIndex {
             lengths,
             category_terms: std::sync::OnceLock::new(),
             norms: std::sync::OnceLock::new(),
+            fuzzy: std::sync::OnceLock::new(),
         })
     }
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::artifact::Model;
+use crate::search::fuzzy::Fuzzy;
 use crate::search::synonyms::{CATEGORY_NAMES, CONCEPT, Synonyms};
 use crate::search::text;
 
@@ -81,6 +82,8 @@ pub struct SearchIndex {
     pub(crate) category_terms: OnceLock<Vec<Vec<u32>>>,
     /// Per product: BM25's length normalisation of its term frequencies (derived on first use).
     pub(crate) norms: OnceLock<Vec<f32>>,
+    /// The words a typo may reach, by length (derived on first use).
+    pub(crate) fuzzy: OnceLock<Fuzzy>,
 }
 
 /// How a query term matched an indexed term.
@@ -339,16 +342,14 @@ impl SearchIndex {
         let k = text::max_edits(term);
         if k > 0 {
             let n = term.len();
-            for (t, v) in self.vocabulary.iter().enumerate() {
-                if v.len().abs_diff(n) <= k
-                    && v != term
-                    && !v.starts_with(CONCEPT)
-                    && !text::is_exact_only(v)
-                    && text::within(term, v, k)
-                {
-                    out.push((t, Match::Typo));
-                    out.extend(self.concepts_of(v).map(|c| (c, Match::Typo)));
-                }
+            let mut typos: Vec<usize> = self.typo_terms(term, k).collect();
+            typos.sort_unstable();
+            for t in typos {
+                out.push((t, Match::Typo));
+                out.extend(
+                    self.concepts_of(&self.vocabulary[t])
+                        .map(|c| (c, Match::Typo)),
+                );
             }
             // Words only a synonym phrase knows ("harddrive") are corrected too.
             for v in self.synonyms.words() {
@@ -362,6 +363,18 @@ impl SearchIndex {
             }
         }
         out
+    }
+
+    /// Indexed words (term ids) within `k` edits of `word`, other than itself: no concept terms,
+    /// no numbers ([`Fuzzy`]).
+    pub(crate) fn typo_terms<'a>(
+        &'a self,
+        word: &'a str,
+        k: usize,
+    ) -> impl Iterator<Item = usize> + 'a {
+        self.fuzzy
+            .get_or_init(|| Fuzzy::new(&self.vocabulary))
+            .within(&self.vocabulary, word, k)
     }
 
     /// The word a query word most likely meant: itself when indexed (or a synonym word, or a
@@ -382,12 +395,9 @@ impl SearchIndex {
                 && text::within(word, v, k)
         };
         let indexed = self
-            .vocabulary
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| close(v))
-            .max_by_key(|(t, _)| self.df(*t))
-            .map(|(_, v)| v.as_str());
+            .typo_terms(word, k)
+            .max_by_key(|&t| (self.df(t), t))
+            .map(|t| self.vocabulary[t].as_str());
         let known = || self.synonyms.words().iter().find(close).map(String::as_str);
         match indexed.or_else(known) {
             Some(v) => (v, true),

@@ -54,11 +54,12 @@ const PRICE_BANDS: [(f32, &str); 7] = [
     (f32::INFINITY, "2000+"),
 ];
 
-fn price_band(p: f32) -> &'static str {
+/// Index of the price band `p` falls in.
+fn price_band(p: f32) -> usize {
     PRICE_BANDS
         .iter()
-        .find(|(hi, _)| p < *hi)
-        .map_or("2000+", |b| b.1)
+        .position(|(hi, _)| p < *hi)
+        .unwrap_or(PRICE_BANDS.len() - 1)
 }
 
 fn in_category(name: &str, c: &str) -> bool {
@@ -366,7 +367,11 @@ impl SearchIndex {
             .ln_1p()
             .max(f32::EPSILON);
         let mut hits: Vec<Hit> = Vec::new();
-        let mut counts: Vec<HashMap<&str, usize>> = vec![HashMap::new(); req.facets.len()];
+        let mut counts: Vec<Vec<u32>> = req
+            .facets
+            .iter()
+            .map(|f| vec![0; facet_values(model, *f)])
+            .collect();
         for &doc in &touched {
             let a = acc[doc as usize];
             if (a.matched as usize) < required {
@@ -419,12 +424,7 @@ impl SearchIndex {
             .facets
             .iter()
             .zip(counts)
-            .map(|(f, c)| {
-                let mut v: Vec<(String, usize)> =
-                    c.into_iter().map(|(k, n)| (k.to_owned(), n)).collect();
-                v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                (*f, v)
-            })
+            .map(|(f, c)| (*f, facet_counts(model, *f, &c)))
             .collect();
         Found {
             hits,
@@ -595,23 +595,51 @@ fn passes(model: &Model, filter: &SearchFilter, doc: u32) -> Passes {
     }
 }
 
-/// Counts `doc` in each facet whose other filters it passes.
-fn count_facets<'m>(
-    model: &'m Model,
-    doc: u32,
-    ok: &Passes,
-    facets: &[Facet],
-    counts: &mut [HashMap<&'m str, usize>],
-) {
+/// How many values facet `f` can take: brands and categories by index, price bands.
+fn facet_values(model: &Model, f: Facet) -> usize {
+    match f {
+        Facet::Brand => model.n_brands(),
+        Facet::Category => model.n_categories(),
+        Facet::Price => PRICE_BANDS.len(),
+    }
+}
+
+/// Counts `doc` in each facet whose other filters it passes, by value index: no string is
+/// hashed per product (the counts run over every candidate let in).
+fn count_facets(model: &Model, doc: u32, ok: &Passes, facets: &[Facet], counts: &mut [Vec<u32>]) {
     for (f, c) in facets.iter().zip(counts) {
         let value = match f {
-            Facet::Brand if ok.category && ok.price && ok.rest => model.item_brand(doc),
-            Facet::Category if ok.brand && ok.price && ok.rest => model.item_category_name(doc),
-            Facet::Price if ok.category && ok.brand && ok.rest => price_band(model.item_price(doc)),
+            Facet::Brand if ok.category && ok.price && ok.rest => model.item_brand_index(doc),
+            Facet::Category if ok.brand && ok.price && ok.rest => model.item_category(doc),
+            Facet::Price if ok.category && ok.brand && ok.rest => {
+                u32::try_from(price_band(model.item_price(doc))).ok()
+            }
             _ => continue,
         };
-        if !value.is_empty() {
-            *c.entry(value).or_default() += 1;
+        if let Some(n) = value.and_then(|v| c.get_mut(v as usize)) {
+            *n += 1;
         }
     }
+}
+
+/// A facet's counts by value name, most frequent first (ties by name).
+fn facet_counts(model: &Model, f: Facet, counts: &[u32]) -> Vec<(String, usize)> {
+    let mut by_name: HashMap<&str, usize> = HashMap::new();
+    for (v, &n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+        let v = u32::try_from(v).unwrap_or(u32::MAX);
+        let name = match f {
+            Facet::Brand => model.brand_name(v),
+            Facet::Category => model.category_name(v),
+            Facet::Price => PRICE_BANDS.get(v as usize).map_or("", |b| b.1),
+        };
+        if !name.is_empty() {
+            *by_name.entry(name).or_default() += n as usize;
+        }
+    }
+    let mut out: Vec<(String, usize)> = by_name
+        .into_iter()
+        .map(|(k, n)| (k.to_owned(), n))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
 }

@@ -277,11 +277,43 @@ pub fn max_edits(term: &str) -> usize {
     }
 }
 
+/// Words up to this many characters are compared without allocating.
+const SHORT: usize = 48;
+
+/// Copies the characters of `s` into `buf`, or `None` when they do not fit.
+fn chars_into(s: &str, buf: &mut [char; SHORT]) -> Option<usize> {
+    let mut n = 0;
+    for c in s.chars() {
+        *buf.get_mut(n)? = c;
+        n += 1;
+    }
+    Some(n)
+}
+
 /// Whether `a` and `b` are at most `k` edits apart (insert, delete, substitute, swap of two
-/// neighbours), computed on a band of width `2k + 1`.
+/// neighbours), computed on a band of width `2k + 1`. Called for many candidate words per
+/// query, so short words are compared on the stack.
 pub fn within(a: &str, b: &str, k: usize) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
+    let (mut sa, mut sb) = (['\0'; SHORT], ['\0'; SHORT]);
+    let (long_a, long_b): (Vec<char>, Vec<char>);
+    let a: &[char] = match chars_into(a, &mut sa) {
+        Some(n) => &sa[..n],
+        None => {
+            long_a = a.chars().collect();
+            &long_a
+        }
+    };
+    let b: &[char] = match chars_into(b, &mut sb) {
+        Some(n) => &sb[..n],
+        None => {
+            long_b = b.chars().collect();
+            &long_b
+        }
+    };
+    within_chars(a, b, k)
+}
+
+fn within_chars(a: &[char], b: &[char], k: usize) -> bool {
     if a.len().abs_diff(b.len()) > k {
         return false;
     }
@@ -290,29 +322,44 @@ pub fn within(a: &str, b: &str, k: usize) -> bool {
     }
     let (n, m) = (a.len(), b.len());
     let big = k + 1;
-    let mut prev2 = vec![big; m + 1];
-    let mut prev: Vec<usize> = (0..=m).map(|j| j.min(big)).collect();
+    let w = m + 1;
+    // Three rows (two back, previous, current), rotated.
+    let mut stack = [0usize; 3 * (SHORT + 1)];
+    let mut heap: Vec<usize>;
+    let rows: &mut [usize] = if w <= SHORT + 1 {
+        &mut stack[..3 * w]
+    } else {
+        heap = vec![0; 3 * w];
+        &mut heap
+    };
+    let (mut prev2, mut prev, mut cur) = (0, w, 2 * w);
+    for j in 0..w {
+        rows[prev2 + j] = big;
+        rows[prev + j] = j.min(big);
+    }
     for i in 1..=n {
-        let mut cur = vec![big; m + 1];
-        cur[0] = i.min(big);
+        rows[cur..cur + w].fill(big);
+        rows[cur] = i.min(big);
         let lo = i.saturating_sub(k).max(1);
         let hi = (i + k).min(m);
-        let mut best = cur[0];
+        let mut best = rows[cur];
         for j in lo..=hi {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            let mut v = (rows[prev + j] + 1)
+                .min(rows[cur + j - 1] + 1)
+                .min(rows[prev + j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(prev2[j - 2] + 1);
+                v = v.min(rows[prev2 + j - 2] + 1);
             }
-            cur[j] = v.min(big);
-            best = best.min(cur[j]);
+            rows[cur + j] = v.min(big);
+            best = best.min(rows[cur + j]);
         }
         if best > k {
             return false;
         }
-        prev2 = std::mem::replace(&mut prev, cur);
+        (prev2, prev, cur) = (prev, cur, prev2);
     }
-    prev[m] <= k
+    rows[prev + m] <= k
 }
 
 #[cfg(test)]
