@@ -6,7 +6,7 @@
 # Events you POST land in the worker's local R2 lake; scripts/retrain.sh pulls them into the
 # local lake, retrains and publishes, and the worker picks the new model up.
 # The trainer is built with the `local` profile (Vitrine's crates optimised, dependencies not, no
-# LTO: about eight minutes the first time on 2 cores); benchmarks use `release` (thin LTO).
+# LTO: about six minutes the first time on 2 cores); benchmarks use `release` (thin LTO).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -37,7 +37,7 @@ export VITRINE_SHOPPER_SIGNING_KEY=$(cat "$state/shopper-signing-key")
 
 step "building the worker (wasm32)"
 bash scripts/build-edge.sh
-step "building the trainer (profile local; the first build takes about eight minutes on 2 cores)"
+step "building the trainer (profile local; the first build takes about six minutes on 2 cores)"
 cargo build --profile local -p trainer --locked
 trainer="${CARGO_TARGET_DIR:-$root/target}/local/trainer"
 
