@@ -110,22 +110,37 @@ fn main() {
 
     let mut times = Vec::with_capacity(cases.len());
     let mut passed: HashMap<&str, (usize, usize)> = HashMap::new();
+    // `SEARCH_DUMP=<file>`: every answer (ids, total, facets), to check that a speed-up left the
+    // ranking unchanged.
+    let mut dump = Vec::new();
+    let generated = |q: &str| SearchQuery {
+        q: q.to_owned(),
+        filter: SearchFilter::default(),
+        sort: Sort::Relevance,
+        facets: vec![Facet::Brand, Facet::Category],
+        page: 1,
+        k: 10,
+        user_id: None,
+        anonymous_id: None,
+        user_token: None,
+        intents: true,
+    };
+    // `SEARCH_REPEAT=<n>`: answer the generated set n more times first, as the worker does (for a
+    // profiler).
+    let repeat: usize = std::env::var("SEARCH_REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    for c in cases.iter().cycle().take(cases.len() * repeat) {
+        let q = generated(&c.q);
+        std::hint::black_box(shared::search::answer::search(&index, &model, &q, None));
+    }
     for c in &cases {
-        let q = SearchQuery {
-            q: c.q.clone(),
-            filter: SearchFilter::default(),
-            sort: Sort::Relevance,
-            facets: vec![Facet::Brand, Facet::Category],
-            page: 1,
-            k: 10,
-            user_id: None,
-            anonymous_id: None,
-            user_token: None,
-            intents: true,
-        };
+        let q = generated(&c.q);
         let t = Instant::now();
         let found = index.search(&model, &q.spec(), None);
         times.push(t.elapsed().as_secs_f64() * 1e3);
+        dump.push(json!({"q": c.q, "hits": found.hits, "total": found.total, "facets": format!("{:?}", found.facets)}));
         let ok = c.passes(&model, &found);
         let e = passed.entry(c.kind).or_default();
         e.0 += usize::from(ok);
@@ -141,7 +156,11 @@ fn main() {
         let t = Instant::now();
         let a = shared::search::answer::search(&index, &model, &q, None);
         shopper_times.push(t.elapsed().as_secs_f64() * 1e3);
-        std::hint::black_box(a);
+        let ids: Vec<&str> = a.items.iter().map(|h| h.id.as_str()).collect();
+        dump.push(json!({"q": j.q, "ids": ids, "total": a.total, "dym": a.did_you_mean, "facets": format!("{:?}", a.facets)}));
+    }
+    if let Ok(path) = std::env::var("SEARCH_DUMP") {
+        std::fs::write(path, serde_json::to_vec_pretty(&dump).expect("json")).expect("write dump");
     }
     shopper_times.sort_by(f64::total_cmp);
     let shopper_report = search_judged::evaluate(&shopper, &products, &model, &index);

@@ -242,6 +242,7 @@ impl SearchIndex {
             category_terms: std::sync::OnceLock::new(),
             norms: std::sync::OnceLock::new(),
             fuzzy: std::sync::OnceLock::new(),
+            log_popularity: std::sync::OnceLock::new(),
         })
     }
 }

@@ -84,6 +84,9 @@ pub struct SearchIndex {
     pub(crate) norms: OnceLock<Vec<f32>>,
     /// The words a typo may reach, by length (derived on first use).
     pub(crate) fuzzy: OnceLock<Fuzzy>,
+    /// Per product of the model searched: `ln(1 + popularity)`, the tie-breaker relevance is
+    /// raised by (derived on first use: a logarithm per candidate per query is slow in wasm).
+    pub(crate) log_popularity: OnceLock<Vec<f32>>,
 }
 
 /// How a query term matched an indexed term.
@@ -407,6 +410,14 @@ impl SearchIndex {
 
     /// Per category of `model`, the term ids its name carries (words and concepts, and the words
     /// that also name it, [`CATEGORY_NAMES`]), sorted.
+    pub(crate) fn log_popularity(&self, model: &Model) -> &[f32] {
+        self.log_popularity.get_or_init(|| {
+            (0..self.n_docs)
+                .map(|d| model.popularity(d).max(0.0).ln_1p())
+                .collect()
+        })
+    }
+
     pub(crate) fn category_terms(&self, model: &Model) -> &[Vec<u32>] {
         self.category_terms.get_or_init(|| {
             let n = u32::try_from(model.n_categories()).unwrap_or(u32::MAX);

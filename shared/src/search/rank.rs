@@ -21,11 +21,13 @@
 //!
 //! [`Learned`]: crate::search::index::Learned
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::artifact::Model;
 use crate::search::index::{Match, SearchIndex, query_key};
 use crate::search::spec::{Facet, Search, SearchFilter, Sort};
+use crate::search::synonyms::CONCEPT;
 use crate::search::text;
 
 /// BM25 saturation.
@@ -101,6 +103,60 @@ struct Acc {
     optional: u8,
     typos: u8,
     score: f32,
+}
+
+/// Per-product working arrays of a query, kept between queries so that a query neither allocates
+/// nor zeroes arrays of the catalog's size: between queries `acc` and `best` are all default and
+/// `touched` and `in_unit` are empty.
+#[derive(Default)]
+struct Scratch {
+    acc: Vec<Acc>,
+    /// The best expansion of the unit being accumulated, per product.
+    best: Vec<(f32, bool)>,
+    /// Products with an entry in `acc`.
+    touched: Vec<u32>,
+    /// Products matched by the unit being accumulated.
+    in_unit: Vec<u32>,
+}
+
+impl Scratch {
+    /// Counts a unit's match of `doc` with its best `(score, typo)`.
+    fn add(&mut self, doc: u32, optional: bool, (score, typo): (f32, bool)) {
+        let a = &mut self.acc[doc as usize];
+        if a.matched == 0 && a.optional == 0 {
+            self.touched.push(doc);
+        }
+        if optional {
+            a.optional = a.optional.saturating_add(1);
+        } else {
+            a.matched = a.matched.saturating_add(1);
+            a.typos = a.typos.saturating_add(u8::from(typo));
+        }
+        a.score += score;
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with the scratch arrays sized for `n` products, then clears what it touched. A query
+/// that panics drops them (the next one starts afresh) rather than leave them dirty.
+fn with_scratch<R>(n: u32, f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut s = SCRATCH.with(|c| std::mem::take(&mut *c.borrow_mut()));
+    let n = n as usize;
+    if s.acc.len() < n {
+        s.acc.resize(n, Acc::default());
+        s.best.resize(n, (0.0, false));
+    }
+    let out = f(&mut s);
+    for &d in &s.touched {
+        s.acc[d as usize] = Acc::default();
+    }
+    s.touched.clear();
+    s.in_unit.clear();
+    SCRATCH.with(|c| *c.borrow_mut() = s);
+    out
 }
 
 /// A candidate that passed the filters.
@@ -185,47 +241,49 @@ impl SearchIndex {
         out
     }
 
-    /// Candidates of `units`: per product, units matched, typos and BM25 relevance.
-    fn accumulate(&self, units: &[Unit]) -> (Vec<u32>, Vec<Acc>) {
-        let n = self.n_docs as usize;
-        let mut acc = vec![Acc::default(); n];
-        let mut touched: Vec<u32> = Vec::new();
-        let mut best: Vec<(f32, bool)> = vec![(0.0, false); n];
-        let mut in_unit: Vec<u32> = Vec::new();
+    /// Candidates of `units` into `s`: per product, units matched, typos and BM25 relevance;
+    /// `s.touched` lists the products with any.
+    fn accumulate(&self, units: &[Unit], s: &mut Scratch) {
         let norms = self.norms();
         for unit in units {
+            if let [(t, how)] = unit.expansions[..] {
+                // One expansion: each product appears once in its postings, so it is its best.
+                let idf = self.idf(self.df(t));
+                let typo = how == Match::Typo;
+                for (doc, w) in self.list(t) {
+                    let norm = norms.get(doc as usize).copied().unwrap_or(1.0);
+                    let score = idf * w * (K1 + 1.0) / (w + K1 * norm) * how.weight();
+                    let best = if score > 0.0 {
+                        (score, typo)
+                    } else {
+                        (0.0, false)
+                    };
+                    s.add(doc, unit.optional, best);
+                }
+                continue;
+            }
             for &(t, how) in &unit.expansions {
                 let idf = self.idf(self.df(t));
                 let typo = how == Match::Typo;
                 for (doc, w) in self.list(t) {
                     let norm = norms.get(doc as usize).copied().unwrap_or(1.0);
-                    let s = idf * w * (K1 + 1.0) / (w + K1 * norm) * how.weight();
-                    let b = &mut best[doc as usize];
+                    let score = idf * w * (K1 + 1.0) / (w + K1 * norm) * how.weight();
+                    let b = &mut s.best[doc as usize];
                     if b.0 == 0.0 {
-                        in_unit.push(doc);
+                        s.in_unit.push(doc);
                     }
-                    if s > b.0 || (s == b.0 && b.1 && !typo) {
-                        *b = (s, typo);
+                    if score > b.0 || (score == b.0 && b.1 && !typo) {
+                        *b = (score, typo);
                     }
                 }
             }
-            for &doc in &in_unit {
-                let b = std::mem::take(&mut best[doc as usize]);
-                let a = &mut acc[doc as usize];
-                if a.matched == 0 && a.optional == 0 {
-                    touched.push(doc);
-                }
-                if unit.optional {
-                    a.optional = a.optional.saturating_add(1);
-                } else {
-                    a.matched = a.matched.saturating_add(1);
-                    a.typos = a.typos.saturating_add(u8::from(b.1));
-                }
-                a.score += b.0;
+            for i in 0..s.in_unit.len() {
+                let doc = s.in_unit[i];
+                let best = std::mem::take(&mut s.best[doc as usize]);
+                s.add(doc, unit.optional, best);
             }
-            in_unit.clear();
+            s.in_unit.clear();
         }
-        (touched, acc)
     }
 
     /// Products matching every unit of `q` (no filters): how a "did you mean" is judged.
@@ -235,11 +293,13 @@ impl SearchIndex {
             return 0;
         }
         let required = units.iter().filter(|u| !u.optional).count();
-        let (touched, acc) = self.accumulate(&units);
-        touched
-            .iter()
-            .filter(|&&d| acc[d as usize].matched as usize == required)
-            .count()
+        with_scratch(self.n_docs, |s| {
+            self.accumulate(&units, s);
+            s.touched
+                .iter()
+                .filter(|&&d| s.acc[d as usize].matched as usize == required)
+                .count()
+        })
     }
 
     /// The categories (by model index) the query names: the last required unit naming any
@@ -266,16 +326,25 @@ impl SearchIndex {
     /// Searches: relaxed when needed, ranked by the criteria above, filtered, one page, with
     /// disjunctive facets. `taste` is the shopper's folded-in history, when they have one.
     pub fn search(&self, model: &Model, req: &Search<'_>, taste: Option<&[f32]>) -> Found {
+        with_scratch(self.n_docs, |s| self.search_in(s, model, req, taste))
+    }
+
+    fn search_in(
+        &self,
+        s: &mut Scratch,
+        model: &Model,
+        req: &Search<'_>,
+        taste: Option<&[f32]>,
+    ) -> Found {
         let units = self.units(req.q);
         let browse = req.q.trim().is_empty() || units.is_empty() && text::analyse(req.q).is_empty();
-        let (touched, mut acc) = if browse {
-            let all: Vec<u32> = (0..self.n_docs).collect();
-            (all, vec![Acc::default(); self.n_docs as usize])
+        if browse {
+            s.touched.extend(0..self.n_docs);
         } else {
-            self.accumulate(&units)
-        };
+            self.accumulate(&units, s);
+        }
+        let Scratch { acc, touched, .. } = s;
         let n_units = units.iter().filter(|u| !u.optional).count();
-        let mut touched = touched;
         let mut head = self.head_categories(model, &units);
         let learned = (!browse)
             .then(|| self.learned_for(&query_key(req.q)))
@@ -302,6 +371,7 @@ impl SearchIndex {
                 }
             }
         }
+        let touched: &[u32] = touched;
         let full_matches = touched
             .iter()
             .filter(|&&d| browse || acc[d as usize].matched as usize >= n_units)
@@ -320,8 +390,9 @@ impl SearchIndex {
         for round in 0..2 {
             // How many units a product must match: all, unless that fills less than the page.
             let mut hist = vec![0usize; n_units + 1];
-            for &d in &touched {
-                if passes(model, &filter, d).all() {
+            let open = filter == SearchFilter::default();
+            for &d in touched {
+                if open || passes(model, &filter, d).all() {
                     hist[(acc[d as usize].matched as usize).min(n_units)] += 1;
                 }
             }
@@ -360,11 +431,12 @@ impl SearchIndex {
             filter.max_price = Some(filter.max_price.map_or(ceiling, |m| m.min(ceiling)));
             cheap_max = Some(ceiling);
         }
+        let log_popularity = self.log_popularity(model);
+        let log_pop = |d: u32| log_popularity.get(d as usize).copied().unwrap_or(0.0);
         let top_popularity = touched
             .iter()
-            .map(|&d| model.popularity(d).max(0.0))
+            .map(|&d| log_pop(d))
             .fold(0.0f32, f32::max)
-            .ln_1p()
             .max(f32::EPSILON);
         let mut hits: Vec<Hit> = Vec::new();
         let mut counts: Vec<Vec<u32>> = req
@@ -372,7 +444,7 @@ impl SearchIndex {
             .iter()
             .map(|f| vec![0; facet_values(model, *f)])
             .collect();
-        for &doc in &touched {
+        for &doc in touched {
             let a = acc[doc as usize];
             if (a.matched as usize) < required {
                 continue;
@@ -380,14 +452,18 @@ impl SearchIndex {
             let ok = passes(model, &filter, doc);
             count_facets(model, doc, &ok, req.facets, &mut counts);
             if ok.all() {
-                let pop = model.popularity(doc).max(0.0).ln_1p() / top_popularity;
+                let pop = log_pop(doc) / top_popularity;
                 hits.push(Hit {
                     doc,
                     matched: a.matched,
                     head: is_head(doc),
                     optional: a.optional,
                     typos: a.typos,
-                    learned: boosts.get(&doc).copied().unwrap_or(0),
+                    learned: if boosts.is_empty() {
+                        0
+                    } else {
+                        boosts.get(&doc).copied().unwrap_or(0)
+                    },
                     proximity: 0,
                     score: if browse {
                         pop
@@ -467,6 +543,8 @@ impl SearchIndex {
                 if units.len() < 2 {
                     return;
                 }
+                let near = Near::new(self, units);
+                let best = near.best();
                 let mut start = 0;
                 while start < head && start < need {
                     let b = hits[start].bucket();
@@ -476,10 +554,18 @@ impl SearchIndex {
                             .take_while(|h| h.bucket() == b)
                             .count();
                     let window = end.min(start + PROXIMITY_WINDOW);
+                    // The tie is in relevance order: once the page's rest is filled with hits as
+                    // close as can be, no later one can come before them.
+                    let (mut seen, mut closest) = (start, 0);
                     for h in &mut hits[start..window] {
-                        h.proximity = self.proximity(model.item_title(h.doc), units);
+                        h.proximity = near.of(model.item_title(h.doc));
+                        seen += 1;
+                        closest += usize::from(h.proximity == best);
+                        if closest >= need - start {
+                            break;
+                        }
                     }
-                    hits[start..window].sort_by(|a, b| {
+                    hits[start..seen].sort_by(|a, b| {
                         a.proximity
                             .cmp(&b.proximity)
                             .then(b.score.total_cmp(&a.score))
@@ -514,35 +600,77 @@ impl SearchIndex {
             }),
         }
     }
+}
 
-    /// How far apart consecutive units are in `title` (sum of the closest distances, each at most
-    /// [`FAR`]; lower is closer).
-    fn proximity(&self, title: &str, units: &[Unit]) -> u16 {
+/// What proximity looks for in a title, worked out once per query: the units each indexed word,
+/// and each synonym concept, stands for.
+struct Near<'a> {
+    index: &'a SearchIndex,
+    n_units: usize,
+    words: HashMap<&'a str, Vec<usize>>,
+    concepts: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> Near<'a> {
+    fn new(index: &'a SearchIndex, units: &[Unit]) -> Self {
+        let mut words: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut concepts: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (u, unit) in units.iter().enumerate() {
+            for &(t, _) in &unit.expansions {
+                let Some(term) = index.vocabulary.get(t) else {
+                    continue;
+                };
+                let map = if term.starts_with(CONCEPT) {
+                    &mut concepts
+                } else {
+                    &mut words
+                };
+                let list = map.entry(term.as_str()).or_default();
+                if list.last() != Some(&u) {
+                    list.push(u);
+                }
+            }
+        }
+        Near {
+            index,
+            n_units: units.len(),
+            words,
+            concepts,
+        }
+    }
+
+    /// The closest `title` can be: every unit next to the one before it.
+    fn best(&self) -> u16 {
+        u16::try_from(self.n_units.saturating_sub(1)).unwrap_or(u16::MAX)
+    }
+
+    /// How far apart consecutive units are in `title` (sum of the closest distances, each at
+    /// most [`FAR`]; lower is closer).
+    fn of(&self, title: &str) -> u16 {
         let words = text::analyse(title);
-        let mut at: Vec<Vec<(usize, usize)>> = vec![Vec::new(); words.len()];
+        let mut positions: Vec<Vec<usize>> = vec![Vec::new(); self.n_units];
         for (i, w) in words.iter().enumerate() {
-            if let Some(t) = self.term_id(w) {
-                at[i].push((t, 1));
+            for &u in self.words.get(w.as_str()).into_iter().flatten() {
+                positions[u].push(i);
             }
         }
-        for (start, len, g) in self.synonyms.phrases_in(&words) {
-            if let Some(t) = self.term_id(&self.synonyms.concept(g)) {
-                at[start].push((t, len));
+        if !self.concepts.is_empty() {
+            let synonyms = &self.index.synonyms;
+            for (start, _, g) in synonyms.phrases_in(&words) {
+                for &u in self
+                    .concepts
+                    .get(synonyms.concept(g).as_str())
+                    .into_iter()
+                    .flatten()
+                {
+                    positions[u].push(start);
+                }
+            }
+            for p in &mut positions {
+                p.sort_unstable();
+                p.dedup();
             }
         }
-        let positions: Vec<Vec<usize>> = units
-            .iter()
-            .map(|u| {
-                at.iter()
-                    .enumerate()
-                    .filter(|(_, ts)| {
-                        ts.iter()
-                            .any(|(t, _)| u.expansions.iter().any(|(e, _)| e == t))
-                    })
-                    .map(|(i, _)| i)
-                    .collect()
-            })
-            .collect();
         let mut total = 0usize;
         for pair in positions.windows(2) {
             let d = pair[0]
@@ -576,7 +704,7 @@ impl Passes {
 }
 
 fn passes(model: &Model, filter: &SearchFilter, doc: u32) -> Passes {
-    let price = model.item_price(doc);
+    let price = || model.item_price(doc);
     Passes {
         category: filter
             .category
@@ -586,8 +714,8 @@ fn passes(model: &Model, filter: &SearchFilter, doc: u32) -> Passes {
             let brand = model.item_brand(doc);
             filter.brands.iter().any(|b| b.eq_ignore_ascii_case(brand))
         },
-        price: filter.min_price.is_none_or(|p| price >= p)
-            && filter.max_price.is_none_or(|p| price <= p),
+        price: filter.min_price.is_none_or(|p| price() >= p)
+            && filter.max_price.is_none_or(|p| price() <= p),
         rest: (!filter.in_stock || model.item_in_stock(doc))
             && filter
                 .rating_min

@@ -27,15 +27,16 @@ fn fold(c: char) -> char {
 fn words(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
-    let chars: Vec<char> = s.chars().flat_map(char::to_lowercase).map(fold).collect();
-    for (i, &c) in chars.iter().enumerate() {
+    let mut chars = s.chars().flat_map(char::to_lowercase).map(fold).peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
         let joiner = matches!(c, '-' | '.' | '/')
             && !cur.is_empty()
-            && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+            && next.is_some_and(char::is_alphanumeric);
         // `65"`, `65''` and `65″` are inches.
         let inch_mark = matches!(c, '"' | '″' | '\'')
             && cur.ends_with(|d: char| d.is_ascii_digit())
-            && (c != '\'' || chars.get(i + 1) == Some(&'\''));
+            && (c != '\'' || next == Some('\''));
         if inch_mark {
             cur.push_str("in");
             out.push(std::mem::take(&mut cur));
@@ -148,51 +149,67 @@ const KEEP: &[&str] = &[
 /// digits and a few irregular words are left alone. The same on both sides, so only
 /// suggestions ever show a stem.
 pub fn stem(w: &str) -> String {
+    stem_owned(w.to_owned())
+}
+
+/// [`stem`] in place.
+fn stem_owned(mut w: String) -> String {
     let n = w.len();
-    if n < 4 || !w.chars().all(char::is_alphabetic) || KEEP.contains(&w) {
-        return w.to_owned();
+    if n < 4 || !w.chars().all(char::is_alphabetic) || KEEP.contains(&w.as_str()) {
+        return w;
     }
     if let Some(base) = w.strip_suffix("ies")
         && n > 4
         && !base.ends_with(['e', 'a'])
     {
-        return format!("{base}y");
+        w.truncate(n - 3);
+        w.push('y');
+        return w;
     }
     for es in ["ches", "shes", "sses", "xes", "zes"] {
         if w.ends_with(es) {
-            return w[..n - 2].to_owned();
+            w.truncate(n - 2);
+            return w;
         }
     }
     if w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
-        return w[..n - 1].to_owned();
+        w.truncate(n - 1);
     }
-    w.to_owned()
+    w
 }
 
 /// A text's words in their searched form: lowercased, accents folded, punctuation inside words
 /// removed, a number followed by a unit joined into one word (`65 inch` → `65in`), plurals
 /// stemmed. Products and queries both go through this.
 pub fn analyse(s: &str) -> Vec<String> {
-    let raw = words(s);
+    let mut raw = words(s);
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
-        let w = &raw[i];
-        if is_number(w)
+        if is_number(&raw[i])
             && let Some(u) = raw.get(i + 1).and_then(|n| unit(n))
         {
-            out.push(format!("{}{u}", joined(w)));
+            out.push(format!("{}{u}", joined(&raw[i])));
             i += 2;
             continue;
         }
-        // "16GB/512GB": two sizes.
-        let sizes: Vec<String> = w.split('/').filter_map(with_unit).collect();
-        if w.contains('/') && sizes.len() == w.split('/').count() {
-            out.extend(sizes.iter().map(|x| joined(x)));
-        } else {
-            let word = with_unit(w).unwrap_or_else(|| w.clone());
-            out.push(stem(&joined(&word)));
+        let w = std::mem::take(&mut raw[i]);
+        if w.contains('/') {
+            // "16GB/512GB": two sizes.
+            let sizes: Vec<String> = w.split('/').filter_map(with_unit).collect();
+            if sizes.len() == w.split('/').count() {
+                out.extend(sizes.iter().map(|x| joined(x)));
+                i += 1;
+                continue;
+            }
         }
+        let word = with_unit(&w).unwrap_or(w);
+        let word = if word.chars().all(char::is_alphanumeric) {
+            word
+        } else {
+            joined(&word)
+        };
+        out.push(stem_owned(word));
         i += 1;
     }
     out.retain(|w| !w.is_empty());
