@@ -111,6 +111,11 @@ async fn keys_under(
 /// `GET /v1/admin/customers/{id}/export`: session state, raw events and serves, and erasure
 /// requests for the person.
 pub async fn export(env: &Env, id: &str) -> HandlerResult {
+    json(200, &export_of(env, id).await?)
+}
+
+/// Everything the edge holds on customer `id` (also what a Shopify data request stores).
+pub async fn export_of(env: &Env, id: &str) -> Result<Export, ApiError> {
     let p = pseudonymizer(env)?;
     let mut out = Export {
         subject: p.pseudonym(id),
@@ -151,7 +156,7 @@ pub async fn export(env: &Env, id: &str) -> HandlerResult {
          in the lake's tables: `trainer export --customer <id>` reads them."
             .into(),
     );
-    json(200, &out)
+    Ok(out)
 }
 
 /// Records an admin request in the audit log (best effort: a failed write is logged, and the

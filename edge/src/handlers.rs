@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use shared::event::ValidationPolicy;
-use shared::ingest::{MAX_BATCH_BYTES, parse_batch, send_chunks};
+use shared::ingest::{BatchOutcome, MAX_BATCH_BYTES, parse_batch, send_chunks};
 use shared::{ApiError, Code, session};
 use worker::{Env, Request};
 
@@ -45,12 +45,7 @@ pub async fn model(req: &Request, env: &Env) -> HandlerResult {
 
 /// `POST /v1/events`: validate, then forward every event (accepted or quarantined) to the queue.
 pub async fn events(mut req: Request, env: &Env, ctx: &worker::Context) -> HandlerResult {
-    if crate::settings::get(env).pseudonymizer.is_none() {
-        return Err(ApiError::new(
-            Code::NotConfigured,
-            "events cannot be stored: the PSEUDONYM_KEY secret is not set (wrangler secret put PSEUDONYM_KEY)",
-        ));
-    }
+    require_pseudonymizer(env)?;
     let body = crate::http::read_body(&mut req, MAX_BATCH_BYTES, "batch").await?;
     let outcome = parse_batch(&body, now_ms(), &ValidationPolicy::default())?;
     // Writing into a logged-in shopper's history takes the shop's signature of their id.
@@ -61,6 +56,23 @@ pub async fn events(mut req: Request, env: &Env, ctx: &worker::Context) -> Handl
         crate::settings::get(env).signer.as_ref(),
         now_ms(),
     )?;
+    store(&outcome, env, ctx).await
+}
+
+/// Refuses ingest while ids could not be pseudonymised on their way into the lake.
+pub fn require_pseudonymizer(env: &Env) -> Result<(), ApiError> {
+    if crate::settings::get(env).pseudonymizer.is_none() {
+        return Err(ApiError::new(
+            Code::NotConfigured,
+            "events cannot be stored: the PSEUDONYM_KEY secret is not set (wrangler secret put PSEUDONYM_KEY)",
+        ));
+    }
+    Ok(())
+}
+
+/// Sends a validated batch (accepted and quarantined) to the lake's queue, then applies it to the
+/// shoppers' live sessions; answers `202` with the counts. Every ingest path ends here.
+pub async fn store(outcome: &BatchOutcome, env: &Env, ctx: &worker::Context) -> HandlerResult {
     let encoded = outcome
         .messages()
         .iter()

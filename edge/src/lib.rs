@@ -28,6 +28,10 @@ mod sessions;
 #[cfg(target_arch = "wasm32")]
 mod settings;
 #[cfg(target_arch = "wasm32")]
+mod shopify;
+#[cfg(target_arch = "wasm32")]
+mod sources;
+#[cfg(target_arch = "wasm32")]
 mod widgets;
 
 #[cfg(target_arch = "wasm32")]
@@ -36,7 +40,7 @@ mod entry {
     use shared::route::{Route, route};
     use worker::{Context, Env, MessageBatch, Request, Response, Result, event};
 
-    use crate::{admin, consumer, gdpr, handlers, http, search, widgets};
+    use crate::{admin, consumer, gdpr, handlers, http, search, sources, widgets};
 
     #[event(start)]
     fn start() {
@@ -105,6 +109,7 @@ mod entry {
             Route::Model => handlers::model(&req, env).await,
             Route::OpenApi => handlers::openapi(),
             Route::Events => handlers::events(req, env, call.ctx).await,
+            Route::Source { source } => sources::receive(req, env, call.ctx, source).await,
             Route::Item { item_id } => widgets::item(env, &item_id).await,
             Route::Recommendations => widgets::for_shopper(call, &req, WidgetKind::ForYou).await,
             Route::BuyAgain => widgets::for_shopper(call, &req, WidgetKind::BuyAgain).await,

@@ -7,6 +7,8 @@ use std::rc::Rc;
 use shared::alerts::AlertRules;
 use shared::identity::ShopperSigner;
 use shared::privacy::Pseudonymizer;
+use shared::sources::Source;
+use shared::sources::segment::MIN_SECRET_LEN;
 use shared::{ab, access};
 use worker::Env;
 
@@ -38,6 +40,9 @@ pub struct Settings {
     pub alert_rules: AlertRules,
     /// Where alerts are POSTed (`ALERT_WEBHOOK`); unset: no alerts are sent.
     pub alert_webhook: Option<String>,
+    /// Each source's secret (`SEGMENT_SHARED_SECRET`, …), in `Source::ALL` order; unset or
+    /// shorter than `shared::sources::segment::MIN_SECRET_LEN`: that source is off.
+    pub source_secrets: Vec<Option<String>>,
 }
 
 fn text(env: &Env, name: &str) -> Option<String> {
@@ -100,6 +105,21 @@ fn load(env: &Env) -> Settings {
                 .map_err(|e| worker::console_error!("SHOPPER_SIGNING_KEY ignored: {e}"))
                 .ok()
         }),
+        source_secrets: Source::ALL
+            .iter()
+            .map(|s| {
+                text(env, s.secret_name()).filter(|k| {
+                    let ok = k.len() >= MIN_SECRET_LEN;
+                    if !ok && !k.is_empty() {
+                        worker::console_error!(
+                            "{} ignored: it must be at least {MIN_SECRET_LEN} characters",
+                            s.secret_name()
+                        );
+                    }
+                    ok
+                })
+            })
+            .collect(),
         pseudonymizer: text(env, "PSEUDONYM_KEY").and_then(|k| {
             Pseudonymizer::new(k.as_bytes())
                 .map_err(|e| worker::console_error!("PSEUDONYM_KEY ignored: {e}"))
@@ -118,6 +138,12 @@ pub fn get(env: &Env) -> Rc<Settings> {
 }
 
 impl Settings {
+    /// The secret `source`'s requests are checked against, when that source is on.
+    pub fn source_secret(&self, source: Source) -> Option<String> {
+        let at = Source::ALL.iter().position(|s| *s == source)?;
+        self.source_secrets.get(at).cloned().flatten()
+    }
+
     /// What the production check sees.
     pub fn deployment(&self) -> access::Deployment<'_> {
         access::Deployment {

@@ -195,6 +195,9 @@ pub enum Reason {
     Duplicate,
     #[error("is too short or too regular to be unguessable (at least 16 characters, 8 distinct)")]
     Guessable,
+    /// A message from another tracker (`crate::sources`) that has no Vitrine event.
+    #[error("has no Vitrine event: {0}")]
+    Unmapped(&'static str),
 }
 
 impl Reason {
@@ -213,6 +216,7 @@ impl Reason {
             Reason::TooLarge(_) => "event_too_large",
             Reason::Duplicate => "duplicate_event_id",
             Reason::Guessable => "weak_anonymous_id",
+            Reason::Unmapped(_) => "unmapped_event",
         }
     }
 }

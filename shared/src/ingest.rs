@@ -225,7 +225,12 @@ pub fn parse_batch(
     Ok(out)
 }
 
-fn quarantine(index: usize, raw: Value, err: &ValidationError, now_ms: i64) -> Quarantined {
+pub(crate) fn quarantine(
+    index: usize,
+    raw: Value,
+    err: &ValidationError,
+    now_ms: i64,
+) -> Quarantined {
     let event_id = raw
         .get("event_id")
         .and_then(Value::as_str)

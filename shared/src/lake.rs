@@ -6,6 +6,7 @@
 //! raw/quarantine/dt=YYYY-MM-DD/<batch>.ndjson     rejected events with their error
 //! raw/serves/dt=YYYY-MM-DD/<batch>.ndjson         what each response showed (attribution)
 //! raw/products/<source>.ndjson                    catalog records from importers and connectors
+//! raw/products/shopify/<delivery>.ndjson          one catalog record per Shopify products webhook
 //! raw/quarantine_sources/<what>/dt=…/<h>.ndjson   refused connector records (encrypted)
 //! tables/events/dt=YYYY-MM-DD/part-0.parquet      compacted, deduplicated events (Hive-partitioned)
 //! tables/products/part-0.parquet                  the current catalog
@@ -14,6 +15,7 @@
 //! tables/customer_sources/source=<s>/part-0.parquet, tables/customers_golden/, customer_lineage/,
 //! tables/shop_orders/, tables/shop_order_lines/   customer data (PII encrypted)
 //! tables/_state/…                                 compaction, connector and alert bookkeeping
+//! tables/_state/shopify-deliveries/<id>           Shopify webhook deliveries already processed
 //! config/synonyms.json, config/alerts.json        shop configuration read by the trainer
 //! gdpr/requests/, gdpr/receipts/, gdpr/erased.json erasure requests, receipts, erased pseudonyms
 //! audit/dt=YYYY-MM-DD/<at>-<nonce>.json           admin actions
@@ -121,6 +123,21 @@ pub fn dead_letters_key(dt: &str, batch: &str) -> String {
 }
 
 /// `raw/products/<source>.ndjson`
+/// The catalog record a Shopify `products/*` webhook delivery wrote.
+pub fn shopify_product(delivery: &str) -> String {
+    format!("{RAW_PRODUCTS}shopify/{delivery}.ndjson")
+}
+
+/// The marker of a processed Shopify webhook delivery (a redelivery finds it and is ignored).
+pub fn shopify_delivery(delivery: &str) -> String {
+    format!("{STATE}shopify-deliveries/{delivery}")
+}
+
+/// A receipt of a Shopify privacy webhook (`data-request`, `shop-redact`).
+pub fn shopify_receipt(kind: &str, delivery: &str) -> String {
+    format!("{GDPR_RECEIPTS}shopify-{kind}-{delivery}.json")
+}
+
 pub fn raw_products_key(source: &str) -> String {
     format!("{RAW_PRODUCTS}{source}.ndjson")
 }

@@ -33,6 +33,7 @@ pub mod search;
 pub mod session;
 pub mod session_model;
 pub mod shape;
+pub mod sources;
 pub mod time;
 
 pub use artifact::{ArtifactError, Model, ModelData};

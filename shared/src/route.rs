@@ -12,6 +12,9 @@ pub enum Route {
     Model,
     /// `POST /v1/events`
     Events,
+    /// `POST /v1/sources/{segment|rudderstack|ga4|shopify}`: another tracker's events, authenticated by
+    /// that source's secret rather than a public key.
+    Source { source: crate::sources::Source },
     /// `GET /v1/recommendations`
     Recommendations,
     /// `GET /v1/items/{id}/similar`
@@ -79,7 +82,11 @@ impl Route {
         !self.requires_admin()
             && !matches!(
                 self,
-                Route::Health | Route::OpenApi | Route::Preflight | Route::DevShopperToken
+                Route::Health
+                    | Route::OpenApi
+                    | Route::Preflight
+                    | Route::DevShopperToken
+                    | Route::Source { .. }
             )
     }
 }
@@ -92,6 +99,10 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/v1/model"),
     ("GET", "/v1/openapi.json"),
     ("POST", "/v1/events"),
+    ("POST", "/v1/sources/segment"),
+    ("POST", "/v1/sources/rudderstack"),
+    ("POST", "/v1/sources/ga4"),
+    ("POST", "/v1/sources/shopify"),
     ("GET", "/v1/recommendations"),
     ("GET", "/v1/recommendations/buy-again"),
     ("POST", "/v1/recommendations/batch"),
@@ -196,6 +207,12 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
         "/v1/admin/dashboard" => return allow("GET", Route::AdminDashboard),
         "/v1/dev/shopper-token" => return allow("GET", Route::DevShopperToken),
         _ => {}
+    }
+    if let Some(source) = path
+        .strip_prefix("/v1/sources/")
+        .and_then(crate::sources::Source::parse)
+    {
+        return allow("POST", Route::Source { source });
     }
     let item_route = |suffix: &str| {
         path.strip_prefix("/v1/items/")

@@ -58,8 +58,18 @@ fn clean_error(what: &str, r: &Reply) {
 
 #[test]
 fn every_route_answers_each_credential_as_documented() {
-    let w =
-        Worker::start_with(&[("PUBLIC_KEYS", PUBLIC), ("RATE_LIMIT_PER_IP", "100000")]).unwrap();
+    let w = Worker::start_with(&[
+        ("PUBLIC_KEYS", PUBLIC),
+        ("RATE_LIMIT_PER_IP", "100000"),
+        ("SEGMENT_SHARED_SECRET", "access-sweep-segment-secret-01"),
+        (
+            "RUDDERSTACK_SHARED_SECRET",
+            "access-sweep-rudder-secret-012",
+        ),
+        ("GA4_API_SECRET", "access-sweep-ga4-secret-0123456"),
+        ("SHOPIFY_WEBHOOK_SECRET", "access-sweep-shopify-secret-0123"),
+    ])
+    .unwrap();
     let mut checked = 0;
     for (method, template) in ENDPOINTS {
         let path = template
@@ -78,7 +88,10 @@ fn every_route_answers_each_credential_as_documented() {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            if route == shared::route::Route::DevShopperToken {
+            if matches!(route, shared::route::Route::Source { .. }) {
+                // Only the source's own secret opens it: no key the shop holds for anything else.
+                assert_eq!((r.status, code.as_str()), (401, "unauthorized"), "{what}");
+            } else if route == shared::route::Route::DevShopperToken {
                 // Open under DEV_MODE (the tests' mode), but it needs the user id to sign.
                 assert_eq!(
                     (r.status, code.as_str()),

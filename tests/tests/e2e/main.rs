@@ -20,3 +20,4 @@ mod object_stores;
 mod pipeline;
 mod repository;
 mod session;
+mod sources;

@@ -411,8 +411,8 @@ async fn compact_products(lake: &Lake) -> Result<usize, CompactError> {
             .lines()
             .filter(|l| !l.trim().is_empty())
         {
-            match serde_json::from_str::<Product>(line) {
-                Ok(p) if !p.id.is_empty() => records.push(p),
+            match serde_json::from_str::<products::Record>(line) {
+                Ok(r) if !r.product.id.is_empty() => records.push(r),
                 _ => {
                     bad += 1;
                     tracing::warn!(key, "unreadable product record skipped");

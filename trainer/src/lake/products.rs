@@ -50,18 +50,33 @@ fn yes() -> bool {
     true
 }
 
-/// Keeps the newest record per id (ties: the later one), sorted by id.
-pub fn merge(records: impl IntoIterator<Item = Product>) -> Vec<Product> {
-    let mut by_id: BTreeMap<String, Product> = BTreeMap::new();
-    for p in records {
-        match by_id.get(&p.id) {
-            Some(old) if old.updated_at > p.updated_at => {}
+/// A raw catalog line: a product, or a tombstone (`deleted`: a connector saw it removed or
+/// unpublished).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Record {
+    #[serde(flatten)]
+    pub product: Product,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// The catalog from raw lines: the newest record of each id decides (ties: the later one), a
+/// tombstone removes the product; sorted by id.
+pub fn merge(records: impl IntoIterator<Item = Record>) -> Vec<Product> {
+    let mut by_id: BTreeMap<String, Record> = BTreeMap::new();
+    for r in records {
+        match by_id.get(&r.product.id) {
+            Some(old) if old.product.updated_at > r.product.updated_at => {}
             _ => {
-                by_id.insert(p.id.clone(), p);
+                by_id.insert(r.product.id.clone(), r);
             }
         }
     }
-    by_id.into_values().collect()
+    by_id
+        .into_values()
+        .filter(|r| !r.deleted)
+        .map(|r| r.product)
+        .collect()
 }
 
 fn ts_type() -> DataType {
@@ -238,13 +253,20 @@ mod tests {
         }
     }
 
+    fn live(product: Product) -> Record {
+        Record {
+            product,
+            deleted: false,
+        }
+    }
+
     #[test]
     fn newest_record_wins() {
         let merged = merge([
-            p("b", 5, 1.0),
-            p("a", 1, 2.0),
-            p("b", 9, 3.0),
-            p("b", 7, 4.0),
+            live(p("b", 5, 1.0)),
+            live(p("a", 1, 2.0)),
+            live(p("b", 9, 3.0)),
+            live(p("b", 7, 4.0)),
         ]);
         assert_eq!(
             merged
@@ -253,6 +275,17 @@ mod tests {
                 .collect::<Vec<_>>(),
             [("a", 2.0), ("b", 3.0)]
         );
+    }
+
+    #[test]
+    fn a_newer_tombstone_removes_the_product_and_an_older_one_does_not() {
+        let tomb: Record =
+            serde_json::from_str(r#"{"id": "a", "deleted": true, "updated_at": 5}"#).unwrap();
+        let old_tomb: Record =
+            serde_json::from_str(r#"{"id": "b", "deleted": true, "updated_at": 1}"#).unwrap();
+        let merged = merge([live(p("a", 3, 1.0)), tomb, live(p("b", 4, 2.0)), old_tomb]);
+        let ids: Vec<&str> = merged.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["b"]);
     }
 
     #[test]
