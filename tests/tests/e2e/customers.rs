@@ -337,7 +337,7 @@ fn customers_merge_every_source_and_no_raw_pii_reaches_the_lake() {
 }
 
 /// Runs one DuckDB query (`{lake}` replaced by the lake dir) and returns its rows as JSON.
-fn duck(lake: &Path, sql: &str) -> Value {
+pub(crate) fn duck(lake: &Path, sql: &str) -> Value {
     let sql = sql.replace("{lake}", &lake.display().to_string());
     let script = "import duckdb, json, sys\nc = duckdb.connect().execute(sys.argv[1])\nnames = [d[0] for d in c.description]\nprint(json.dumps([dict(zip(names, r)) for r in c.fetchall()], default=str))";
     let out = run(Command::new(python()).args(["-c", script, &sql])).unwrap();

@@ -523,3 +523,127 @@ fn shopify_webhooks_are_verified_deduplicated_and_reach_orders_catalog_and_gdpr(
         "no receipt at {receipt}"
     );
 }
+
+/// Serves `body` over real HTTP after answering the first request `500`; returns the URL and the
+/// request counter.
+fn flaky_server(body: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/feed.xml", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let reply = if n == 0 {
+                "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned()
+            } else {
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            };
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn merchant_center_feeds_reach_the_catalog_table_with_quarantine_and_idempotent_reruns() {
+    let root = tests::root();
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = dir.path().join("lake");
+    let lake = format!("file://{}", lake_dir.display());
+    let tsv = root.join("tests/fixtures/feeds/electronics.tsv");
+    let xml = std::fs::read_to_string(root.join("tests/fixtures/feeds/electronics.xml")).unwrap();
+    let (url, requests) = flaky_server(xml);
+
+    let report: Value = serde_json::from_str(
+        &tests::run_trainer(&["import", "feed", tsv.to_str().unwrap(), "--lake", &lake]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            report["rows"].as_u64(),
+            report["products"].as_u64(),
+            report["quarantined"].as_u64()
+        ),
+        (Some(6), Some(4), Some(2)),
+        "{report}"
+    );
+    let report: Value = serde_json::from_str(
+        &tests::run_trainer(&["import", "feed", &url, "--lake", &lake]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (report["products"].as_u64(), report["quarantined"].as_u64()),
+        (Some(2), Some(1)),
+        "{report}"
+    );
+    assert_eq!(
+        requests.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "one 500, then the retry"
+    );
+    // A re-run of the same feed changes nothing.
+    tests::run_trainer(&["import", "feed", tsv.to_str().unwrap(), "--lake", &lake]).unwrap();
+    tests::run_trainer(&["compact", "--lake", &lake]).unwrap();
+    let rows = crate::customers::duck(
+        &lake_dir,
+        "SELECT id, title, price, in_stock, category FROM read_parquet('{lake}/tables/products/*.parquet') ORDER BY id",
+    );
+    let ids: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "CB-USBC-2M",
+            "HP-WH1000",
+            "KB-MX-MECH",
+            "MS-MXM3S",
+            "SSD-990PRO-2TB",
+            "TV-65QN90C"
+        ]
+    );
+    let tv = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "TV-65QN90C")
+        .unwrap();
+    assert_eq!(tv["in_stock"], false, "{tv}");
+    let quarantine: String = std::fs::read_dir(lake_dir.join("raw/quarantine_sources/feed"))
+        .unwrap()
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
+        .map(|f| std::fs::read_to_string(f.path()).unwrap())
+        .collect();
+    for why in [
+        "\"field\":\"title\"",
+        "\"field\":\"availability\"",
+        "\"field\":\"id\"",
+    ] {
+        assert!(quarantine.contains(why), "{why} missing: {quarantine}");
+    }
+    // A feed that is not one.
+    let bogus = dir.path().join("bogus.tsv");
+    std::fs::write(&bogus, "sku\tname\n1\tx\n").unwrap();
+    let out = tests::trainer(&["import", "feed", bogus.to_str().unwrap(), "--lake", &lake])
+        .unwrap()
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("neither a Merchant Center TSV"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

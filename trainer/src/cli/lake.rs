@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use trainer::lake::simulate::{self, SimParams};
-use trainer::lake::{backup, compact, pull, rees46};
+use trainer::lake::{backup, compact, feed, pull, rees46};
 use trainer::privacy::keys;
 
 use super::args::*;
@@ -16,6 +16,13 @@ pub(crate) enum ImportFormat {
     Rees46 {
         /// The CSV file.
         csv: PathBuf,
+        #[command(flatten)]
+        lake: LakeArg,
+    },
+    /// A Google Merchant Center product feed (TSV or RSS/Atom XML) into the catalog.
+    Feed {
+        /// The feed: an `http(s)://` URL (fetched with retries) or a file.
+        source: String,
         #[command(flatten)]
         lake: LakeArg,
     },
@@ -31,6 +38,10 @@ impl ImportFormat {
                     &rees46::rees46(&open(&lake.lake)?, &csv, &p, now_ms()).await?,
                 )
             }
+            ImportFormat::Feed { source, lake } => report(
+                "import feed",
+                &feed::import(&open(&lake.lake)?, &source, now_ms()).await?,
+            ),
         }
     }
 }

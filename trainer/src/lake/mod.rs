@@ -16,6 +16,7 @@ pub mod compact;
 pub mod dead_letters;
 pub mod engine;
 pub mod events_table;
+pub mod feed;
 pub mod models_store;
 pub mod parquet_io;
 pub mod products;
