@@ -201,6 +201,9 @@ fn segment_rudderstack_and_ga4_events_reach_the_lake_and_the_next_recommendation
     );
 
     let client = "1234567890.1712345678";
+    let (_, ga_before) = w
+        .get(&format!("/v1/recommendations?anonymous_id={client}&k=10"))
+        .unwrap();
     let ga = json!({"client_id": client, "timestamp_micros": now * 1000, "events": [
         {"name": "view_item", "params": {"currency": "EUR", "items": [{"item_id": laptops[2], "price": 899}]}},
         {"name": "page_view", "params": {"page_location": "https://shop.example/"}}
@@ -229,6 +232,24 @@ fn segment_rudderstack_and_ga4_events_reach_the_lake_and_the_next_recommendation
             r.body["rejected"].as_u64()
         ),
         (202, Some(1), Some(1)),
+        "{}",
+        r.body
+    );
+    let (s, ga_after) = w
+        .get(&format!("/v1/recommendations?anonymous_id={client}&k=10"))
+        .unwrap();
+    assert_eq!(s, 200, "{ga_after}");
+    assert_ne!(
+        ga_after["items"], ga_before["items"],
+        "the GA4 view changed nothing"
+    );
+    // With the right secret but a body that is not JSON: a clear 400.
+    let r = w
+        .send("POST", &path, &[], Some("{\"events\": [".into()))
+        .unwrap();
+    assert_eq!(
+        (r.status, code(&r.body)),
+        (400, "invalid_json"),
         "{}",
         r.body
     );
