@@ -407,4 +407,46 @@ mod tests {
         let missing = import(&lake, "/nonexistent/feed.tsv", 5_000).await;
         assert!(matches!(missing, Err(FeedError::Read { .. })));
     }
+
+    #[tokio::test]
+    async fn model_numbers_and_gtins_from_a_feed_find_the_product_through_the_artifact() {
+        let mut products: Vec<Product> = mapped(TSV)
+            .into_iter()
+            .chain(mapped(XML))
+            .filter_map(Result::ok)
+            .collect();
+        products.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut rng: rand::rngs::StdRng = rand::SeedableRng::seed_from_u64(1);
+        let mut data = crate::evaluation::search_cases::catalog_data(&products, &mut rng);
+        let lake = Lake::open("memory://").unwrap();
+        crate::model::search_index::attach(&lake, &mut data, &products, 0)
+            .await
+            .unwrap();
+        let model = shared::Model::load(data.encode().unwrap()).unwrap();
+        let (ix, problem) = shared::search::index::SearchIndex::for_model(&model);
+        assert!(problem.is_none(), "{problem:?}");
+        for (q, want) in [
+            ("MZ-V9P2T0BW", "SSD-990PRO-2TB"),
+            ("8806094215038", "SSD-990PRO-2TB"),
+            ("910-006559", "MS-MXM3S"),
+            ("WH1000XM5/B", "HP-WH1000"),
+            ("4548736132610", "HP-WH1000"),
+        ] {
+            let ask = shared::search::query::SearchQuery {
+                q: q.into(),
+                filter: shared::search::spec::SearchFilter::default(),
+                sort: shared::search::spec::Sort::Relevance,
+                facets: Vec::new(),
+                page: 1,
+                k: 3,
+                user_id: None,
+                anonymous_id: None,
+                user_token: None,
+                intents: true,
+            };
+            let found = ix.search(&model, &ask.spec(), None);
+            let top = found.hits.first().map(|&(i, _)| model.item_id(i));
+            assert_eq!(top, Some(want), "{q}");
+        }
+    }
 }
