@@ -7,6 +7,7 @@
  *
  *   Vitrine.init({ endpoint, key, userId, userToken, currency })
  *   Vitrine.view(itemId) · addToCart(itemId, quantity, price) · purchase(orderId, lines)
+ *   Vitrine.cartView(lines) · checkout(lines, orderId)
  *   Vitrine.identify(userId, userToken) · track(event) · flush()
  *   Vitrine.recommend(widget, params) → Promise<response> · clicked(response, itemId, position)
  *   Vitrine.item(itemId) → Promise<product>
@@ -195,10 +196,10 @@
     return track(assign(e, extra));
   }
 
-  /** An order: `lines` are {item_id (or id), quantity, price, currency?}. */
-  function purchase(orderId, lines, extra) {
+  /** Cart lines in the event's shape: `lines` are {item_id (or id), quantity, price, currency?}. */
+  function cartLines(lines) {
     var currency = ready().currency;
-    var out = (lines || []).map(function (l) {
+    return (lines || []).map(function (l) {
       return {
         item_id: String(l.item_id !== undefined ? l.item_id : l.id),
         quantity: l.quantity || 1,
@@ -206,7 +207,23 @@
         currency: l.currency || currency
       };
     });
-    return track(assign({ type: 'purchase', order_id: String(orderId), lines: out }, extra));
+  }
+
+  /** An order: `lines` are {item_id (or id), quantity, price, currency?}. */
+  function purchase(orderId, lines, extra) {
+    return track(assign({ type: 'purchase', order_id: String(orderId), lines: cartLines(lines) }, extra));
+  }
+
+  /** The cart page was seen with these lines (none for an empty cart). */
+  function cartView(lines, extra) {
+    return track(assign({ type: 'cart_view', lines: cartLines(lines) }, extra));
+  }
+
+  /** Checkout started with these lines; `orderId` when the shop already has one. */
+  function checkout(lines, orderId, extra) {
+    var e = { type: 'checkout', lines: cartLines(lines) };
+    if (orderId !== undefined && orderId !== null) e.order_id = String(orderId);
+    return track(assign(e, extra));
   }
 
   /**
@@ -440,6 +457,8 @@
     view: view,
     addToCart: addToCart,
     purchase: purchase,
+    cartView: cartView,
+    checkout: checkout,
     identify: identify,
     flush: flush,
     recommend: recommend,

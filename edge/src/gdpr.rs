@@ -48,17 +48,30 @@ pub async fn erase(env: &Env, id: &str) -> HandlerResult {
         .collect();
     let mut request = ErasureRequest::new(id, &devices, &p, now_ms());
     request.session_removed(held);
-    let body = serde_json::to_string(&request)
+    record(env, &request).await
+}
+
+/// Stores an erasure request for the trainer and answers `202` with it.
+async fn record(env: &Env, request: &ErasureRequest) -> HandlerResult {
+    let body = serde_json::to_string(request)
         .map_err(|_| ApiError::new(Code::Internal, "internal error"))?;
     lake_bucket(env)?
         .put(request.key(), body)
         .execute()
         .await
         .map_err(|e| storage_error("lake bucket", &e))?;
-    // This isolate's consumer drops the person's queued lines from now on; others within
+    // This isolate's consumer drops the covered queued lines from now on; others within
     // their cache lifetime.
     crate::consumer::invalidate_erasures();
-    json(202, &request)
+    json(202, request)
+}
+
+/// Shopify's `shop/redact`: records the erasure of every customer of `shop` for the next trainer
+/// run (job `job_id`), answers `202` with the request. The queue consumer drops every earlier
+/// line at once; session stores expire after their idle TTL (they cannot be enumerated).
+pub async fn erase_shop(env: &Env, job_id: &str, shop: &str) -> HandlerResult {
+    let p = pseudonymizer(env)?;
+    record(env, &ErasureRequest::whole_shop(job_id, shop, &p, now_ms())).await
 }
 
 async fn text_of(bucket: &Bucket, key: &str) -> Result<Option<String>, ApiError> {

@@ -74,18 +74,14 @@ pub async fn receive(mut req: Request, env: &Env, ctx: &worker::Context) -> Hand
             json(200, &json!({"receipt": key, "subject": export.subject}))?
         }
         Topic::ShopRedact => {
-            // The shop uninstalled the app 48 hours ago: recorded for the operator, who deletes
-            // the deployment's buckets (docs/integrations.md); nothing is deleted from here.
-            let key = lake::shopify_receipt("shop-redact", &delivery);
-            let text =
-                json!({"topic": "shop/redact", "received_at": now, "shop": doc.get("shop_domain")})
-                    .to_string();
-            bucket
-                .put(&key, text)
-                .execute()
-                .await
-                .map_err(|e| storage_error("lake bucket", &e))?;
-            json(202, &json!({"receipt": key}))?
+            // The shop uninstalled the app 48 hours ago: every customer's data goes.
+            let shop = doc.get("shop_domain").and_then(serde_json::Value::as_str);
+            crate::gdpr::erase_shop(
+                env,
+                &format!("shopify-shop-redact-{delivery}"),
+                shop.unwrap_or_default(),
+            )
+            .await?
         }
     };
     bucket

@@ -36,6 +36,10 @@ pub enum EventType {
     RemoveFromCart,
     /// An order was placed: `order_id` and its `lines`.
     Purchase,
+    /// The cart page was seen, with the `lines` in it (none when the cart is empty).
+    CartView,
+    /// Checkout started with the cart's `lines` (and the `order_id` when the shop has one).
+    Checkout,
     /// A recommendation widget (`serve_id`) showed `results`.
     RecImpression,
     /// A recommended `item_id` from `serve_id` was clicked.
@@ -46,12 +50,14 @@ pub enum EventType {
 
 impl EventType {
     /// All types, in schema order.
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 10] = [
         EventType::View,
         EventType::Search,
         EventType::AddToCart,
         EventType::RemoveFromCart,
         EventType::Purchase,
+        EventType::CartView,
+        EventType::Checkout,
         EventType::RecImpression,
         EventType::RecClick,
         EventType::Login,
@@ -65,6 +71,8 @@ impl EventType {
             EventType::AddToCart => "add_to_cart",
             EventType::RemoveFromCart => "remove_from_cart",
             EventType::Purchase => "purchase",
+            EventType::CartView => "cart_view",
+            EventType::Checkout => "checkout",
             EventType::RecImpression => "rec_impression",
             EventType::RecClick => "rec_click",
             EventType::Login => "login",
@@ -143,9 +151,13 @@ impl Event {
             .unwrap_or_default()
     }
 
-    /// Items this event is about, with their quantities (purchases list every line).
+    /// Items this event is about, with their quantities (purchases, cart views and checkouts
+    /// list every line).
     pub fn items(&self) -> Vec<(&str, u32)> {
-        if self.event_type == EventType::Purchase {
+        if matches!(
+            self.event_type,
+            EventType::Purchase | EventType::CartView | EventType::Checkout
+        ) {
             return self
                 .lines
                 .iter()
@@ -160,6 +172,9 @@ impl Event {
 
     /// Revenue of a purchase (sum of price × quantity), 0 for other events.
     pub fn revenue(&self) -> f64 {
+        if self.event_type != EventType::Purchase {
+            return 0.0;
+        }
         self.lines
             .iter()
             .map(|l| l.price * f64::from(l.quantity))
@@ -396,6 +411,8 @@ fn check_type_requirements(e: &Event) -> Result<(), ValidationError> {
             need(e.order_id.is_some(), "order_id")?;
             need(!e.lines.is_empty(), "lines")
         }
+        EventType::CartView => Ok(()),
+        EventType::Checkout => need(!e.lines.is_empty(), "lines"),
         EventType::RecImpression => {
             need(e.serve_id.is_some(), "serve_id")?;
             need(!e.results.is_empty(), "results")
@@ -755,6 +772,21 @@ mod tests {
         assert_eq!(reject(imp).field, "serve_id");
         let login = with(base(), "type", json!("login"));
         assert_eq!(reject(login).field, "user_id");
+        let checkout = with(without(purchase(), "order_id"), "type", json!("checkout"));
+        assert_eq!(reject(with(checkout, "lines", json!([]))).field, "lines");
+    }
+
+    #[test]
+    fn cart_views_and_checkouts_list_their_lines_but_are_not_revenue() {
+        let checkout = with(without(purchase(), "order_id"), "type", json!("checkout"));
+        let e = validate(&checkout, NOW, &ValidationPolicy::default()).unwrap();
+        assert_eq!(e.event_type, EventType::Checkout);
+        assert_eq!(e.items().len(), e.lines.len());
+        assert_eq!(e.revenue(), 0.0);
+        let empty = with(without(checkout, "lines"), "type", json!("cart_view"));
+        let e = validate(&empty, NOW, &ValidationPolicy::default()).unwrap();
+        assert_eq!((e.event_type, e.items().len()), (EventType::CartView, 0));
+        assert_eq!(EventType::parse("cart_view"), Some(EventType::CartView));
     }
 
     #[test]

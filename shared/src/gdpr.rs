@@ -48,6 +48,10 @@ pub struct ErasureRequest {
     #[serde(default)]
     pub identities: Vec<String>,
     pub stores: Vec<StoreState>,
+    /// Everyone: the shop asked for all its customers' data to go (Shopify's `shop/redact`).
+    /// `subject` is then the shop's pseudonym and `identities` is empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_shop: bool,
 }
 
 impl ErasureRequest {
@@ -91,6 +95,34 @@ impl ErasureRequest {
                     at: None,
                 },
             ],
+            whole_shop: false,
+        }
+    }
+
+    /// The request to erase every customer of the shop `shop` (its domain), named `job_id` (a
+    /// safe key segment). Session stores are not enumerable: each expires after its idle TTL
+    /// (`crate::session::TTL_MS`), and the queue and the trainer drop every earlier line at once.
+    pub fn whole_shop(job_id: &str, shop: &str, p: &Pseudonymizer, now_ms: i64) -> Self {
+        Self {
+            job_id: job_id.to_owned(),
+            subject: p.pseudonym(&format!("shop:{shop}")),
+            requested_at: now_ms,
+            identities: Vec::new(),
+            stores: vec![
+                StoreState {
+                    store: "session".into(),
+                    status: "expiring".into(),
+                    removed: None,
+                    at: Some(now_ms + crate::session::TTL_MS),
+                },
+                StoreState {
+                    store: "lake".into(),
+                    status: "pending".into(),
+                    removed: None,
+                    at: None,
+                },
+            ],
+            whole_shop: true,
         }
     }
 
@@ -114,6 +146,28 @@ pub struct Erased {
     pub job_id: String,
     pub identities: Vec<String>,
     pub erased_at: i64,
+    /// Everyone up to `erased_at` (a whole-shop erasure).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_shop: bool,
+}
+
+/// Whose data an erasure covers.
+#[derive(Debug, Clone, Copy)]
+pub enum Who<'a> {
+    /// These identities (pseudonyms, raw ids, golden ids).
+    These(&'a BTreeSet<String>),
+    /// Every person (a whole-shop erasure).
+    Everyone,
+}
+
+impl Who<'_> {
+    /// Whether the identity value `id` is covered.
+    pub fn covers(&self, id: &str) -> bool {
+        match self {
+            Who::These(ids) => ids.contains(id),
+            Who::Everyone => !id.is_empty(),
+        }
+    }
 }
 
 /// Who has been erased, and since when: the trainer's `gdpr/erased.json` plus the requests the
@@ -123,32 +177,53 @@ pub struct Erased {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ErasureList {
     entries: Vec<(i64, BTreeSet<String>)>,
+    /// The latest whole-shop erasure: every line naming a person up to then is covered.
+    everyone_until: Option<i64>,
 }
 
 impl ErasureList {
     /// The list from `gdpr/erased.json` (if any) and pending requests.
     pub fn new(erased: &[Erased], pending: &[ErasureRequest]) -> Self {
+        let everyone_until = erased
+            .iter()
+            .filter(|e| e.whole_shop)
+            .map(|e| e.erased_at)
+            .chain(
+                pending
+                    .iter()
+                    .filter(|r| r.whole_shop)
+                    .map(|r| r.requested_at),
+            )
+            .max();
         let done = erased
             .iter()
+            .filter(|e| !e.whole_shop)
             .map(|e| (e.erased_at, e.identities.iter().cloned().collect()));
-        let waiting = pending.iter().map(|r| {
+        let waiting = pending.iter().filter(|r| !r.whole_shop).map(|r| {
             let mut ids: BTreeSet<String> = r.identities.iter().cloned().collect();
             ids.insert(r.subject.clone());
             (r.requested_at, ids)
         });
         Self {
             entries: done.chain(waiting).collect(),
+            everyone_until,
         }
     }
 
     /// Nobody erased.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.everyone_until.is_none()
     }
 
     /// Whether a lake line names an erased person and is from before their erasure (a line with
     /// no time counts as before).
     pub fn covers_line(&self, line: &str) -> bool {
+        if let Some(until) = self.everyone_until
+            && line_time(line).is_none_or(|t| t <= until)
+            && names(line, Who::Everyone)
+        {
+            return true;
+        }
         // Cheap first: a line that contains none of the identities as text names nobody.
         if !self
             .entries
@@ -157,13 +232,7 @@ impl ErasureList {
         {
             return false;
         }
-        let at = serde_json::from_str::<serde_json::Value>(line)
-            .ok()
-            .and_then(|v| {
-                v.get("timestamp")
-                    .or_else(|| v.get("received_at"))
-                    .and_then(serde_json::Value::as_i64)
-            });
+        let at = line_time(line);
         self.entries
             .iter()
             .any(|(when, ids)| at.is_none_or(|t| t <= *when) && names_any(line, ids))
@@ -202,28 +271,49 @@ pub const ID_FIELDS: [&str; 8] = [
     "subject",
 ];
 
+/// When a lake line happened: its `timestamp`, else `received_at`.
+fn line_time(line: &str) -> Option<i64> {
+    serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| {
+            v.get("timestamp")
+                .or_else(|| v.get("received_at"))
+                .and_then(serde_json::Value::as_i64)
+        })
+}
+
 /// Whether a JSON line names one of `ids` in an identity member (exact match). Unparseable lines
 /// are compared as text, so nothing naming the person survives by being malformed.
 pub fn names_any(line: &str, ids: &BTreeSet<String>) -> bool {
-    fn walk(v: &serde_json::Value, ids: &BTreeSet<String>) -> bool {
+    names(line, Who::These(ids))
+}
+
+/// Whether a JSON line names someone `who` covers in an identity member. Unparseable lines are
+/// compared as text (for [`Who::Everyone`]: always covered), so nothing survives by being
+/// malformed.
+pub fn names(line: &str, who: Who<'_>) -> bool {
+    fn walk(v: &serde_json::Value, who: Who<'_>) -> bool {
         match v {
             serde_json::Value::Object(m) => m.iter().any(|(k, v)| match v {
                 serde_json::Value::String(s)
                     if ID_FIELDS.contains(&k.as_str()) || (k == "id" && is_pseudonym(s)) =>
                 {
-                    ids.contains(s)
+                    who.covers(s)
                 }
-                other => walk(other, ids),
+                other => walk(other, who),
             }),
-            serde_json::Value::Array(a) => a.iter().any(|v| walk(v, ids)),
+            serde_json::Value::Array(a) => a.iter().any(|v| walk(v, who)),
             _ => false,
         }
     }
     match serde_json::from_str::<serde_json::Value>(line) {
-        Ok(v) => walk(&v, ids),
-        Err(_) => ids
-            .iter()
-            .any(|id| is_pseudonym(id) && line.contains(id.as_str())),
+        Ok(v) => walk(&v, who),
+        Err(_) => match who {
+            Who::These(ids) => ids
+                .iter()
+                .any(|id| is_pseudonym(id) && line.contains(id.as_str())),
+            Who::Everyone => !line.trim().is_empty(),
+        },
     }
 }
 
@@ -454,6 +544,7 @@ mod tests {
                 job_id: "old".into(),
                 identities: vec![p.pseudonym("cust-7")],
                 erased_at: 500,
+                whole_shop: false,
             }],
             &[req],
         );
@@ -477,5 +568,37 @@ mod tests {
         assert_eq!(removed, 1);
         assert!(!kept.contains(&p.pseudonym("cust-42")), "{kept}");
         assert!(ErasureList::default().suppress(&body).is_none());
+    }
+
+    #[test]
+    fn a_whole_shop_erasure_covers_every_earlier_line_naming_a_person() {
+        let p = p();
+        let req = ErasureRequest::whole_shop("shop-redact-1", "demo.myshopify.com", &p, 1_000);
+        assert!(req.whole_shop && req.identities.is_empty());
+        let list = ErasureList::new(&[], &[req]);
+        assert!(!list.is_empty());
+        let line = |who: &str, ts: i64| {
+            serde_json::json!({"event_id": "e", "type": "view", "anonymous_id": p.pseudonym(who),
+                "session_id": "s", "timestamp": ts})
+            .to_string()
+        };
+        assert!(list.covers_line(&line("anyone", 999)));
+        assert!(list.covers_line(&line("someone else", 1_000)));
+        assert!(!list.covers_line(&line("anyone", 1_001)), "after: kept");
+        // A catalog record names nobody; an unreadable line might, so it goes.
+        assert!(!list.covers_line(r#"{"id":"sku-1","title":"Mouse","timestamp":5}"#));
+        assert!(list.covers_line("{not json"));
+        // Once carried out, the trainer's record keeps covering the same lines.
+        let done = ErasureList::new(
+            &[Erased {
+                job_id: "shop-redact-1".into(),
+                identities: Vec::new(),
+                erased_at: 1_000,
+                whole_shop: true,
+            }],
+            &[],
+        );
+        assert!(done.covers_line(&line("anyone", 10)));
+        assert!(!done.covers_line(&line("anyone", 2_000)));
     }
 }

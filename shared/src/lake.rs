@@ -133,7 +133,7 @@ pub fn shopify_delivery(delivery: &str) -> String {
     format!("{STATE}shopify-deliveries/{delivery}")
 }
 
-/// A receipt of a Shopify privacy webhook (`data-request`, `shop-redact`).
+/// A receipt of a Shopify privacy webhook (`data-request`: the export it answered).
 pub fn shopify_receipt(kind: &str, delivery: &str) -> String {
     format!("{GDPR_RECEIPTS}shopify-{kind}-{delivery}.json")
 }

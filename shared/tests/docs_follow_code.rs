@@ -217,3 +217,34 @@ fn openapi_error_codes_follow_the_error_table() {
         );
     }
 }
+
+#[test]
+fn openapi_event_types_follow_the_schema() {
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("edge/openapi.json")).unwrap())
+            .unwrap();
+    let schema = &doc["components"]["schemas"]["EventType"];
+    let documented: Vec<&str> = schema["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let types: Vec<&str> = shared::EventType::ALL.iter().map(|t| t.as_str()).collect();
+    assert_eq!(
+        documented, types,
+        "EventType in edge/openapi.json vs shared::EventType"
+    );
+    let text = schema["description"].as_str().unwrap();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for t in types {
+        assert!(
+            text.contains(&format!("`{t}`")),
+            "EventType's description lacks `{t}`"
+        );
+        assert!(
+            readme.contains(&format!("`{t}`")),
+            "README.md does not name `{t}`"
+        );
+    }
+}

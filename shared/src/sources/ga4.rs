@@ -9,6 +9,8 @@
 //! | `view_item` | `view`, one per item |
 //! | `add_to_cart` / `remove_from_cart` | `add_to_cart` / `remove_from_cart`, one per item |
 //! | `purchase` | `purchase` (`transaction_id` → `order_id`, `items` → `lines`) |
+//! | `view_cart` | `cart_view` (`items` → `lines`) |
+//! | `begin_checkout` | `checkout` (`items` → `lines`) |
 //! | `search` / `view_search_results` | `search` (`search_term` → `query`) |
 //! | `view_item_list` with `serve_id` | `rec_impression` |
 //! | `select_item` with `serve_id` | `rec_click` |
@@ -128,7 +130,7 @@ pub fn map(body: &Value, now_ms: i64) -> Result<Mapped, ApiError> {
             "view_item" | "add_to_wishlist" => Ok(per_item("view", false)),
             "add_to_cart" => Ok(per_item("add_to_cart", true)),
             "remove_from_cart" => Ok(per_item("remove_from_cart", true)),
-            "purchase" => {
+            "purchase" | "begin_checkout" | "view_cart" => {
                 let lines: Vec<Value> = items
                     .iter()
                     .map(|i| {
@@ -140,8 +142,15 @@ pub fn map(body: &Value, now_ms: i64) -> Result<Mapped, ApiError> {
                         })
                     })
                     .collect();
-                let mut e = base(0, "purchase");
-                e.insert("order_id".into(), text(&params, "transaction_id").into());
+                let kind = match name {
+                    "purchase" => "purchase",
+                    "begin_checkout" => "checkout",
+                    _ => "cart_view",
+                };
+                let mut e = base(0, kind);
+                if kind == "purchase" {
+                    e.insert("order_id".into(), text(&params, "transaction_id").into());
+                }
                 e.insert("lines".into(), lines.into());
                 Ok(vec![Value::Object(e)])
             }
@@ -177,7 +186,7 @@ pub fn map(body: &Value, now_ms: i64) -> Result<Mapped, ApiError> {
             "" => Err(("name", "an event needs its name")),
             _ => Err((
                 "name",
-                "not a shopping event Vitrine learns from (page views, cart views, checkout steps, refunds)",
+                "not a shopping event Vitrine learns from (page views, checkout steps after the start, refunds)",
             )),
         };
         match mapped {

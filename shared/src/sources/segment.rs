@@ -12,6 +12,8 @@
 //! | `Product Viewed` | `view` |
 //! | `Product Added` / `Product Removed` | `add_to_cart` / `remove_from_cart` |
 //! | `Order Completed` | `purchase` (`order_id`, `lines` from `products[]`) |
+//! | `Cart Viewed` | `cart_view` (`lines` from `products[]`) |
+//! | `Checkout Started` | `checkout` (`lines` from `products[]`, `order_id` when given) |
 //! | `Product Added to Wishlist` | `view` (the strongest signal short of the cart) |
 //! | `identify` with both ids, `alias` | `login` (merges the anonymous session) |
 //! | anything else | quarantined as `unmapped_event`, with the reason |
@@ -245,7 +247,7 @@ fn track(
             }
             Ok(e)
         }
-        "Order Completed" => {
+        "Order Completed" | "Checkout Started" | "Cart Viewed" => {
             let currency = props.get("currency").cloned().unwrap_or(Value::Null);
             let lines: Vec<Value> = products
                 .iter()
@@ -258,8 +260,17 @@ fn track(
                     })
                 })
                 .collect();
-            let mut e = base(0, "purchase", name);
-            e.insert("order_id".into(), text(props, "order_id").into());
+            let kind = match name {
+                "Order Completed" => "purchase",
+                "Checkout Started" => "checkout",
+                _ => "cart_view",
+            };
+            let mut e = base(0, kind, name);
+            if let Some(order) = text(props, "order_id") {
+                e.insert("order_id".into(), order.into());
+            } else if kind == "purchase" {
+                e.insert("order_id".into(), Value::Null);
+            }
             e.insert("lines".into(), lines.into());
             Ok(e)
         }
@@ -270,7 +281,7 @@ fn track(
         "" => Err(("event", "a track message needs its event name")),
         _ => Err((
             "event",
-            "not a shopping event Vitrine learns from (cart views, checkout steps, coupons, promotions, refunds)",
+            "not a shopping event Vitrine learns from (checkout steps after the start, coupons, promotions, refunds)",
         )),
     }
 }

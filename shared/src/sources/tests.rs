@@ -107,9 +107,69 @@ fn segment_ecommerce_events_map_to_vitrine_events() {
 }
 
 #[test]
+fn segment_cart_views_and_checkouts_carry_the_cart_lines() {
+    let products = json!([
+        {"product_id": "laptop-1", "quantity": 1, "price": 899},
+        {"product_id": "cable-2", "price": 9.5}
+    ]);
+    let messages = vec![
+        track(
+            "c1",
+            "Cart Viewed",
+            json!({"cart_id": "cart-1", "currency": "EUR", "products": products}),
+        ),
+        track(
+            "c2",
+            "Checkout Started",
+            json!({"order_id": "o-9", "currency": "EUR", "products": products}),
+        ),
+        track("c3", "Cart Viewed", json!({"cart_id": "cart-2"})),
+        track("c4", "Checkout Started", json!({"currency": "EUR"})),
+    ];
+    let out = segment::map(&messages, "seg").outcome(NOW, &ValidationPolicy::default());
+    let types: Vec<EventType> = out.accepted.iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        types,
+        [
+            EventType::CartView,
+            EventType::Checkout,
+            EventType::CartView
+        ]
+    );
+    let (cart, checkout, empty) = (&out.accepted[0], &out.accepted[1], &out.accepted[2]);
+    assert_eq!(cart.items(), [("laptop-1", 1), ("cable-2", 1)]);
+    assert_eq!(cart.lines[1].currency, "EUR");
+    assert_eq!(checkout.order_id.as_deref(), Some("o-9"));
+    assert_eq!(checkout.lines.len(), 2);
+    assert_eq!(checkout.revenue(), 0.0, "a checkout is not revenue");
+    assert!(empty.lines.is_empty(), "an empty cart is still a cart view");
+    // A checkout of nothing is refused, with the field at fault.
+    assert_eq!(out.rejected.len(), 1);
+    assert_eq!(
+        (out.rejected[0].index, out.rejected[0].field.as_str()),
+        (3, "lines")
+    );
+}
+
+#[test]
+fn ga4_view_cart_and_begin_checkout_carry_the_items() {
+    let body = ga4_body(json!([
+        {"name": "view_cart", "params": {"currency": "EUR", "items": [{"item_id": "laptop-1", "price": 899, "quantity": 1}]}},
+        {"name": "begin_checkout", "params": {"currency": "EUR", "items": [{"item_id": "laptop-1", "price": 899}, {"item_id": "cable-2", "price": 9.5, "quantity": 2}]}},
+    ]));
+    let out = ga4::map(&body, NOW)
+        .unwrap()
+        .outcome(NOW, &ValidationPolicy::default());
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    let types: Vec<EventType> = out.accepted.iter().map(|e| e.event_type).collect();
+    assert_eq!(types, [EventType::CartView, EventType::Checkout]);
+    assert_eq!(out.accepted[1].items(), [("laptop-1", 1), ("cable-2", 2)]);
+}
+
+#[test]
 fn segment_messages_without_a_vitrine_event_are_quarantined_with_the_reason() {
     let messages = vec![
-        track("q1", "Cart Viewed", json!({"cart_id": "c-1"})),
+        track("q1", "Coupon Entered", json!({"coupon_id": "c-1"})),
         track("q2", "Product Clicked", json!({"product_id": "mouse-3"})),
         json!({"type": "page", "messageId": "q3", "anonymousId": ANON, "timestamp": "2026-11-02T09:59:00Z"}),
         json!({"type": "track", "event": "Product Viewed", "anonymousId": ANON}),
@@ -142,7 +202,7 @@ fn segment_messages_without_a_vitrine_event_are_quarantined_with_the_reason() {
         out.rejected[0].message
     );
     // The quarantine keeps what was sent.
-    assert_eq!(out.rejected[0].raw["event"], "Cart Viewed");
+    assert_eq!(out.rejected[0].raw["event"], "Coupon Entered");
 }
 
 #[test]
@@ -241,7 +301,7 @@ fn ga4_ecommerce_events_map_to_vitrine_events() {
 fn ga4_events_without_a_vitrine_event_are_quarantined_and_bad_bodies_refused() {
     let body = ga4_body(json!([
         {"name": "page_view", "params": {}},
-        {"name": "begin_checkout", "params": {"items": [{"item_id": "a"}]}},
+        {"name": "add_payment_info", "params": {"items": [{"item_id": "a"}]}},
         {"name": "view_item", "params": {}},
         {"name": "select_item", "params": {"items": [{"item_id": "a"}]}},
         {"name": "login", "params": {}},

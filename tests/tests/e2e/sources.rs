@@ -66,12 +66,17 @@ fn segment_rudderstack_and_ga4_events_reach_the_lake_and_the_next_recommendation
         })
         .collect();
     batch.push(
-        json!({"type": "track", "event": "Cart Viewed", "messageId": "seg-cart",
+        json!({"type": "track", "event": "Coupon Entered", "messageId": "seg-coupon",
                       "anonymousId": shopper, "timestamp": rfc3339(now), "properties": {}}),
     );
     batch.push(
         json!({"type": "track", "event": "Product Viewed", "anonymousId": shopper,
                       "timestamp": rfc3339(now), "properties": {"product_id": laptops[0]}}),
+    );
+    batch.push(
+        json!({"type": "track", "event": "Checkout Started", "messageId": "seg-checkout",
+        "anonymousId": shopper, "timestamp": rfc3339(now),
+        "properties": {"currency": "EUR", "products": [{"product_id": laptops[0], "price": 899}]}}),
     );
     let body = json!({ "batch": batch }).to_string();
     let sig = segment::signature(body.as_bytes(), SEGMENT).unwrap();
@@ -144,7 +149,7 @@ fn segment_rudderstack_and_ga4_events_reach_the_lake_and_the_next_recommendation
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(
         (r.body["accepted"].as_u64(), r.body["rejected"].as_u64()),
-        (Some(3), Some(2)),
+        (Some(4), Some(2)),
         "{}",
         r.body
     );
@@ -269,7 +274,7 @@ fn segment_rudderstack_and_ga4_events_reach_the_lake_and_the_next_recommendation
     };
     let events = wait_for("source events in the lake", Duration::from_secs(30), || {
         let text = read("raw/events/");
-        (text.lines().count() >= 6).then_some(text)
+        (text.lines().count() >= 7).then_some(text)
     })
     .unwrap();
     let stored: Vec<shared::Event> = events
@@ -283,12 +288,19 @@ fn segment_rudderstack_and_ga4_events_reach_the_lake_and_the_next_recommendation
         "seg-seg-view-1",
         "seg-seg-view-2",
         "rs-rs-1",
+        "seg-seg-checkout",
     ] {
         assert!(ids.contains(id), "{id} missing: {ids:?}");
     }
+    let checkout = stored
+        .iter()
+        .find(|e| e.event_id == "seg-seg-checkout")
+        .unwrap();
+    assert_eq!(checkout.event_type, shared::EventType::Checkout);
+    assert_eq!(checkout.items(), [(laptops[0].as_str(), 1)]);
     assert_eq!(
         ids.len(),
-        5,
+        6,
         "one GA4 event id however often it is sent: {ids:?}"
     );
     let p = shared::privacy::Pseudonymizer::new(tests::PSEUDONYM_KEY.as_bytes()).unwrap();
@@ -310,7 +322,7 @@ fn segment_rudderstack_and_ga4_events_reach_the_lake_and_the_next_recommendation
         },
     )
     .unwrap();
-    assert!(quarantine.contains("Cart Viewed"), "{quarantine}");
+    assert!(quarantine.contains("Coupon Entered"), "{quarantine}");
     assert!(quarantine.contains("page_view"), "{quarantine}");
     assert!(quarantine.contains("unmapped_event"), "{quarantine}");
 }
@@ -391,6 +403,19 @@ fn shopify_webhooks_are_verified_deduplicated_and_reach_orders_catalog_and_gdpr(
         (401, "unauthorized"),
         "{}",
         forged.body
+    );
+    // The most destructive topic, forged: refused, and no erasure is recorded.
+    let forged = shopify_send(
+        &w,
+        "shop/redact",
+        "d-0003",
+        &json!({"shop_id": 1, "shop_domain": "vitrine-e2e.myshopify.com"}),
+        "shpss_guess_0123456789abcdef",
+    );
+    assert_eq!(forged.status, 401, "{}", forged.body);
+    assert!(
+        w.lake_texts("gdpr/requests/").unwrap().is_empty(),
+        "a forged shop/redact left an erasure request"
     );
     let r = w
         .send(
@@ -520,6 +545,15 @@ fn shopify_webhooks_are_verified_deduplicated_and_reach_orders_catalog_and_gdpr(
             .is_none_or(|a| a.iter().all(|i| i["id"] != items[7].as_str())),
         "erased, yet still bought again: {after}"
     );
+    // The trainer's lake copy holds the shop's customers before shop/redact.
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = dir.path().join("lake");
+    let lake = lake_dir.to_string_lossy().into_owned();
+    tests::pull(&w.url, &lake).unwrap();
+    assert!(
+        !person_lines(&lake_dir).is_empty(),
+        "the pulled lake names nobody"
+    );
     let r = shopify_send(
         &w,
         "shop/redact",
@@ -528,6 +562,12 @@ fn shopify_webhooks_are_verified_deduplicated_and_reach_orders_catalog_and_gdpr(
         SHOPIFY,
     );
     assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(
+        (r.body["job_id"].as_str(), r.body["whole_shop"].as_bool()),
+        (Some("shopify-shop-redact-d-3003"), Some(true)),
+        "{}",
+        r.body
+    );
 
     let catalog: String = w
         .lake_texts("raw/products/shopify/")
@@ -543,6 +583,66 @@ fn shopify_webhooks_are_verified_deduplicated_and_reach_orders_catalog_and_gdpr(
         !w.lake_texts(&receipt).unwrap().is_empty(),
         "no receipt at {receipt}"
     );
+
+    // shop/redact is carried out by the trainer's next run: every person's lines go, the
+    // catalog stays.
+    tests::pull(&w.url, &lake).unwrap();
+    let out: Value = serde_json::from_str(
+        &tests::run_trainer(&["erase", "--pending", "--lake", &lake]).unwrap(),
+    )
+    .unwrap();
+    let receipts = out["receipts"].as_array().unwrap();
+    let shop = receipts
+        .iter()
+        .find(|r| r["job_id"] == "shopify-shop-redact-d-3003")
+        .unwrap_or_else(|| panic!("no whole-shop receipt: {out:#}"));
+    // (The pull that brought the request already left out every earlier line naming a person;
+    // the trainer's pass removes what an earlier pull or the shop's own lake held.)
+    assert!(
+        shop["stores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "removed" || s["status"] == "not_found"),
+        "{shop:#}"
+    );
+    assert!(
+        lake_dir
+            .join("gdpr/receipts/shopify-shop-redact-d-3003.json")
+            .exists()
+    );
+    let left = person_lines(&lake_dir);
+    assert!(left.is_empty(), "lines naming a person survived: {left:#?}");
+    assert!(
+        !lake_dir.join(receipt.trim_start_matches('/')).exists(),
+        "the customer export outlived shop/redact"
+    );
+    let catalog = std::fs::read_dir(lake_dir.join("raw/products/shopify"))
+        .unwrap()
+        .count();
+    assert!(catalog >= 2, "the catalog must stay");
+}
+
+/// The raw lines under `lake_dir` that name a person, with their files.
+fn person_lines(lake_dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![lake_dir.join("raw")];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "ndjson") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                found.extend(
+                    text.lines()
+                        .filter(|l| shared::gdpr::names(l, shared::gdpr::Who::Everyone))
+                        .map(|l| format!("{}: {l}", path.display())),
+                );
+            }
+        }
+    }
+    found
 }
 
 /// Serves `body` over real HTTP after answering the first request `500`; returns the URL and the

@@ -13,6 +13,11 @@
 //! - a receipt `gdpr/receipts/<job>.json` records the job id, the subject as a pseudonym, each
 //!   store's files and rows removed, and start and finish times.
 //!
+//! A whole-shop request (Shopify's `shop/redact`, [`shared::gdpr::ErasureRequest::whole_shop`])
+//! runs the same passes for everyone: every raw line and table row naming a person goes, every
+//! source record and order line, and the customer exports earlier data requests left as receipts.
+//! The catalog, the models (no per-shopper data) and the aggregate KPI tables stay.
+//!
 //! The next `trainer train` reads the rewritten tables, so the next artifact is built without the
 //! person (artifacts hold no per-shopper data; search suggestions need 3 distinct shoppers).
 //! A re-run finds nothing left and removes nothing: erasure is idempotent.
@@ -39,7 +44,7 @@ pub use shared::lake::{GDPR_RECEIPTS as RECEIPTS, GDPR_REQUESTS as REQUESTS};
 /// development) does not bring their old lines back.
 pub const ERASED: &str = shared::lake::GDPR_ERASED;
 
-pub use shared::gdpr::{Erased, ErasureList, ID_FIELDS, names_any};
+pub use shared::gdpr::{Erased, ErasureList, ID_FIELDS, Who, names, names_any};
 
 /// Erasure failures.
 #[derive(Debug, thiserror::Error)]
@@ -179,7 +184,11 @@ pub async fn erase_pending(
         {
             continue;
         }
-        done.push(erase_job(lake, &request.subject, Some(request.job_id), p, now_ms).await?);
+        if request.whole_shop {
+            done.push(erase_shop(lake, &request, now_ms).await?);
+        } else {
+            done.push(erase_job(lake, &request.subject, Some(request.job_id), p, now_ms).await?);
+        }
     }
     Ok(done)
 }
@@ -231,7 +240,7 @@ async fn erase_job(
             .collect(),
         None => BTreeSet::new(),
     };
-    let mut stores = vec![raw_files(lake, &ids).await?];
+    let mut stores = vec![raw_files(lake, Who::These(&ids)).await?];
     let orders: Vec<connector::shopify::OrderRow> =
         rows_table::read(lake, connector::ORDERS_KEY).await?;
     let order_ids: BTreeSet<String> = orders
@@ -239,8 +248,8 @@ async fn erase_job(
         .filter(|o| o.customer_key.as_ref().is_some_and(|k| ids.contains(k)))
         .map(|o| o.order_id.clone())
         .collect();
-    stores.push(source_records(lake, &members).await?);
-    stores.push(parquet_tables(lake, &ids, &order_ids).await?);
+    stores.push(source_records(lake, Some(&members)).await?);
+    stores.push(parquet_tables(lake, Who::These(&ids), Who::These(&order_ids)).await?);
     let rows_removed = stores.iter().map(|s| s.rows_removed).sum();
     let subject_key = found
         .as_ref()
@@ -261,12 +270,20 @@ async fn erase_job(
         stores,
         rows_removed,
     };
-    let mut all = erased(lake).await?;
-    all.push(Erased {
-        job_id: job_id.clone(),
+    let record = Erased {
+        job_id,
         identities: ids.iter().cloned().collect(),
         erased_at: receipt.finished_at,
-    });
+        whole_shop: false,
+    };
+    settle(lake, record, receipt).await
+}
+
+/// Records the erasure in `gdpr/erased.json` and writes its receipt.
+async fn settle(lake: &Lake, record: Erased, receipt: Receipt) -> Result<Receipt, EraseError> {
+    let key = shared::lake::gdpr_receipt_key(&record.job_id);
+    let mut all = erased(lake).await?;
+    all.push(record);
     let list = serde_json::to_vec_pretty(&all).map_err(|e| EraseError::Rewrite {
         key: ERASED.into(),
         reason: e.to_string(),
@@ -276,13 +293,62 @@ async fn erase_job(
         key: RECEIPTS.into(),
         reason: e.to_string(),
     })?;
-    lake.put(&shared::lake::gdpr_receipt_key(&job_id), body)
-        .await?;
+    lake.put(&key, body).await?;
     Ok(receipt)
 }
 
+/// A whole-shop erasure: every person's data in the lake, up to the request.
+async fn erase_shop(
+    lake: &Lake,
+    request: &shared::gdpr::ErasureRequest,
+    now_ms: impl Fn() -> i64,
+) -> Result<Receipt, EraseError> {
+    let started_at = now_ms();
+    let mut stores = vec![
+        raw_files(lake, Who::Everyone).await?,
+        source_records(lake, None).await?,
+        parquet_tables(lake, Who::Everyone, Who::Everyone).await?,
+    ];
+    // Exports answered to data requests hold the people they were about.
+    let mut exports = StoreStatus {
+        store: "customer exports (gdpr/receipts)".into(),
+        ..StoreStatus::default()
+    };
+    let prefix = shared::lake::shopify_receipt("data-request", "");
+    let prefix = prefix.trim_end_matches(".json");
+    for (key, _) in lake.list(RECEIPTS).await? {
+        exports.files_scanned += 1;
+        if key.starts_with(prefix) {
+            lake.delete(&key).await?;
+            exports.files_rewritten += 1;
+            exports.rows_removed += 1;
+        }
+    }
+    exports.settle();
+    stores.push(exports);
+    let rows_removed = stores.iter().map(|s| s.rows_removed).sum();
+    let receipt = Receipt {
+        job_id: request.job_id.clone(),
+        subject: request.subject.clone(),
+        golden_id: None,
+        identities: 0,
+        started_at,
+        finished_at: now_ms(),
+        stores,
+        rows_removed,
+    };
+    let record = Erased {
+        job_id: request.job_id.clone(),
+        identities: Vec::new(),
+        // Everything up to the request: data that arrived since is a new relationship.
+        erased_at: request.requested_at.max(started_at),
+        whole_shop: true,
+    };
+    settle(lake, record, receipt).await
+}
+
 /// Raw NDJSON under `raw/`: lines naming an identity go.
-async fn raw_files(lake: &Lake, ids: &BTreeSet<String>) -> Result<StoreStatus, EraseError> {
+async fn raw_files(lake: &Lake, who: Who<'_>) -> Result<StoreStatus, EraseError> {
     let mut st = StoreStatus {
         store: "raw (events, serves, quarantine)".into(),
         ..StoreStatus::default()
@@ -294,12 +360,12 @@ async fn raw_files(lake: &Lake, ids: &BTreeSet<String>) -> Result<StoreStatus, E
         st.files_scanned += 1;
         let body = lake.get(&key).await?;
         let text = String::from_utf8_lossy(&body);
-        if !text.lines().any(|l| names_any(l, ids)) {
+        if !text.lines().any(|l| names(l, who)) {
             continue;
         }
         let mut kept = String::with_capacity(text.len());
         for line in text.lines() {
-            if names_any(line, ids) {
+            if names(line, who) {
                 st.rows_removed += 1;
             } else {
                 kept.push_str(line);
@@ -317,10 +383,10 @@ async fn raw_files(lake: &Lake, ids: &BTreeSet<String>) -> Result<StoreStatus, E
     Ok(st)
 }
 
-/// The person's staged source records.
+/// The person's staged source records (`None`: everyone's).
 async fn source_records(
     lake: &Lake,
-    members: &BTreeSet<(String, String)>,
+    members: Option<&BTreeSet<(String, String)>>,
 ) -> Result<StoreStatus, EraseError> {
     let mut st = StoreStatus {
         store: "customer_sources".into(),
@@ -337,7 +403,9 @@ async fn source_records(
         let before = rows.len();
         let kept: Vec<sources::SourceRow> = rows
             .into_iter()
-            .filter(|r| !members.contains(&(r.source.clone(), r.source_id.clone())))
+            .filter(|r| {
+                members.is_some_and(|m| !m.contains(&(r.source.clone(), r.source_id.clone())))
+            })
             .collect();
         if kept.len() != before {
             st.rows_removed += before - kept.len();
@@ -352,8 +420,8 @@ async fn source_records(
 /// Every other Parquet table under `tables/`.
 async fn parquet_tables(
     lake: &Lake,
-    ids: &BTreeSet<String>,
-    order_ids: &BTreeSet<String>,
+    who: Who<'_>,
+    orders: Who<'_>,
 ) -> Result<StoreStatus, EraseError> {
     let mut st = StoreStatus {
         store: "tables (events, KPI, golden, lineage, orders)".into(),
@@ -364,11 +432,10 @@ async fn parquet_tables(
             continue;
         }
         st.files_scanned += 1;
-        let (needles, columns): (&BTreeSet<String>, &[&str]) = if key == connector::ORDER_LINES_KEY
-        {
-            (order_ids, &["order_id"])
+        let (needles, columns): (Who<'_>, &[&str]) = if key == connector::ORDER_LINES_KEY {
+            (orders, &["order_id"])
         } else {
-            (ids, &ID_FIELDS)
+            (who, &ID_FIELDS)
         };
         let mut schema: Option<SchemaRef> = None;
         let mut batches = Vec::new();
@@ -405,7 +472,7 @@ async fn parquet_tables(
 /// Drops rows with a needle in one of the identity `columns`.
 fn drop_rows(
     b: &RecordBatch,
-    needles: &BTreeSet<String>,
+    needles: Who<'_>,
     columns: &[&str],
 ) -> Result<(RecordBatch, usize), String> {
     let mut keep = vec![true; b.num_rows()];
@@ -415,11 +482,11 @@ fn drop_rows(
         }
         let hit: Box<dyn Fn(usize) -> bool> = match col.data_type() {
             DataType::Utf8 => match col.as_any().downcast_ref::<StringArray>() {
-                Some(s) => Box::new(move |i| s.is_valid(i) && needles.contains(s.value(i))),
+                Some(s) => Box::new(move |i| s.is_valid(i) && needles.covers(s.value(i))),
                 None => continue,
             },
             DataType::Utf8View => match col.as_any().downcast_ref::<StringViewArray>() {
-                Some(s) => Box::new(move |i| s.is_valid(i) && needles.contains(s.value(i))),
+                Some(s) => Box::new(move |i| s.is_valid(i) && needles.covers(s.value(i))),
                 None => continue,
             },
             _ => continue,
@@ -450,6 +517,7 @@ mod tests {
                 job_id: "j".into(),
                 identities: vec!["p_gone".into()],
                 erased_at: 100,
+                whole_shop: false,
             }],
             &[],
         );
@@ -467,6 +535,7 @@ mod tests {
                 job_id: "j".into(),
                 identities: vec!["1".into()],
                 erased_at: 100,
+                whole_shop: false,
             }],
             &[],
         );
@@ -493,7 +562,7 @@ mod tests {
         )
         .unwrap();
         let ids: BTreeSet<String> = ["p_gone".to_owned(), "p_c".to_owned()].into();
-        let (kept, removed) = drop_rows(&b, &ids, &ID_FIELDS).unwrap();
+        let (kept, removed) = drop_rows(&b, Who::These(&ids), &ID_FIELDS).unwrap();
         assert_eq!((kept.num_rows(), removed), (1, 2));
     }
 
@@ -541,5 +610,50 @@ mod tests {
             erase(&lake, " ", &p, || 0).await,
             Err(EraseError::EmptySubject)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_whole_shop_request_erases_everyone_and_keeps_the_catalog() {
+        let lake = Lake::open("memory://").unwrap();
+        let p = Pseudonymizer::new(b"erase-test-key-0123").unwrap();
+        let (a, b) = (p.pseudonym("7"), p.pseudonym("8"));
+        lake.put(
+            "raw/events/dt=2026-01-01/b.ndjson",
+            format!(
+                "{{\"anonymous_id\":\"{a}\",\"timestamp\":10}}\n{{\"user_id\":\"{b}\",\"timestamp\":20}}\n"
+            ),
+        )
+        .await
+        .unwrap();
+        let catalog = "{\"id\":\"sku-1\",\"title\":\"Mouse\"}\n";
+        lake.put("raw/products/shopify/d1.ndjson", catalog)
+            .await
+            .unwrap();
+        let export = shared::lake::shopify_receipt("data-request", "d0");
+        lake.put(&export, format!("{{\"subject\":\"{a}\"}}"))
+            .await
+            .unwrap();
+        let request = shared::gdpr::ErasureRequest::whole_shop("shop-redact-d2", "demo", &p, 1_000);
+        lake.put(&request.key(), serde_json::to_vec(&request).unwrap())
+            .await
+            .unwrap();
+
+        let done = erase_pending(&lake, &p, || 5_000).await.unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].rows_removed, 3, "{:?}", done[0].stores);
+        assert!(
+            lake.head("raw/events/dt=2026-01-01/b.ndjson")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(lake.head(&export).await.unwrap().is_none());
+        let kept = lake.get("raw/products/shopify/d1.ndjson").await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&kept), catalog);
+        // Recorded: later pulls drop earlier lines of anyone; a re-run does nothing.
+        let list = erasure_list(&lake).await.unwrap();
+        assert!(list.covers_line(&format!("{{\"user_id\":\"{b}\",\"timestamp\":20}}")));
+        assert!(!list.covers_line(&format!("{{\"user_id\":\"{b}\",\"timestamp\":9000}}")));
+        assert!(erase_pending(&lake, &p, || 6_000).await.unwrap().is_empty());
     }
 }
