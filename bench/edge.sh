@@ -17,7 +17,7 @@ command -v wrk >/dev/null || { echo "wrk is required: apt-get install -y wrk" >&
 duration=${DURATION:-15s}
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -- -"$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill -- -"$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work" || true; }
 trap cleanup EXIT
 
 bash scripts/build-edge.sh >/dev/null

@@ -16,7 +16,7 @@ duration=${DURATION:-5m}
 conns=${CONNECTIONS:-16}
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -- -"$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill -- -"$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work" || true; }
 trap cleanup EXIT
 
 bash scripts/build-edge.sh >/dev/null

@@ -34,7 +34,7 @@ if [ "${SKIP_WORKERD:-0}" != 1 ]; then
   source scripts/env.sh
   work=$(mktemp -d)
   pids=()
-  cleanup() { for p in "${pids[@]}"; do kill -- -"$p" 2>/dev/null || true; done; rm -rf "$work"; }
+  cleanup() { for p in "${pids[@]}"; do kill -- -"$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work" || true; }
   trap cleanup EXIT
   bash scripts/build-edge.sh >/dev/null
   cargo build --release -p trainer --locked -q

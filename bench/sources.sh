@@ -10,7 +10,7 @@ cd "$root"
 source scripts/env.sh
 work=$(mktemp -d)
 pid=""
-cleanup() { [ -n "$pid" ] && kill -- -"$pid" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { [ -n "$pid" ] && { kill -- -"$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$work" || true; }
 trap cleanup EXIT
 bash scripts/build-edge.sh >/dev/null 2>&1
 export VITRINE_SKIP_BUILD=1 WRANGLER_SEND_METRICS=false CI=true NO_COLOR=1
