@@ -27,6 +27,11 @@
   var BEACON_CHUNK = 20; // events per beacon / keepalive request (both cap bodies near 64 KB)
   var MAX_QUEUE = 1000; // oldest events are dropped beyond this (the API is down for long)
   var MAX_RESULTS = 200; // ids per rec_impression
+  var CARRIED_MAX = 30; // touches the session parameter carries (the edge's limit)
+  var CARRIED_TTL_MS = 30 * 24 * 3600 * 1000; // the edge's session TTL
+  var CARRIED_KEY = 'vitrine_recent';
+  // event type → the session parameter's touch kind
+  var TOUCH_KIND = { view: 'v', rec_click: 'c', add_to_cart: 'a', purchase: 'p' };
 
   // widget → how to call it. `shopper`: send user_id / anonymous_id; `item`: needs params.item.
   var WIDGETS = {
@@ -44,6 +49,7 @@
   var queue = [];
   var timer = null;
   var sending = Promise.resolve(); // the chain of event POSTs, so a flush waits for earlier ones
+  var recent = null; // the carried session: [[kind, epoch ms, item id], …], most recent first
 
   /** An API or network failure: `code` is the API's error code (or `network_error`, …). */
   function VitrineError(code, message, status) {
@@ -175,11 +181,53 @@
       c.anonymousSince = true;
       storage('remove', 'vitrine_login');
     }
+    remember(e);
     queue.push(e);
     if (queue.length > MAX_QUEUE) queue.splice(0, queue.length - MAX_QUEUE);
     if (queue.length >= FLUSH_AT) flush().catch(warn);
     else if (!timer) timer = setTimeout(function () { flush().catch(warn); }, FLUSH_DELAY_MS);
     return e;
+  }
+
+  // ---- the carried session --------------------------------------------------------------------
+  // An anonymous shopper's recent touches travel with each recommendation request (`session`), so
+  // the edge answers from them without a Durable Object read and without waiting for the event
+  // POST: the next widget reflects the last click at once. Kept in localStorage per anonymous id.
+
+  function recentTouches() {
+    var c = ready();
+    if (recent === null) {
+      recent = [];
+      try {
+        var saved = JSON.parse(storage('get', CARRIED_KEY) || 'null');
+        if (saved && saved.aid === c.anonymousId && Array.isArray(saved.touches)) recent = saved.touches;
+      } catch (_) {
+        recent = [];
+      }
+    }
+    var now = Date.now();
+    recent = recent.filter(function (t) { return now - t[1] <= CARRIED_TTL_MS; }).slice(0, CARRIED_MAX);
+    return recent;
+  }
+
+  function remember(e) {
+    var kind = TOUCH_KIND[e.type];
+    if (!kind) return;
+    var items = e.type === 'purchase' ? (e.lines || []).map(function (l) { return l.item_id; }) : [e.item_id];
+    var touches = recentTouches();
+    items.forEach(function (id) {
+      if (id !== undefined && id !== null && String(id).indexOf(',') < 0) touches.unshift([kind, e.timestamp, String(id)]);
+    });
+    recent = touches.slice(0, CARRIED_MAX);
+    storage('set', CARRIED_KEY, JSON.stringify({ aid: ready().anonymousId, touches: recent }));
+  }
+
+  /** The `session` parameter: `kind.seconds_ago.item_id`, most recent first. */
+  function carriedSession() {
+    var now = Date.now();
+    return recentTouches().map(function (t) {
+      return t[0] + '.' + Math.max(0, Math.round((now - t[1]) / 1000)) + '.' + t[2];
+    }).join(',');
   }
 
   /** A product page was seen; `extra` may carry serve_id / placement / context. */
@@ -346,7 +394,9 @@
    * (params.items), `trending`, `buy_again`. Other params (k, offset, category, brand, min_price,
    * max_price, in_stock, exclude, exclude_purchased, diversity, context) go to the API as they are.
    * `placement` (default: the widget name) names the slot; `impression: false` skips the
-   * rec_impression. Queued events are sent first, so the answer reflects the last click.
+   * rec_impression. The answer reflects the last click: an anonymous shopper's `for_you` carries
+   * the recent session (queued events are sent alongside, not waited for); other widgets send the
+   * queued events first.
    * Resolves with the API's response plus `placement`; rejects with a VitrineError.
    */
   function recommend(widget, params) {
@@ -375,9 +425,12 @@
         if (c.userToken) query.user_token = c.userToken;
       } else query.anonymous_id = c.anonymousId;
     }
-    var settled = flush().catch(function (err) {
+    var carry = widget === 'for_you' && !c.userId;
+    if (carry && query.session === undefined) query.session = carriedSession();
+    var sent = flush().catch(function (err) {
       warn(err); // the widget still renders, just without the events that failed to send
     });
+    var settled = carry ? Promise.resolve() : sent;
     return settled.then(function () {
       if (spec.post) {
         query.items = p.items.map(String);

@@ -1,14 +1,18 @@
-//! The isolate's model: loaded from the R2 models bucket once, re-checked at most every
-//! `MODEL_REFRESH_SECONDS`, and kept when a newer artifact fails to load; a fresh isolate that
-//! cannot load `latest` serves the last known good model instead (policy in
-//! `shared::model_slot`).
+//! The isolate's model: loaded once, re-checked at most every `MODEL_REFRESH_SECONDS`, and kept
+//! when a newer artifact fails to load; a fresh isolate that cannot load `latest` serves the last
+//! known good model instead (policy in `shared::model_slot`).
+//!
+//! Artifacts are read through the data center's Workers Cache (keyed by key and SHA-256,
+//! immutable) and only on a miss from R2, so the bytes cross from R2 once per location and
+//! version rather than once per isolate; `/v1/model` says which (`fetched_from`). The Cache API
+//! only works on a custom domain: on `*.workers.dev` every miss falls through to R2.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use shared::model_slot::{Decision, ModelSlot, SlotStatus, Source};
 use shared::{Manifest, Model, lake};
-use worker::Env;
+use worker::{Cache, Env, Headers, Response};
 
 use crate::http::now_ms;
 
@@ -51,19 +55,70 @@ async fn refresh(env: &Env) -> Result<(), String> {
     };
     let manifest = Manifest::parse(&bytes).map_err(|e| format!("{}: {e}", lake::LATEST))?;
     let decision = with_slot(env, |s| s.decide(&manifest));
-    let Decision::Load { key } = decision else {
+    let Decision::Load { .. } = decision else {
         return Ok(());
     };
-    let Some(artifact) = read(env, &key).await? else {
-        return Err(format!(
-            "{} points at {key}, which is missing",
-            lake::LATEST
-        ));
-    };
-    let now = now_ms();
-    with_slot(env, |s| s.install(manifest, artifact, now))?;
+    load(env, Source::Latest, manifest).await?;
     advance_last_good(env).await;
     Ok(())
+}
+
+/// Loads the artifact `manifest` names into the slot: the data center's cached copy when there is
+/// one and it verifies, else R2's, which is then left in the cache for the next isolate here.
+async fn load(env: &Env, source: Source, manifest: Manifest) -> Result<(), String> {
+    let url = manifest.cache_url();
+    let cache = Cache::default();
+    match cached(&cache, &url).await {
+        Ok(Some(bytes)) => {
+            let now = now_ms();
+            match with_slot(env, |s| {
+                s.install_cached(source, manifest.clone(), bytes, now)
+            }) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    worker::console_warn!("{e}; reading R2");
+                    if let Err(e) = cache.delete(url.as_str(), false).await {
+                        worker::console_warn!("artifact cache: {e}");
+                    }
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => worker::console_warn!("artifact cache: {e}"),
+    }
+    let Some(artifact) = read(env, &manifest.artifact).await? else {
+        let pointer = match source {
+            Source::Latest => lake::LATEST,
+            Source::LastGood => lake::LAST_GOOD,
+        };
+        return Err(format!(
+            "{pointer} points at {}, which is missing",
+            manifest.artifact
+        ));
+    };
+    let copy = artifact.clone();
+    let now = now_ms();
+    with_slot(env, |s| s.install_from(source, manifest, artifact, now))?;
+    // Only verified bytes are cached; a failure costs the next isolate an R2 read, nothing more.
+    if let Err(e) = keep(&cache, &url, copy).await {
+        worker::console_warn!("artifact cache: {e}");
+    }
+    Ok(())
+}
+
+async fn cached(cache: &Cache, url: &str) -> worker::Result<Option<Vec<u8>>> {
+    match cache.get(url, false).await? {
+        Some(mut response) => response.bytes().await.map(Some),
+        None => Ok(None),
+    }
+}
+
+async fn keep(cache: &Cache, url: &str, bytes: Vec<u8>) -> worker::Result<()> {
+    let headers = Headers::new();
+    headers.set("cache-control", "public, max-age=31536000, immutable")?;
+    headers.set("content-type", "application/octet-stream")?;
+    let response = Response::from_bytes(bytes)?.with_headers(headers);
+    cache.put(url, response).await
 }
 
 /// Points `models/last-good.json` at the model just verified through `latest`, unless it already
@@ -102,13 +157,7 @@ async fn fall_back(env: &Env) -> Result<(), String> {
         return Err(format!("no {} to fall back to", lake::LAST_GOOD));
     };
     let manifest = Manifest::parse(&bytes).map_err(|e| format!("{}: {e}", lake::LAST_GOOD))?;
-    let Some(artifact) = read(env, &manifest.artifact).await? else {
-        return Err(format!("{} points at a missing artifact", lake::LAST_GOOD));
-    };
-    let now = now_ms();
-    with_slot(env, |s| {
-        s.install_from(Source::LastGood, manifest, artifact, now)
-    })
+    load(env, Source::LastGood, manifest).await
 }
 
 /// The live model, refreshing it first when the check is due.

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use shared::Model;
+use shared::carried::use_carried;
 use shared::ingest::Serve;
 use shared::search::answer;
 use shared::search::index::SearchIndex;
@@ -57,8 +58,13 @@ pub async fn search(call: &Call<'_>, req: &Request) -> HandlerResult {
     let model = widgets::require_model(call.env).await?;
     let ix = index_for(&model);
     let key = session::shopper_key(q.user_id.as_deref(), q.anonymous_id.as_deref());
-    let taste = match &key {
-        Some(key) if model.factors().is_some() => {
+    let carried = use_carried(q.user_id.as_deref(), q.session.clone());
+    let taste = match (&key, carried) {
+        (Some(_), Some(carried)) if model.factors().is_some() => {
+            let state = carried.state(call.started);
+            personal::taste(&model, &state.history(&model), &personal::Blend::of(&model))
+        }
+        (Some(key), None) if model.factors().is_some() => {
             let state = sessions::load(call.env, key).await?;
             personal::taste(&model, &state.history(&model), &personal::Blend::of(&model))
         }

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use shared::api::{CartRequest, RecommendQuery, RecommendResponse, SimilarQuery, TrendingQuery};
 use shared::batch::{BatchRequest, BatchResponse, Context, Widget, WidgetKind, WidgetOut};
+use shared::carried::CarriedSession;
 use shared::ingest::{LakeMessage, MAX_BATCH_BYTES, Serve};
 use shared::{ApiError, Code, Model, ab, session};
 use worker::{Env, Request};
@@ -73,8 +74,11 @@ async fn run(
         )
     });
     let key = req.shopper_key();
-    let state = match (&key, needs_session) {
-        (Some(key), true) => sessions::load(call.env, key).await?,
+    let now = now_ms();
+    // An anonymous shopper's storefront carries the recent session: no Durable Object read.
+    let state = match (&key, needs_session, req.carried()) {
+        (Some(_), true, Some(carried)) => carried.state(now),
+        (Some(key), true, None) => sessions::load(call.env, key).await?,
         _ => session::SessionState::default(),
     };
     let (variant, strategy) = ab::variant_for(
@@ -83,7 +87,6 @@ async fn run(
     );
     let blend = strategy.blend(&model);
     let rules = rules_cache::current(call.env).await;
-    let now = now_ms();
     let active = rules.active(&model, now);
     let ctx = Context {
         state: &state,
@@ -225,12 +228,14 @@ async fn single(call: &Call<'_>, http: &Request, req: BatchRequest) -> HandlerRe
     )
 }
 
-/// Who a single-widget request is for: ids and the shop's signature of the user id.
+/// Who a single-widget request is for: ids, the shop's signature of the user id, and the
+/// session the storefront carries.
 #[derive(Default)]
 struct Shopper {
     user_id: Option<String>,
     anonymous_id: Option<String>,
     user_token: Option<String>,
+    session: Option<CarriedSession>,
 }
 
 fn one(who: Shopper, context: Vec<String>, w: Widget) -> BatchRequest {
@@ -239,6 +244,7 @@ fn one(who: Shopper, context: Vec<String>, w: Widget) -> BatchRequest {
         anonymous_id: who.anonymous_id,
         user_token: who.user_token,
         context,
+        session: who.session,
         widgets: vec![w],
     }
 }
@@ -258,6 +264,7 @@ pub async fn for_shopper(call: &Call<'_>, req: &Request, kind: WidgetKind) -> Ha
         user_id: q.user_id,
         anonymous_id: q.anonymous_id,
         user_token: q.user_token,
+        session: q.session,
     };
     single(call, req, one(who, q.context, w)).await
 }
@@ -298,6 +305,7 @@ pub async fn cart(call: &Call<'_>, mut req: Request) -> HandlerResult {
         user_id: r.user_id,
         anonymous_id: r.anonymous_id,
         user_token: r.user_token,
+        session: None,
     };
     single(call, &req, one(who, Vec::new(), w)).await
 }

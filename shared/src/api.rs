@@ -174,6 +174,9 @@ pub struct RecommendQuery {
     /// Items the shopper is looking at or just saw, most recent first (`context=a,b,c`): folded
     /// into the user vector on this request.
     pub context: Vec<String>,
+    /// The recent session the storefront carries (`crate::carried`): answers an anonymous
+    /// shopper without reading their Durable Object.
+    pub session: Option<crate::carried::CarriedSession>,
     pub k: usize,
     pub offset: usize,
     pub filter: FilterSpec,
@@ -190,6 +193,7 @@ impl RecommendQuery {
         "anonymous_id",
         "user_token",
         "context",
+        "session",
         "k",
         "offset",
         "exclude_purchased",
@@ -221,6 +225,7 @@ impl RecommendQuery {
             anonymous_id: q.id("anonymous_id")?,
             user_token: q.get("user_token").map(str::to_owned),
             context: q.id_list("context", MAX_CONTEXT)?,
+            session: crate::carried::CarriedSession::parse_opt(q.get("session"))?,
             k: q.usize_in("k", DEFAULT_K, 1, MAX_K)?,
             offset: q.usize_in("offset", 0, 0, MAX_OFFSET)?,
             filter: q.filter()?,

@@ -106,6 +106,10 @@ pub struct BatchRequest {
     /// Items the shopper is looking at now, most recent first.
     #[serde(default)]
     pub context: Vec<String>,
+    /// The recent session the storefront carries (`crate::carried`, the same string as the
+    /// `session` query parameter).
+    #[serde(default)]
+    pub session: Option<crate::carried::CarriedSession>,
     pub widgets: Vec<Widget>,
 }
 
@@ -239,6 +243,11 @@ impl BatchRequest {
     /// The session key of the shopper, when named.
     pub fn shopper_key(&self) -> Option<String> {
         session::shopper_key(self.user_id.as_deref(), self.anonymous_id.as_deref())
+    }
+
+    /// The carried session this request is answered from, if any (`crate::carried::use_carried`).
+    pub fn carried(&self) -> Option<crate::carried::CarriedSession> {
+        crate::carried::use_carried(self.user_id.as_deref(), self.session.clone())
     }
 }
 

@@ -12,6 +12,7 @@ pub mod api;
 pub mod artifact;
 pub mod batch;
 pub mod buy_again;
+pub mod carried;
 pub mod error;
 pub mod event;
 pub mod factors;

@@ -83,6 +83,16 @@ impl Manifest {
         }
     }
 
+    /// The artifact's key in the Workers Cache API: its store key and SHA-256, so a cached copy
+    /// is immutable (a republished version with other bytes has another key). The host is
+    /// never fetched; the cache is local to a data center (one R2 read per location and version).
+    pub fn cache_url(&self) -> String {
+        format!(
+            "https://artifacts.vitrine.invalid/{}?sha256={}",
+            self.artifact, self.sha256
+        )
+    }
+
     /// The one check of an artifact against its manifest, at the edge and in the trainer: size,
     /// CRC-32, SHA-256, decodability and version. Returns the loaded model.
     pub fn verify(&self, bytes: Vec<u8>) -> Result<Model, VerifyError> {

@@ -3,7 +3,9 @@
 //! falling back to the last known good model (`models/last-good.json`, which isolates advance
 //! after verifying a model) when `latest` cannot be loaded.
 //!
-//! The worker owns the I/O (R2 reads) and the clock; every decision is made here.
+//! The worker owns the I/O (Cache API and R2 reads) and the clock; every decision is made here.
+//! A copy from the data center's cache is verified like any other, but a bad copy is not held
+//! against the version: the worker then reads R2 ([`ModelSlot::install_cached`]).
 
 use std::rc::Rc;
 
@@ -31,6 +33,18 @@ pub struct ModelSlot {
     last_error: Option<String>,
     /// Where the live model came from.
     source: Option<Source>,
+    /// Where its bytes came from.
+    fetched: Option<Fetched>,
+}
+
+/// Where an artifact's bytes came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fetched {
+    /// The data center's Workers Cache (another isolate here fetched it first).
+    Cache,
+    /// The R2 models bucket.
+    R2,
 }
 
 /// Which pointer the live model was loaded through.
@@ -61,6 +75,9 @@ pub struct SlotStatus {
     /// Which pointer the model came from: `latest`, or `last_good` when `latest` failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// Where this isolate got the artifact's bytes: `cache` or `r2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_from: Option<Fetched>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     pub refresh_seconds: i64,
@@ -91,6 +108,7 @@ impl ModelSlot {
             failed: None,
             last_error: None,
             source: None,
+            fetched: None,
         }
     }
 
@@ -165,14 +183,7 @@ impl ModelSlot {
         let result = m.verify(bytes);
         match result {
             Ok(model) => {
-                self.model = Some(Rc::new(model));
-                self.manifest = Some(m);
-                self.loaded_at = Some(now_ms);
-                if source == Source::Latest {
-                    self.failed = None;
-                    self.last_error = None;
-                }
-                self.source = Some(source);
+                self.put(source, Fetched::R2, m, model, now_ms);
                 Ok(())
             }
             Err(e) => {
@@ -182,6 +193,36 @@ impl ModelSlot {
                 Err(msg)
             }
         }
+    }
+
+    /// Installs a copy from the Workers Cache after the same verification. A copy that fails is
+    /// only reported: the version is not marked failed, and the caller reads R2 instead.
+    pub fn install_cached(
+        &mut self,
+        source: Source,
+        m: Manifest,
+        bytes: Vec<u8>,
+        now_ms: i64,
+    ) -> Result<(), String> {
+        match m.verify(bytes) {
+            Ok(model) => {
+                self.put(source, Fetched::Cache, m, model, now_ms);
+                Ok(())
+            }
+            Err(e) => Err(format!("cached copy of model {} rejected: {e}", m.version)),
+        }
+    }
+
+    fn put(&mut self, source: Source, fetched: Fetched, m: Manifest, model: Model, now_ms: i64) {
+        self.model = Some(Rc::new(model));
+        self.manifest = Some(m);
+        self.loaded_at = Some(now_ms);
+        if source == Source::Latest {
+            self.failed = None;
+            self.last_error = None;
+        }
+        self.source = Some(source);
+        self.fetched = Some(fetched);
     }
 
     /// Records a failure that happened before verification (manifest or object unreadable).
@@ -205,6 +246,7 @@ impl ModelSlot {
                 .map(|m| m.counts.clone())
                 .unwrap_or_default(),
             source: self.model.as_ref().and(self.source),
+            fetched_from: self.model.as_ref().and(self.fetched),
             last_error: self.last_error.clone(),
             refresh_seconds: self.refresh_ms / 1000,
         }
@@ -283,6 +325,29 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("checksum"), "{err}");
         assert_eq!(s.model().unwrap().version(), "golden-v1");
+    }
+
+    #[test]
+    fn a_bad_cached_copy_is_not_held_against_the_version() {
+        let good = fixture().encode().unwrap();
+        let m = manifest_for(&good, "golden-v1");
+        let mut s = ModelSlot::new(1000);
+        let err = s
+            .install_cached(Source::Latest, m.clone(), good[..100].to_vec(), 1)
+            .unwrap_err();
+        assert!(err.contains("cached copy"), "{err}");
+        // Nothing recorded: the same version is still wanted, and R2's copy loads.
+        assert!(s.status().last_error.is_none() && !s.wants_fallback());
+        assert!(matches!(s.decide(&m), Decision::Load { .. }));
+        s.install(m.clone(), good.clone(), 2).unwrap();
+        assert_eq!(s.status().fetched_from, Some(Fetched::R2));
+        let mut fresh = ModelSlot::new(1000);
+        fresh
+            .install_cached(Source::Latest, m.clone(), good, 3)
+            .unwrap();
+        assert_eq!(fresh.status().fetched_from, Some(Fetched::Cache));
+        // The cache key names the artifact and its digest: other bytes, another key.
+        assert!(m.cache_url().contains(&m.sha256) && m.cache_url().contains(&m.artifact));
     }
 
     #[test]

@@ -123,17 +123,30 @@ async function run(browser, problems, eventChecks) {
   }
   check(category, `no category of the grid has ${CLICKS} products to click (${inGrid.join(', ')})`);
 
-  // Three different products of that category, each opened from the grid.
+  // Three different products of that category, each opened from the grid. An anonymous shopper's
+  // for-you carries the recent session (no Durable Object read, no wait for the event POST).
+  const carried = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/v1/recommendations' && u.searchParams.has('anonymous_id')) carried.push(u.searchParams.get('session') || '');
+  });
   const clicked = [];
+  const clickToForYou = [];
   let widgets = {};
   for (let i = 0; i < CLICKS; i++) {
     const next = (await cards(page, 'grid')).find((c) => c.category === category && !clicked.includes(c.id));
     check(next, `the grid ran out of "${category}" products after ${clicked.length}`);
     const before = {};
     for (const t of ['for-you', 'similar', 'bought-together']) before[t] = await serveId(page, t);
+    const t0 = Date.now();
     await page.click(`[data-testid="grid"] [data-item-id="${next.id}"]`);
     clicked.push(next.id);
-    await Promise.all(['for-you', 'similar', 'bought-together'].map((t) => ready(page, t, before[t])));
+    await ready(page, 'for-you', before['for-you']);
+    clickToForYou.push(Date.now() - t0);
+    await Promise.all(['similar', 'bought-together'].map((t) => ready(page, t, before[t])));
+    const last = carried[carried.length - 1] || '';
+    check(/^[vcap]\.\d+\./.test(last) && last.split(',')[0].endsWith(`.${next.id}`),
+      `for-you after opening ${next.id} did not carry it first in \`session\`: "${last}"`);
     const shown = await page.$eval('[data-testid="product"]', (p) => ({
       hidden: p.hidden,
       id: p.dataset.productId,
@@ -223,6 +236,8 @@ async function run(browser, problems, eventChecks) {
     clicked,
     for_you_before: forYou0.map((c) => c.id),
     for_you_after: forYou1.map((c) => c.id),
+    carried_session: carried[carried.length - 1],
+    click_to_for_you_ms: clickToForYou,
     similar: widgets.similar.length,
     bought_together: widgets.bought_together.length,
     cart_recs: cartRecs.length,

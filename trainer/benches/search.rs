@@ -123,6 +123,7 @@ fn main() {
         user_id: None,
         anonymous_id: None,
         user_token: None,
+        session: None,
         intents: true,
     };
     // `SEARCH_REPEAT=<n>`: answer the generated set n more times first, as the worker does (for a

@@ -28,6 +28,9 @@ pub struct SearchQuery {
     pub anonymous_id: Option<String>,
     /// The shop's signature of `user_id` (`crate::identity`).
     pub user_token: Option<String>,
+    /// The recent session the storefront carries (`crate::carried`), for an anonymous shopper's
+    /// personal tie-breaks without a Durable Object read.
+    pub session: Option<crate::carried::CarriedSession>,
     /// Whether price words in `q` ("under 800", "cheap") become filters (`intents=off`: no).
     pub intents: bool,
 }
@@ -58,6 +61,7 @@ impl SearchQuery {
         "user_id",
         "anonymous_id",
         "user_token",
+        "session",
         "intents",
     ];
 
@@ -132,6 +136,7 @@ impl SearchQuery {
             user_id: q.id("user_id")?,
             anonymous_id: q.id("anonymous_id")?,
             user_token: q.get("user_token").map(str::to_owned),
+            session: crate::carried::CarriedSession::parse_opt(q.get("session"))?,
             intents: match q.get("intents") {
                 None | Some("on") => true,
                 Some("off") => false,

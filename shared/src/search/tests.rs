@@ -85,6 +85,7 @@ fn ask(q: &str, f: &SearchFilter, facets: &[Facet], sort: Sort, k: usize) -> Sea
         user_id: None,
         anonymous_id: None,
         user_token: None,
+        session: None,
         intents: true,
     }
 }

@@ -9,11 +9,7 @@ use tests::{
     ADMIN_KEY, Worker, anon, as_user, events_body, now_ms, train_simulated, user_token, wait_for,
 };
 
-use crate::common::{item_ids, view};
-
-fn code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or_default()
-}
+use crate::common::{code, item_ids, view};
 
 /// A logged-in victim with a history: three views and a purchase, sent with the shop's token.
 fn victim_with_history(w: &Worker, victim: &str, items: &[String]) {

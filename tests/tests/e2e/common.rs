@@ -1,4 +1,4 @@
-//! Event builders shared by the end-to-end tests.
+//! Event builders and answer readers shared by the end-to-end tests.
 
 use serde_json::{Value, json};
 
@@ -25,4 +25,9 @@ pub fn item_ids(resp: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The stable error code of an error answer (`""` for a success).
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_default()
 }

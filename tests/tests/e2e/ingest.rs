@@ -6,11 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tests::{Worker, now_ms, wait_for};
 
-use crate::common::view;
-
-fn code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or_default()
-}
+use crate::common::{code, view};
 
 #[test]
 fn bad_batches_are_refused_with_codes_and_valid_events_are_not_lost() {

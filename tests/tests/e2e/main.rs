@@ -8,8 +8,10 @@
 
 mod access;
 mod api;
+mod artifacts;
 mod attacks;
 mod bi;
+mod carried;
 mod common;
 mod customers;
 mod faults;

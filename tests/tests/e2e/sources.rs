@@ -10,13 +10,11 @@ use serde_json::{Value, json};
 use shared::sources::segment;
 use tests::{Worker, now_ms, train_simulated, wait_for};
 
+use crate::common::code;
+
 const SEGMENT: &str = "segment-shared-secret-0123456789";
 const RUDDER: &str = "rudderstack-secret-0123456789ab";
 const GA4: &str = "ga4-api-secret-0123456789abcdef";
-
-fn code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or_default()
-}
 
 fn rfc3339(ms: i64) -> String {
     shared::time::format_rfc3339(ms)

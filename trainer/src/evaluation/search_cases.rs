@@ -203,6 +203,7 @@ mod tests {
             user_id: None,
             anonymous_id: None,
             user_token: None,
+            session: None,
             intents: true,
         }
     }

@@ -221,6 +221,7 @@ pub fn ask(q: &str) -> SearchQuery {
         user_id: None,
         anonymous_id: None,
         user_token: None,
+        session: None,
         intents: true,
     }
 }

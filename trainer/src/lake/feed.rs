@@ -442,6 +442,7 @@ mod tests {
                 user_id: None,
                 anonymous_id: None,
                 user_token: None,
+                session: None,
                 intents: true,
             };
             let found = ix.search(&model, &ask.spec(), None);

@@ -309,6 +309,7 @@ mod tests {
             user_id: None,
             anonymous_id: None,
             user_token: None,
+            session: None,
             intents: true,
         };
         // Colours live only in attributes: the trainer's index finds them, the model's does not.

@@ -1,0 +1,41 @@
+//! How artifacts reach isolates: through the data center's Workers Cache, keyed by artifact and
+//! SHA-256, and from R2 only on a miss — so a location pays one R2 read per version, not one per
+//! isolate.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tests::{Worker, train_simulated, wait_for};
+
+fn loaded(w: &Worker) -> Value {
+    wait_for("a loaded model", Duration::from_secs(60), || {
+        w.get("/v1/model")
+            .ok()
+            .map(|(_, v)| v)
+            .filter(|v| v["loaded"] == true)
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_second_isolate_reads_the_artifact_from_the_cache_not_r2() {
+    let t = train_simulated(20_000, 300, 150).unwrap();
+    let mut w = Worker::start().unwrap();
+    w.publish(&t).unwrap();
+    let first = loaded(&w);
+    assert_eq!(first["fetched_from"], "r2", "{first}");
+
+    // A fresh isolate in the same location (workerd restarted on the same state).
+    w.kill_and_restart().unwrap();
+    let second = loaded(&w);
+    assert_eq!(
+        (&second["fetched_from"], &second["version"]),
+        (&Value::from("cache"), &first["version"]),
+        "{second}"
+    );
+    // It answers from the cached copy.
+    let (s, trending) = w.get("/v1/trending?k=3").unwrap();
+    assert_eq!(s, 200, "{trending}");
+    assert_eq!(trending["model_version"], first["version"]);
+    assert_eq!(trending["items"].as_array().map(Vec::len), Some(3));
+}
