@@ -5,8 +5,13 @@
 #     fold-in, IVF, filters, response, serve record) and the hello worker, 1 connection for latency
 #     and 8 for throughput;
 #   - took_ms (the handler's own time) over 300 sequential requests;
-#   - the cold model load in a fresh isolate (first request minus a warm one) and wasm memory at
-#     100k and 200k items (/v1/model);
+#   - the same for-you with the 10-view session carried by the request (`session=`, what the
+#     snippet sends for anonymous shoppers: no Durable Object read);
+#   - CPU per request: at saturation (8 connections) one isolate runs on one thread, so
+#     1000 / (req/s) ms bounds a request's CPU (the hello worker's figure is the runtime's share);
+#   - the cold model load in a fresh isolate (first request minus a warm one), once with the
+#     artifact in the data center's Workers Cache and once from R2 (cache emptied), and wasm
+#     memory at 100k and 200k items (/v1/model);
 #   - time from an event POST to a changed recommendation.
 # Needs wrk (apt-get install wrk). Prints Markdown; record it in docs/benchmarks.md.
 set -euo pipefail
@@ -59,7 +64,10 @@ PY
 )
 curl -sf -X POST -H 'content-type: application/json' -d "$events" http://127.0.0.1:8821/v1/events >/dev/null
 rec="http://127.0.0.1:8821/v1/recommendations?anonymous_id=bench-shopper-0f9a6c1e7b2d&k=10"
-for _ in $(seq 1 50); do curl -sf "$rec" >/dev/null; curl -sf http://127.0.0.1:8811/ >/dev/null; done
+# The same 10 views carried by the request, most recent first (what the snippet sends).
+carried=$(python3 -c 'print(",".join(f"v.{9 - i}.sku-{7 + 200 * i}" for i in reversed(range(10))))')
+rec_carried="$rec&session=$carried"
+for _ in $(seq 1 50); do curl -sf "$rec" >/dev/null; curl -sf "$rec_carried" >/dev/null; curl -sf http://127.0.0.1:8811/ >/dev/null; done
 
 run_wrk() { # url connections -> "p50 p99 rps" in ms
   wrk -t1 -c"$2" -d"$duration" --latency "$1" | python3 -c '
@@ -76,6 +84,8 @@ read -r v50 v99 _ verr1 <<<"$(run_wrk "$rec" 1)"
 read -r _ _ hrps _ <<<"$(run_wrk http://127.0.0.1:8811/ 8)"
 read -r _ hp99c _ _ <<<"$(run_wrk http://127.0.0.1:8811/ 8)"
 read -r _ vp99c vrps verr8 <<<"$(run_wrk "$rec" 8)"
+read -r c50 c99 _ cerr1 <<<"$(run_wrk "$rec_carried" 1)"
+read -r _ cp99c crps cerr8 <<<"$(run_wrk "$rec_carried" 8)"
 
 took=$(python3 - "$rec" <<'PY'
 import json, sys, urllib.request, statistics
@@ -121,6 +131,21 @@ print(f"{first:.1f} {warm:.1f} {first - warm:.1f}")
 PY
 )
 read -r cold_first cold_warm cold_load <<<"$cold"
+cold_from=$(curl -s http://127.0.0.1:8821/v1/model | python3 -c 'import json,sys; print(json.load(sys.stdin).get("fetched_from"))')
+# The same with the data center's cache emptied: the fresh isolate reads R2.
+kill -- -"${pids[-1]}" 2>/dev/null || true; sleep 1
+rm -rf "$work/state/v3/cache"
+start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench-admin-key-0123456789abcdef-0123 --var DEV_MODE:1 --var GLOBAL_RATE_LIMITS:off --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+read -r r2_first r2_warm r2_load <<<"$(python3 - <<'PY'
+import time, urllib.request
+def t(p):
+    s = time.perf_counter(); urllib.request.urlopen("http://127.0.0.1:8821" + p).read(); return (time.perf_counter() - s) * 1000
+first = t("/v1/model")
+warm = sorted(t("/v1/model") for _ in range(20))[10]
+print(f"{first:.1f} {warm:.1f} {first - warm:.1f}")
+PY
+)"
+r2_from=$(curl -s http://127.0.0.1:8821/v1/model | python3 -c 'import json,sys; print(json.load(sys.stdin).get("fetched_from"))')
 publish 200000
 model200=$(curl -s http://127.0.0.1:8821/v1/model)
 # Steady state at 200k: a fresh isolate that only ever loaded the 200k model.
@@ -133,11 +158,14 @@ cat <<MD
 | workerd via wrangler dev (2 cores, wrk -t1) | p50 ms | p99 ms | req/s (8 conns) | p99 ms (8 conns) |
 |---|---|---|---|---|
 | hello-world worker (floor) | $h50 | $h99 | $hrps | $hp99c |
-| Vitrine GET /v1/recommendations, 100k items, 64 f, 10-view session | $v50 | $v99 | $vrps | $vp99c |
+| Vitrine GET /v1/recommendations, 100k items, 64 f, 10-view session (Durable Object) | $v50 | $v99 | $vrps | $vp99c |
+| the same, session carried by the request (\`session=\`, no Durable Object read) | $c50 | $c99 | $crps | $cp99c |
 
 - Above the floor: p50 +$(python3 -c "print(round($v50 - $h50, 2))") ms, p99 +$(python3 -c "print(round($v99 - $h99, 2))") ms; non-2xx: $verr1 (1 conn), $verr8 (8 conns).
+- Carried session above the floor: p50 +$(python3 -c "print(round($c50 - $h50, 2))") ms, p99 +$(python3 -c "print(round($c99 - $h99, 2))") ms; non-2xx: $cerr1 / $cerr8.
+- CPU per request bound (1000 / req/s at 8 connections, one isolate thread): hello $(python3 -c "print(round(1000 / $hrps, 3))") ms, Vitrine with the Durable Object $(python3 -c "print(round(1000 / $vrps, 3))") ms, carried session $(python3 -c "print(round(1000 / $crps, 3))") ms.
 - Handler time took_ms over 300 requests: p50 $took50 ms, p99 $took99 ms (workerd's clock advances on I/O only, so this is the I/O part: Durable Object read, R2 checks).
-- Cold start with the 100k model in a fresh isolate: first request $cold_first ms vs warm $cold_warm ms → load ≈ $cold_load ms.
+- Cold start with the 100k model in a fresh isolate, artifact from the Workers Cache ($cold_from): first request $cold_first ms vs warm $cold_warm ms → load ≈ $cold_load ms; from R2 with the cache emptied ($r2_from): $r2_first vs $r2_warm ms → load ≈ $r2_load ms.
 - Isolate wasm memory (linear memory, never shrinks): 100k items $(mem "$model100"); 200k items in a fresh isolate $(mem "$model200fresh"); after swapping 100k → 200k in one isolate (both held while the new one loads) $(mem "$model200").
 - Event POST → next for-you request (3 views, new shopper): $react ms.
 MD

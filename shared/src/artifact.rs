@@ -563,6 +563,25 @@ pub fn stamp_version(bytes: &mut [u8], version: &str) -> Result<(), ArtifactErro
     Ok(())
 }
 
+/// Both CRC-32s an artifact is checked by, in one pass over its bytes: its own checksum (the
+/// field taken as zero, [`checksum`]) and the CRC-32 of the whole file (what a manifest records).
+/// The two differ only in 4 bytes, so the tail's CRC is computed once and combined twice.
+pub fn checksums(bytes: &[u8]) -> (u32, u32) {
+    if bytes.len() <= 20 {
+        return (checksum(bytes), crc32fast::hash(bytes));
+    }
+    let mut tail = crc32fast::Hasher::new();
+    tail.update(&bytes[20..]);
+    let with = |field: &[u8]| {
+        let mut h = crc32fast::Hasher::new();
+        h.update(&bytes[..16]);
+        h.update(field);
+        h.combine(&tail);
+        h.finalize()
+    };
+    (with(&[0; 4]), with(&bytes[16..20]))
+}
+
 /// CRC-32 of an artifact with its checksum field taken as zero.
 pub fn checksum(bytes: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
@@ -965,6 +984,15 @@ pub struct Model {
 impl Model {
     /// Checks and indexes an artifact. Fails with a typed error on any truncation or corruption.
     pub fn load(bytes: Vec<u8>) -> Result<Self, ArtifactError> {
+        Self::load_with_checksum(bytes, None)
+    }
+
+    /// [`Self::load`] with the artifact's own checksum already computed over these very bytes
+    /// (by [`checksums`]), so the one pass the manifest check made is not repeated.
+    pub(crate) fn load_with_checksum(
+        bytes: Vec<u8>,
+        computed: Option<u32>,
+    ) -> Result<Self, ArtifactError> {
         let b = &bytes;
         if b.len() < HEADER_LEN {
             return Err(ArtifactError::Truncated {
@@ -991,7 +1019,7 @@ impl Model {
             });
         }
         let expected = read_u32(b, 16).unwrap_or(0);
-        let actual = checksum(b);
+        let actual = computed.unwrap_or_else(|| checksum(b));
         if expected != actual {
             return Err(ArtifactError::ChecksumMismatch { expected, actual });
         }

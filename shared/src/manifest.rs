@@ -96,23 +96,40 @@ impl Manifest {
     /// The one check of an artifact against its manifest, at the edge and in the trainer: size,
     /// CRC-32, SHA-256, decodability and version. Returns the loaded model.
     pub fn verify(&self, bytes: Vec<u8>) -> Result<Model, VerifyError> {
+        self.verify_with(bytes, None)
+    }
+
+    /// [`Self::verify`] with the SHA-256 of `bytes` (lowercase hex) computed by the platform:
+    /// the worker hashes with the runtime's WebCrypto before the bytes enter wasm, where a
+    /// software hash of a 32 MB artifact is most of a cold load.
+    pub fn verify_digested(&self, bytes: Vec<u8>, sha256_hex: &str) -> Result<Model, VerifyError> {
+        self.verify_with(bytes, Some(sha256_hex))
+    }
+
+    fn verify_with(&self, bytes: Vec<u8>, sha256_hex: Option<&str>) -> Result<Model, VerifyError> {
         if bytes.len() as u64 != self.size {
             return Err(VerifyError::Size {
                 found: bytes.len() as u64,
                 expected: self.size,
             });
         }
-        let crc = crc32fast::hash(&bytes);
+        // One pass gives the manifest's CRC-32 and the artifact's own.
+        let (own, crc) = crate::artifact::checksums(&bytes);
         if crc != self.crc32 {
             return Err(VerifyError::Crc32 {
                 found: crc,
                 expected: self.crc32,
             });
         }
-        if crate::hash::sha256_hex(&bytes) != self.sha256 {
+        let sha_ok = match sha256_hex {
+            Some(hex) => hex.eq_ignore_ascii_case(&self.sha256),
+            None => crate::hash::sha256_hex(&bytes) == self.sha256,
+        };
+        if !sha_ok {
             return Err(VerifyError::Sha256);
         }
-        let model = Model::load(bytes).map_err(|e| VerifyError::Decode(e.to_string()))?;
+        let model = Model::load_with_checksum(bytes, Some(own))
+            .map_err(|e| VerifyError::Decode(e.to_string()))?;
         if model.version() != self.version {
             return Err(VerifyError::Version {
                 found: model.version().to_owned(),

@@ -12,6 +12,17 @@ use std::rc::Rc;
 use crate::artifact::Model;
 use crate::manifest::Manifest;
 
+fn verify(
+    m: &Manifest,
+    bytes: Vec<u8>,
+    sha256: Option<&str>,
+) -> Result<Model, crate::manifest::VerifyError> {
+    match sha256 {
+        Some(hex) => m.verify_digested(bytes, hex),
+        None => m.verify(bytes),
+    }
+}
+
 /// What to do after reading the manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -149,7 +160,7 @@ impl ModelSlot {
 
     /// Verifies fetched bytes against the manifest and installs them; on failure the old model stays.
     pub fn install(&mut self, m: Manifest, bytes: Vec<u8>, now_ms: i64) -> Result<(), String> {
-        self.install_from(Source::Latest, m, bytes, now_ms)
+        self.install_from(Source::Latest, m, bytes, None, now_ms)
     }
 
     /// Whether to try the last known good model: nothing is served, and `latest` just failed.
@@ -171,16 +182,18 @@ impl ModelSlot {
         self.manifest.as_ref()
     }
 
-    /// [`Self::install`] through a named pointer. A model from `last_good` keeps the error that
+    /// [`Self::install`] through a named pointer, with the bytes' SHA-256 when the platform
+    /// computed it (`Manifest::verify_digested`). A model from `last_good` keeps the error that
     /// made it necessary, so `/v1/model` says why.
     pub fn install_from(
         &mut self,
         source: Source,
         m: Manifest,
         bytes: Vec<u8>,
+        sha256: Option<&str>,
         now_ms: i64,
     ) -> Result<(), String> {
-        let result = m.verify(bytes);
+        let result = verify(&m, bytes, sha256);
         match result {
             Ok(model) => {
                 self.put(source, Fetched::R2, m, model, now_ms);
@@ -202,9 +215,10 @@ impl ModelSlot {
         source: Source,
         m: Manifest,
         bytes: Vec<u8>,
+        sha256: Option<&str>,
         now_ms: i64,
     ) -> Result<(), String> {
-        match m.verify(bytes) {
+        match verify(&m, bytes, sha256) {
             Ok(model) => {
                 self.put(source, Fetched::Cache, m, model, now_ms);
                 Ok(())
@@ -328,12 +342,41 @@ mod tests {
     }
 
     #[test]
+    fn one_pass_gives_both_checksums_and_a_platform_digest_is_checked() {
+        let good = fixture().encode().unwrap();
+        for n in [0, 5, 16, 20, 21, 64, good.len()] {
+            let b = &good[..n];
+            assert_eq!(
+                crate::artifact::checksums(b),
+                (crate::artifact::checksum(b), crc32fast::hash(b)),
+                "{n} bytes"
+            );
+        }
+        let m = manifest_for(&good, "golden-v1");
+        let upper = m.sha256.to_uppercase();
+        assert!(m.verify_digested(good.clone(), &upper).is_ok());
+        let wrong = crate::hash::sha256_hex(b"other bytes");
+        assert!(matches!(
+            m.verify_digested(good.clone(), &wrong),
+            Err(crate::manifest::VerifyError::Sha256)
+        ));
+        // A flipped byte is caught by the one CRC pass, whatever digest the platform reports.
+        let mut bad = good.clone();
+        let at = bad.len() / 2;
+        bad[at] ^= 1;
+        assert!(matches!(
+            m.verify_digested(bad, &m.sha256),
+            Err(crate::manifest::VerifyError::Crc32 { .. })
+        ));
+    }
+
+    #[test]
     fn a_bad_cached_copy_is_not_held_against_the_version() {
         let good = fixture().encode().unwrap();
         let m = manifest_for(&good, "golden-v1");
         let mut s = ModelSlot::new(1000);
         let err = s
-            .install_cached(Source::Latest, m.clone(), good[..100].to_vec(), 1)
+            .install_cached(Source::Latest, m.clone(), good[..100].to_vec(), None, 1)
             .unwrap_err();
         assert!(err.contains("cached copy"), "{err}");
         // Nothing recorded: the same version is still wanted, and R2's copy loads.
@@ -343,7 +386,7 @@ mod tests {
         assert_eq!(s.status().fetched_from, Some(Fetched::R2));
         let mut fresh = ModelSlot::new(1000);
         fresh
-            .install_cached(Source::Latest, m.clone(), good, 3)
+            .install_cached(Source::Latest, m.clone(), good, None, 3)
             .unwrap();
         assert_eq!(fresh.status().fetched_from, Some(Fetched::Cache));
         // The cache key names the artifact and its digest: other bytes, another key.
@@ -360,7 +403,7 @@ mod tests {
         assert!(s.install(bad, good[..50].to_vec(), 1).is_err());
         assert!(s.wants_fallback());
         let last_good = manifest_for(&good, "golden-v1");
-        s.install_from(Source::LastGood, last_good.clone(), good.clone(), 2)
+        s.install_from(Source::LastGood, last_good.clone(), good.clone(), None, 2)
             .unwrap();
         let st = s.status();
         assert_eq!(
