@@ -6,7 +6,8 @@
 #     and 8 for throughput;
 #   - took_ms (the handler's own time) over 300 sequential requests;
 #   - the same for-you with the 10-view session carried by the request (`session=`, what the
-#     snippet sends for anonymous shoppers: no Durable Object read);
+#     snippet sends for anonymous shoppers: no Durable Object read), similar items, and a
+#     5-widget batch (for-you, similar, bought together, trending, buy again) with that session;
 #   - CPU per request: at saturation (8 connections) one isolate runs on one thread, so
 #     1000 / (req/s) ms bounds a request's CPU (the hello worker's figure is the runtime's share);
 #   - the cold model load in a fresh isolate (first request minus a warm one), once with the
@@ -69,8 +70,21 @@ carried=$(python3 -c 'print(",".join(f"v.{9 - i}.sku-{7 + 200 * i}" for i in rev
 rec_carried="$rec&session=$carried"
 for _ in $(seq 1 50); do curl -sf "$rec" >/dev/null; curl -sf "$rec_carried" >/dev/null; curl -sf http://127.0.0.1:8811/ >/dev/null; done
 
-run_wrk() { # url connections -> "p50 p99 rps" in ms
-  wrk -t1 -c"$2" -d"$duration" --latency "$1" | python3 -c '
+# The 5-widget page as one POST (a wrk script carries the body).
+python3 - "$carried" >"$work/batch.lua" <<'PY'
+import json, sys
+body = json.dumps({"anonymous_id": "bench-shopper-0f9a6c1e7b2d", "session": sys.argv[1], "widgets": [
+    {"id": "a", "type": "for_you", "k": 10}, {"id": "b", "type": "similar", "item_id": "sku-7", "k": 10},
+    {"id": "c", "type": "bought_together", "item_id": "sku-7", "k": 10}, {"id": "d", "type": "trending", "k": 10},
+    {"id": "e", "type": "buy_again", "k": 10}]})
+print('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ' + json.dumps(body))
+PY
+similar_url="http://127.0.0.1:8821/v1/items/sku-7/similar?k=10"
+batch_url="http://127.0.0.1:8821/v1/recommendations/batch"
+curl -sf -X POST -H 'content-type: application/json' -d "$(python3 -c 'import json,sys; t=open(sys.argv[1]).read(); print(json.loads(t.split("wrk.body = ",1)[1]))' "$work/batch.lua")" "$batch_url" >/dev/null
+
+run_wrk() { # url connections [script] -> "p50 p99 rps" in ms
+  wrk -t1 -c"$2" -d"$duration" --latency ${3:+-s "$3"} "$1" | python3 -c '
 import re, sys
 t = sys.stdin.read()
 def ms(v, u): return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
@@ -86,6 +100,8 @@ read -r _ hp99c _ _ <<<"$(run_wrk http://127.0.0.1:8811/ 8)"
 read -r _ vp99c vrps verr8 <<<"$(run_wrk "$rec" 8)"
 read -r c50 c99 _ cerr1 <<<"$(run_wrk "$rec_carried" 1)"
 read -r _ cp99c crps cerr8 <<<"$(run_wrk "$rec_carried" 8)"
+read -r s50 s99 _ serr1 <<<"$(run_wrk "$similar_url" 1)"
+read -r b50 b99 _ berr1 <<<"$(run_wrk "$batch_url" 1 "$work/batch.lua")"
 
 took=$(python3 - "$rec" <<'PY'
 import json, sys, urllib.request, statistics
@@ -131,7 +147,8 @@ print(f"{first:.1f} {warm:.1f} {first - warm:.1f}")
 PY
 )
 read -r cold_first cold_warm cold_load <<<"$cold"
-cold_from=$(curl -s http://127.0.0.1:8821/v1/model | python3 -c 'import json,sys; print(json.load(sys.stdin).get("fetched_from"))')
+model100fresh=$(curl -s http://127.0.0.1:8821/v1/model)
+cold_from=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("fetched_from"))' "$model100fresh")
 # The same with the data center's cache emptied: the fresh isolate reads R2.
 kill -- -"${pids[-1]}" 2>/dev/null || true; sleep 1
 rm -rf "$work/state/v3/cache"
@@ -163,9 +180,10 @@ cat <<MD
 
 - Above the floor: p50 +$(python3 -c "print(round($v50 - $h50, 2))") ms, p99 +$(python3 -c "print(round($v99 - $h99, 2))") ms; non-2xx: $verr1 (1 conn), $verr8 (8 conns).
 - Carried session above the floor: p50 +$(python3 -c "print(round($c50 - $h50, 2))") ms, p99 +$(python3 -c "print(round($c99 - $h99, 2))") ms; non-2xx: $cerr1 / $cerr8.
+- Similar items (GET /v1/items/sku-7/similar, 1 conn): p50 $s50 ms (+$(python3 -c "print(round($s50 - $h50, 2))")), p99 $s99 ms; 5-widget batch with the carried session (POST /v1/recommendations/batch, 1 conn): p50 $b50 ms (+$(python3 -c "print(round($b50 - $h50, 2))")), p99 $b99 ms; non-2xx: $serr1 / $berr1.
 - CPU per request bound (1000 / req/s at 8 connections, one isolate thread): hello $(python3 -c "print(round(1000 / $hrps, 3))") ms, Vitrine with the Durable Object $(python3 -c "print(round(1000 / $vrps, 3))") ms, carried session $(python3 -c "print(round(1000 / $crps, 3))") ms.
 - Handler time took_ms over 300 requests: p50 $took50 ms, p99 $took99 ms (workerd's clock advances on I/O only, so this is the I/O part: Durable Object read, R2 checks).
 - Cold start with the 100k model in a fresh isolate, artifact from the Workers Cache ($cold_from): first request $cold_first ms vs warm $cold_warm ms → load ≈ $cold_load ms; from R2 with the cache emptied ($r2_from): $r2_first vs $r2_warm ms → load ≈ $r2_load ms.
-- Isolate wasm memory (linear memory, never shrinks): 100k items $(mem "$model100"); 200k items in a fresh isolate $(mem "$model200fresh"); after swapping 100k → 200k in one isolate (both held while the new one loads) $(mem "$model200").
+- Isolate wasm memory (linear memory, never shrinks): 100k items in a fresh isolate $(mem "$model100fresh"), in the isolate that also received the upload through the admin API (local publishing only; the upload buffer stays in its memory) $(mem "$model100"); 200k items in a fresh isolate $(mem "$model200fresh"); after swapping 100k → 200k in one isolate (both held while the new one loads) $(mem "$model200").
 - Event POST → next for-you request (3 views, new shopper): $react ms.
 MD

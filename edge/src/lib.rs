@@ -10,6 +10,8 @@ mod admin;
 #[cfg(target_arch = "wasm32")]
 mod alerts;
 #[cfg(target_arch = "wasm32")]
+mod artifact_fetch;
+#[cfg(target_arch = "wasm32")]
 mod consumer;
 #[cfg(target_arch = "wasm32")]
 mod gdpr;

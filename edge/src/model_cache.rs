@@ -7,19 +7,17 @@
 //! version rather than once per isolate; `/v1/model` says which (`fetched_from`). The Cache API
 //! only works on a custom domain: on `*.workers.dev` every miss falls through to R2.
 //!
-//! An artifact's SHA-256 is computed by the runtime's WebCrypto on the fetched buffer before the
-//! bytes are copied into wasm (`Manifest::verify_digested`): a software hash of 32 MB in wasm
-//! was most of a cold load. The CRC-32s are one pass in wasm.
+//! The bytes are hashed natively before they enter wasm (`artifact_fetch`); the CRC-32s are one
+//! pass in wasm (`Manifest::verify_digested`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use shared::model_slot::{Decision, ModelSlot, SlotStatus, Source};
 use shared::{Manifest, Model, lake};
-use worker::js_sys::{self, Reflect, Uint8Array};
-use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Cache, Env, Headers, Response, ResponseBody, web_sys};
+use worker::{Cache, Env};
+
+use crate::artifact_fetch;
 
 use crate::http::now_ms;
 
@@ -53,69 +51,6 @@ async fn read(env: &Env, key: &str) -> Result<Option<Vec<u8>>, String> {
         .map_err(|e| format!("reading {key}: {e}"))
 }
 
-/// An artifact's bytes and their SHA-256 (lowercase hex), hashed by the runtime.
-struct Digested {
-    bytes: Vec<u8>,
-    sha256: String,
-}
-
-fn js_error(e: JsValue) -> String {
-    e.as_string().unwrap_or_else(|| format!("{e:?}"))
-}
-
-/// Reads a response body, hashing it with WebCrypto before copying it into wasm.
-async fn digested(response: web_sys::Response) -> Result<Digested, String> {
-    let buffer = JsFuture::from(response.array_buffer().map_err(js_error)?)
-        .await
-        .map_err(js_error)?;
-    let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).map_err(js_error)?;
-    let subtle = Reflect::get(&crypto, &"subtle".into()).map_err(js_error)?;
-    let digest: js_sys::Function = Reflect::get(&subtle, &"digest".into())
-        .map_err(js_error)?
-        .dyn_into()
-        .map_err(js_error)?;
-    let pending: js_sys::Promise = digest
-        .call2(&subtle, &"SHA-256".into(), &buffer)
-        .map_err(js_error)?
-        .dyn_into()
-        .map_err(js_error)?;
-    let hash = JsFuture::from(pending).await.map_err(js_error)?;
-    let view = Uint8Array::new(&buffer);
-    let mut bytes = vec![0; view.length() as usize];
-    view.copy_to(&mut bytes);
-    Ok(Digested {
-        bytes,
-        sha256: shared::hash::hex(&Uint8Array::new(&hash).to_vec()),
-    })
-}
-
-/// An artifact from the models bucket, hashed on the way in.
-async fn read_artifact(env: &Env, key: &str) -> Result<Option<Digested>, String> {
-    let bucket = env
-        .bucket("MODELS")
-        .map_err(|e| format!("MODELS bucket: {e}"))?;
-    let obj = bucket
-        .get(key)
-        .execute()
-        .await
-        .map_err(|e| format!("reading {key}: {e}"))?;
-    let Some(body) = obj.as_ref().and_then(|o| o.body()) else {
-        return Ok(None);
-    };
-    let ResponseBody::Stream(stream) = body
-        .response_body()
-        .map_err(|e| format!("reading {key}: {e}"))?
-    else {
-        return Err(format!("reading {key}: the object has no body stream"));
-    };
-    let response =
-        web_sys::Response::new_with_opt_readable_stream(Some(&stream)).map_err(js_error)?;
-    digested(response)
-        .await
-        .map(Some)
-        .map_err(|e| format!("reading {key}: {e}"))
-}
-
 async fn refresh(env: &Env) -> Result<(), String> {
     let Some(bytes) = read(env, lake::LATEST).await? else {
         return Err(format!(
@@ -138,7 +73,7 @@ async fn refresh(env: &Env) -> Result<(), String> {
 async fn load(env: &Env, source: Source, manifest: Manifest) -> Result<(), String> {
     let url = manifest.cache_url();
     let cache = Cache::default();
-    match cached(&cache, &url).await {
+    match artifact_fetch::from_cache(&cache, &url).await {
         Ok(Some(copy)) => {
             let now = now_ms();
             match with_slot(env, |s| {
@@ -146,7 +81,7 @@ async fn load(env: &Env, source: Source, manifest: Manifest) -> Result<(), Strin
                     source,
                     manifest.clone(),
                     copy.bytes,
-                    Some(&copy.sha256),
+                    copy.sha256.as_deref(),
                     now,
                 )
             }) {
@@ -162,7 +97,7 @@ async fn load(env: &Env, source: Source, manifest: Manifest) -> Result<(), Strin
         Ok(None) => {}
         Err(e) => worker::console_warn!("artifact cache: {e}"),
     }
-    let Some(artifact) = read_artifact(env, &manifest.artifact).await? else {
+    let Some(artifact) = artifact_fetch::from_r2(env, &manifest.artifact).await? else {
         let pointer = match source {
             Source::Latest => lake::LATEST,
             Source::LastGood => lake::LAST_GOOD,
@@ -172,37 +107,20 @@ async fn load(env: &Env, source: Source, manifest: Manifest) -> Result<(), Strin
             manifest.artifact
         ));
     };
-    let copy = artifact.bytes.clone();
     let now = now_ms();
+    let artifact_fetch::Fetched {
+        bytes,
+        sha256,
+        buffer,
+    } = artifact;
     with_slot(env, |s| {
-        s.install_from(
-            source,
-            manifest,
-            artifact.bytes,
-            Some(&artifact.sha256),
-            now,
-        )
+        s.install_from(source, manifest, bytes, sha256.as_deref(), now)
     })?;
     // Only verified bytes are cached; a failure costs the next isolate an R2 read, nothing more.
-    if let Err(e) = keep(&cache, &url, copy).await {
+    if let Err(e) = artifact_fetch::keep(&cache, &url, &buffer).await {
         worker::console_warn!("artifact cache: {e}");
     }
     Ok(())
-}
-
-async fn cached(cache: &Cache, url: &str) -> Result<Option<Digested>, String> {
-    match cache.get(url, false).await.map_err(|e| e.to_string())? {
-        Some(response) => digested(response.into()).await.map(Some),
-        None => Ok(None),
-    }
-}
-
-async fn keep(cache: &Cache, url: &str, bytes: Vec<u8>) -> worker::Result<()> {
-    let headers = Headers::new();
-    headers.set("cache-control", "public, max-age=31536000, immutable")?;
-    headers.set("content-type", "application/octet-stream")?;
-    let response = Response::from_bytes(bytes)?.with_headers(headers);
-    cache.put(url, response).await
 }
 
 /// Points `models/last-good.json` at the model just verified through `latest`, unless it already
