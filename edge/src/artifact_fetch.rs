@@ -1,4 +1,4 @@
-//! How an artifact's bytes reach the isolate: from the data centre's Workers Cache when a copy is
+//! Reads of the models bucket. How an artifact's bytes reach the isolate: from the data centre's Workers Cache when a copy is
 //! there, else from R2, and a verified copy goes back into the cache.
 //!
 //! The body is read into one buffer on the JS heap, hashed there by the runtime's WebCrypto
@@ -59,16 +59,30 @@ async fn read_all(response: &web_sys::Response) -> Result<Fetched, String> {
     })
 }
 
-/// The artifact at `key` in the models bucket.
-pub async fn from_r2(env: &Env, key: &str) -> Result<Option<Fetched>, String> {
-    let bucket = env
-        .bucket("MODELS")
-        .map_err(|e| format!("MODELS bucket: {e}"))?;
-    let obj = bucket
+async fn object(env: &Env, key: &str) -> Result<Option<worker::Object>, String> {
+    env.bucket("MODELS")
+        .map_err(|e| format!("MODELS bucket: {e}"))?
         .get(key)
         .execute()
         .await
-        .map_err(|e| format!("reading {key}: {e}"))?;
+        .map_err(|e| format!("reading {key}: {e}"))
+}
+
+/// A small object of the models bucket (a manifest), whole.
+pub async fn small(env: &Env, key: &str) -> Result<Option<Vec<u8>>, String> {
+    let obj = object(env, key).await?;
+    let Some(body) = obj.as_ref().and_then(|o| o.body()) else {
+        return Ok(None);
+    };
+    body.bytes()
+        .await
+        .map(Some)
+        .map_err(|e| format!("reading {key}: {e}"))
+}
+
+/// The artifact at `key` in the models bucket.
+pub async fn from_r2(env: &Env, key: &str) -> Result<Option<Fetched>, String> {
+    let obj = object(env, key).await?;
     let Some(body) = obj.as_ref().and_then(|o| o.body()) else {
         return Ok(None);
     };

@@ -33,26 +33,8 @@ fn with_slot<R>(env: &Env, f: impl FnOnce(&mut ModelSlot) -> R) -> R {
     })
 }
 
-async fn read(env: &Env, key: &str) -> Result<Option<Vec<u8>>, String> {
-    let bucket = env
-        .bucket("MODELS")
-        .map_err(|e| format!("MODELS bucket: {e}"))?;
-    let obj = bucket
-        .get(key)
-        .execute()
-        .await
-        .map_err(|e| format!("reading {key}: {e}"))?;
-    let Some(body) = obj.as_ref().and_then(|o| o.body()) else {
-        return Ok(None);
-    };
-    body.bytes()
-        .await
-        .map(Some)
-        .map_err(|e| format!("reading {key}: {e}"))
-}
-
 async fn refresh(env: &Env) -> Result<(), String> {
-    let Some(bytes) = read(env, lake::LATEST).await? else {
+    let Some(bytes) = artifact_fetch::small(env, lake::LATEST).await? else {
         return Err(format!(
             "no model published yet ({} is missing)",
             lake::LATEST
@@ -126,7 +108,7 @@ async fn load(env: &Env, source: Source, manifest: Manifest) -> Result<(), Strin
 /// Points `models/last-good.json` at the model just verified through `latest`, unless it already
 /// does. A failure here only costs the fallback its freshness.
 async fn advance_last_good(env: &Env) {
-    let current = match read(env, lake::LAST_GOOD).await {
+    let current = match artifact_fetch::small(env, lake::LAST_GOOD).await {
         Ok(bytes) => bytes.and_then(|b| Manifest::parse(&b).ok()),
         Err(e) => {
             worker::console_warn!("{}: {e}", lake::LAST_GOOD);
@@ -155,7 +137,7 @@ async fn advance_last_good(env: &Env) {
 
 /// A fresh isolate whose `latest` failed: load the last known good model, verified like any.
 async fn fall_back(env: &Env) -> Result<(), String> {
-    let Some(bytes) = read(env, lake::LAST_GOOD).await? else {
+    let Some(bytes) = artifact_fetch::small(env, lake::LAST_GOOD).await? else {
         return Err(format!("no {} to fall back to", lake::LAST_GOOD));
     };
     let manifest = Manifest::parse(&bytes).map_err(|e| format!("{}: {e}", lake::LAST_GOOD))?;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use tests::{Worker, now_ms, train_simulated};
 
-use crate::common::{code, view};
+use crate::common::{code, items_in, view};
 
 fn ids(resp: &Value) -> Vec<String> {
     resp["items"]
@@ -32,12 +32,7 @@ fn a_carried_session_personalises_without_a_stored_one_and_reads_no_one_elses() 
     w.publish(&t).unwrap();
     let cats = t.categories().unwrap();
     let laptop = "computers.notebook";
-    let mut laptops: Vec<&String> = cats
-        .iter()
-        .filter(|(_, c)| *c == laptop)
-        .map(|(id, _)| id)
-        .collect();
-    laptops.sort();
+    let laptops = items_in(&cats, laptop);
     let session = laptops
         .iter()
         .take(3)

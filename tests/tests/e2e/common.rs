@@ -31,3 +31,14 @@ pub fn item_ids(resp: &Value) -> Vec<String> {
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or_default()
 }
+
+/// The ids of `category`'s items in a model's catalog (`Trained::categories`), sorted.
+pub fn items_in(cats: &std::collections::HashMap<String, String>, category: &str) -> Vec<String> {
+    let mut ids: Vec<String> = cats
+        .iter()
+        .filter(|(_, c)| *c == category)
+        .map(|(id, _)| id.clone())
+        .collect();
+    ids.sort();
+    ids
+}

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use tests::{Worker, now_ms, train_simulated};
 
-use crate::common::view;
+use crate::common::{items_in, view};
 
 fn share_in(resp: &Value, cats: &HashMap<String, String>, category: &str) -> usize {
     resp["items"]
@@ -47,12 +47,7 @@ fn the_request_after_three_laptop_views_is_laptop_heavy_and_widgets_filter() {
     assert_eq!(s, 200, "{before}");
     let laptops_before = share_in(&before, &cats, laptop);
 
-    let mut laptops: Vec<&String> = cats
-        .iter()
-        .filter(|(_, c)| *c == laptop)
-        .map(|(id, _)| id)
-        .collect();
-    laptops.sort();
+    let laptops = items_in(&cats, laptop);
     let viewed: Vec<String> = laptops.iter().take(3).map(|s| (*s).clone()).collect();
     let t = now_ms();
     let events: Vec<Value> = viewed

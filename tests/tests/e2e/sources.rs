@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use shared::sources::segment;
 use tests::{Worker, now_ms, train_simulated, wait_for};
 
-use crate::common::code;
+use crate::common::{code, items_in};
 
 const SEGMENT: &str = "segment-shared-secret-0123456789";
 const RUDDER: &str = "rudderstack-secret-0123456789ab";
@@ -32,12 +32,7 @@ fn segment_rudderstack_and_ga4_events_reach_the_lake_and_the_next_recommendation
     w.publish(&t).unwrap();
     let cats = t.categories().unwrap();
     let laptop = "computers.notebook";
-    let mut laptops: Vec<&String> = cats
-        .iter()
-        .filter(|(_, c)| *c == laptop)
-        .map(|(id, _)| id)
-        .collect();
-    laptops.sort();
+    let laptops = items_in(&cats, laptop);
     let shopper = tests::anon("segment-shopper");
     let laptop_share = |resp: &Value| {
         resp["items"]
