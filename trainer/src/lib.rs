@@ -8,9 +8,11 @@
 //! - [`bi`]: KPI tables, segments, forecasts, dashboard data, alerts;
 //! - [`customers`]: source connectors, matching, golden records;
 //! - [`privacy`]: pseudonyms, PII encryption, GDPR erasure and export, audit log;
-//! - [`pipeline`]: the training run and the nightly job that chain the stages.
+//! - [`pipeline`]: the training run and the nightly job that chain the stages;
+//! - [`cluster`]: the Ballista scheduler and executor the lake jobs can run on.
 
 pub mod bi;
+pub mod cluster;
 pub mod customers;
 pub mod evaluation;
 pub mod http;

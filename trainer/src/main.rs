@@ -8,6 +8,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use cli::bi::{AlertsCmd, KpisCmd};
+use cli::cluster::ClusterCmd;
 use cli::customers::{CustomersCmd, EraseCmd, ExportCmd, IngestSource, SignShopperCmd};
 use cli::lake::{
     BackupCmd, CompactCmd, ImportFormat, PullCmd, ReplayDeadCmd, RestoreCmd, SimulateCmd,
@@ -105,6 +106,13 @@ enum Command {
     /// The nightly job: pull (with --worker), pending erasures, compact, KPI tables, train, quality
     /// gate, publish (to the store, and to the worker with --worker).
     Run(RunCmd),
+
+    /// A Ballista cluster for the lake jobs: `cluster scheduler` and `cluster executor` processes
+    /// (other commands reach it with `--engine ballista://host:port`).
+    Cluster {
+        #[command(subcommand)]
+        role: ClusterCmd,
+    },
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -128,6 +136,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::ReplayDead(c) => c.run().await,
         Command::Evaluate(c) => c.run().await,
         Command::Run(c) => c.run().await,
+        Command::Cluster { role } => role.run().await,
     }
 }
 
@@ -140,7 +149,9 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+    // Large stacks: Ballista decodes and plans nested query plans recursively.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(16 * 1024 * 1024)
         .enable_all()
         .build()
     {

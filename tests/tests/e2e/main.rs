@@ -12,6 +12,7 @@ mod artifacts;
 mod attacks;
 mod bi;
 mod carried;
+mod cluster;
 mod common;
 mod customers;
 mod faults;

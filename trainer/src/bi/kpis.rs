@@ -23,7 +23,7 @@ use crate::lake::store::Lake;
 use super::output::write;
 pub use super::output::{KpiError, MAX_DAYS};
 use super::{dashboard, ml, queries};
-use crate::lake::engine::Engine;
+use crate::lake::engine::{Engine, EngineUrl};
 
 /// Which days to (re)compute.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +37,8 @@ pub struct KpiOptions {
     pub last_days: Option<usize>,
     /// When the run happened, epoch ms (recorded in `data_quality`).
     pub now_ms: i64,
+    /// Where the SQL runs.
+    pub engine: EngineUrl,
 }
 
 /// One table's output.
@@ -216,7 +218,9 @@ pub async fn run(lake: &Lake, o: &KpiOptions) -> Result<KpiReport, KpiError> {
         return Ok(report);
     };
     let cond = format!("dt BETWEEN '{first}' AND '{last}'");
-    let engine = Engine::open(lake).await.map_err(KpiError::Engine)?;
+    let engine = Engine::connect(lake, &o.engine)
+        .await
+        .map_err(KpiError::Engine)?;
     for kpi in queries::TABLES {
         let sql = (kpi.sql)().replace("{days}", &cond);
         let (schema, batches) = engine.query(&sql).await.map_err(|source| KpiError::Query {

@@ -37,10 +37,12 @@ const RFM_SQL: &str = "
 const DEMAND_SQL: &str = "
     WITH lines AS (
         SELECT dt, unnest(lines) AS line FROM events WHERE event_type = 'purchase'
+    ), l AS (
+        SELECT dt, line['item_id'] AS item_id, line['quantity'] AS quantity FROM lines
     )
     SELECT l.dt, COALESCE(NULLIF(p.category, ''), 'unknown') AS category,
-           CAST(SUM(l.line['quantity']) AS DOUBLE) AS units
-    FROM lines l LEFT JOIN products p ON p.id = l.line['item_id']
+           CAST(SUM(l.quantity) AS DOUBLE) AS units
+    FROM l LEFT JOIN products p ON p.id = l.item_id
     GROUP BY l.dt, category ORDER BY l.dt, category";
 
 /// What the models did, for the run report (and the closing note's figures).

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
 use trainer::http::Worker;
+use trainer::lake::engine::EngineUrl;
 use trainer::lake::store::Lake;
 use trainer::model::ials::IalsParams;
 use trainer::model::train::{TrainParams, TrainValidParams};
@@ -15,6 +16,14 @@ pub(crate) struct LakeArg {
     /// The lake: a URL (file://, s3://, gs://, az://, memory://) or a local path.
     #[arg(long, env = "VITRINE_LAKE", default_value = "file://./.vitrine/lake")]
     pub(crate) lake: String,
+}
+
+#[derive(Args, Clone)]
+pub(crate) struct EngineArg {
+    /// Where the lake's SQL jobs run: `local` (DataFusion in this process) or
+    /// `ballista://host:port` (a `trainer cluster scheduler`).
+    #[arg(long, env = "VITRINE_ENGINE", default_value = "local")]
+    pub(crate) engine: EngineUrl,
 }
 
 #[derive(Args, Clone)]

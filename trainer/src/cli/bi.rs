@@ -12,6 +12,8 @@ use super::args::*;
 pub(crate) struct KpisCmd {
     #[command(flatten)]
     lake: LakeArg,
+    #[command(flatten)]
+    engine: EngineArg,
     /// First day, YYYY-MM-DD (default: the first day with events).
     #[arg(long)]
     from: Option<String>,
@@ -29,6 +31,7 @@ impl KpisCmd {
     pub(crate) async fn run(self) -> Result<()> {
         let Self {
             lake,
+            engine,
             from,
             to,
             models,
@@ -39,6 +42,7 @@ impl KpisCmd {
             to,
             last_days: None,
             now_ms: now_ms(),
+            engine: engine.engine,
         };
         let r = kpis::run(&open(&lake.lake)?, &opts).await?;
         let models = models.as_deref().map(open).transpose()?;

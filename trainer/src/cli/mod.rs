@@ -4,6 +4,7 @@
 
 pub(crate) mod args;
 pub(crate) mod bi;
+pub(crate) mod cluster;
 pub(crate) mod customers;
 pub(crate) mod lake;
 pub(crate) mod model;

@@ -198,6 +198,8 @@ pub(crate) struct RunCmd {
     worker: WorkerArgs,
     #[command(flatten)]
     params: TrainArgs,
+    #[command(flatten)]
+    engine: EngineArg,
     /// Publish even if the quality gate refuses.
     #[arg(long)]
     force: bool,
@@ -211,6 +213,7 @@ impl RunCmd {
             out_dir,
             worker,
             params,
+            engine,
             force,
         } = self;
         let p = NightlyParams {
@@ -219,6 +222,7 @@ impl RunCmd {
             worker: worker.worker()?,
             force,
             out: Some(out_dir.join("model.bin")),
+            engine: engine.engine,
         };
         let r = nightly::run(&open(&lake.lake)?, &open(&models.models)?, &p).await?;
         report("run", &r)

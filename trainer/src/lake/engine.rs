@@ -3,6 +3,11 @@
 //! `events` (`tables/events`, Hive-partitioned by `dt`), `products` (`tables/products`) and
 //! `serves` (the edge's NDJSON serve records under `raw/serves`, partitioned by `dt`). Schemas are
 //! given, not inferred, so an empty lake is an empty table rather than an error.
+//!
+//! Where the plans run is one setting, by URL like the stores ([`EngineUrl`]): `local` is
+//! DataFusion inside this process; `ballista://host:port` sends the same plans to a Ballista
+//! scheduler whose executors (`trainer cluster executor`) have the same lake registered under the
+//! same fixed URL, so a plan names files identically wherever it runs.
 
 use std::sync::Arc;
 
@@ -12,6 +17,7 @@ use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
 use datafusion::error::DataFusionError;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use url::Url;
 
@@ -19,8 +25,54 @@ use crate::lake::events_table;
 use crate::lake::products;
 use crate::lake::store::Lake;
 
-/// The URL the lake's store is registered under.
-const LAKE_URL: &str = "vitrine://lake";
+/// The URL the lake's store is registered under (here, on the scheduler and on every executor).
+pub const LAKE_URL: &str = "vitrine://lake";
+
+/// Where the lake's SQL plans run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum EngineUrl {
+    /// Embedded DataFusion in this process: nothing to start.
+    #[default]
+    Local,
+    /// A Ballista scheduler (`ballista://host:port`) and the executors registered with it.
+    Ballista(String),
+}
+
+/// A setting that names no engine.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not an engine: use `local` or `ballista://host:port`")]
+pub struct BadEngine(String);
+
+impl std::str::FromStr for EngineUrl {
+    type Err = BadEngine;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "local" {
+            return Ok(Self::Local);
+        }
+        let bad = || BadEngine(s.to_owned());
+        let rest = s.strip_prefix("ballista://").ok_or_else(bad)?;
+        let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+        if host.is_empty() || host.contains('/') || port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(bad());
+        }
+        Ok(Self::Ballista(s.to_owned()))
+    }
+}
+
+impl std::fmt::Display for EngineUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local => f.write_str("local"),
+            Self::Ballista(url) => f.write_str(url),
+        }
+    }
+}
+
+/// The lake store's registration key ([`LAKE_URL`] parsed).
+pub fn lake_url() -> Result<Url, DataFusionError> {
+    Url::parse(LAKE_URL).map_err(|e| DataFusionError::External(Box::new(e)))
+}
 
 /// The serve records' columns as the edge writes them (`shared::ingest::Serve`).
 pub fn serves_schema() -> SchemaRef {
@@ -47,21 +99,56 @@ pub fn serves_schema() -> SchemaRef {
 /// A query session over one lake.
 pub struct Engine {
     ctx: SessionContext,
+    /// Times a query cancelled by the cluster (it lost an executor mid-job, `cluster::loss`) is
+    /// run again; 0 for the embedded engine.
+    retries: usize,
 }
+
+/// How often a cluster query cancelled by an executor loss is run again before the job fails.
+const CLUSTER_RETRIES: usize = 2;
 
 fn dt() -> Vec<(String, DataType)> {
     vec![("dt".to_owned(), DataType::Utf8)]
 }
 
 impl Engine {
-    /// Registers the lake's store and tables.
+    /// Registers the lake's store and tables in an embedded session.
     pub async fn open(lake: &Lake) -> Result<Self, DataFusionError> {
-        let config = SessionConfig::new()
-            .with_target_partitions(std::thread::available_parallelism().map_or(2, usize::from))
-            .with_information_schema(false);
-        let ctx = SessionContext::new_with_config(config);
-        let base = Url::parse(LAKE_URL).map_err(|e| DataFusionError::External(Box::new(e)))?;
-        ctx.register_object_store(&base, lake.store());
+        Self::connect(lake, &EngineUrl::Local).await
+    }
+
+    /// Registers the lake's store and tables in a session on `engine`.
+    pub async fn connect(lake: &Lake, engine: &EngineUrl) -> Result<Self, DataFusionError> {
+        let retries = match engine {
+            EngineUrl::Local => 0,
+            EngineUrl::Ballista(_) => CLUSTER_RETRIES,
+        };
+        let ctx = match engine {
+            EngineUrl::Local => SessionContext::new_with_config(
+                SessionConfig::new()
+                    .with_target_partitions(
+                        std::thread::available_parallelism().map_or(2, usize::from),
+                    )
+                    .with_information_schema(false),
+            ),
+            EngineUrl::Ballista(url) => {
+                use ballista::prelude::{SessionConfigExt, SessionContextExt};
+                use ballista_core::config::BALLISTA_ADAPTIVE_PLANNER_ENABLED;
+                // The static distributed planner: Ballista's adaptive one re-plans each stage
+                // with DataFusion's SanityCheckPlan, which refuses the `daily_sales` merge once
+                // an exchange hides that `level` is constant per union branch (the plan is
+                // right; the check loses that fact).
+                let config = SessionConfig::new_with_ballista()
+                    .with_information_schema(false)
+                    .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false);
+                let state = SessionStateBuilder::new()
+                    .with_config(config)
+                    .with_default_features()
+                    .build();
+                SessionContext::remote_with_state(url, state).await?
+            }
+        };
+        ctx.register_object_store(&lake_url()?, lake.store());
         let url = |prefix: &str| format!("{LAKE_URL}/{}/", lake.path(prefix.trim_end_matches('/')));
         let parquet = || {
             ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet")
@@ -92,7 +179,7 @@ impl Engine {
             None,
         )
         .await?;
-        Ok(Self { ctx })
+        Ok(Self { ctx, retries })
     }
 
     /// Registers (or replaces) a table over the files under a lake key, schema inferred.
@@ -111,10 +198,65 @@ impl Engine {
     }
 
     /// Runs one query; returns its schema (also for zero rows) and batches.
+    /// On a cluster, a query the scheduler cancelled because an executor was lost is run again
+    /// on the executors that are left (at most [`CLUSTER_RETRIES`] times).
     pub async fn query(&self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>), DataFusionError> {
-        let df = self.ctx.sql(sql).await?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
-        Ok((schema, batches))
+        let mut attempt = 0;
+        loop {
+            let df = self.ctx.sql(sql).await?;
+            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+            match df.collect().await {
+                Ok(batches) => return Ok((schema, batches)),
+                Err(e) if attempt < self.retries && cancelled(&e) => {
+                    attempt += 1;
+                    tracing::warn!(
+                        attempt,
+                        "the cluster lost an executor mid-job: running the query again"
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Whether a cluster job failed because the scheduler cancelled it (what `cluster::loss` does
+/// when an executor is lost; Ballista reports it as `Job … failed: Cancelled`).
+fn cancelled(e: &DataFusionError) -> bool {
+    e.to_string().contains("failed: Cancelled")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_urls_parse_or_name_the_mistake() {
+        assert_eq!("local".parse::<EngineUrl>().ok(), Some(EngineUrl::Local));
+        assert_eq!(
+            "ballista://10.0.0.5:50050".parse::<EngineUrl>().ok(),
+            Some(EngineUrl::Ballista("ballista://10.0.0.5:50050".into()))
+        );
+        for bad in [
+            "",
+            "spark://h:1",
+            "ballista://",
+            "ballista://h",
+            "ballista://h:0",
+            "ballista://:1",
+            "ballista://h/x:1",
+        ] {
+            let e = bad.parse::<EngineUrl>().err().map(|e| e.to_string());
+            assert!(e.is_some_and(|e| e.contains("not an engine")), "{bad}");
+        }
+        assert_eq!(EngineUrl::default().to_string(), "local");
+    }
+
+    #[test]
+    fn only_a_cancelled_cluster_job_is_retried() {
+        let cancelled_job = DataFusionError::Execution("Job 038J failed: Cancelled".into());
+        assert!(cancelled(&cancelled_job));
+        let plan_error = DataFusionError::Plan("No field named x".into());
+        assert!(!cancelled(&plan_error));
     }
 }

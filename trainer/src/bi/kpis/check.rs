@@ -739,6 +739,7 @@ async fn rerunning_a_day_replaces_it_and_a_missing_day_is_empty_with_a_note() {
         to: Some(d.clone()),
         now_ms: 5,
         last_days: None,
+        ..KpiOptions::default()
     };
     let r = run(&lake, &one_day).await.unwrap();
     assert_eq!(r.days, 1);
@@ -761,6 +762,7 @@ async fn rerunning_a_day_replaces_it_and_a_missing_day_is_empty_with_a_note() {
             to: Some(empty.clone()),
             now_ms: 5,
             last_days: None,
+            ..KpiOptions::default()
         },
     )
     .await
@@ -792,6 +794,7 @@ async fn rerunning_a_day_replaces_it_and_a_missing_day_is_empty_with_a_note() {
             to: Some(to.into()),
             now_ms: 0,
             last_days: None,
+            ..KpiOptions::default()
         };
         assert!(run(&lake, &bad).await.is_err());
     }
