@@ -1,5 +1,6 @@
 //! A real Ballista cluster for the lake jobs: `trainer cluster scheduler` and `trainer cluster
-//! executor` started as separate processes on free loopback ports, stopped on drop.
+//! executor` started as separate processes on free loopback ports with their default timeouts,
+//! stopped on drop.
 
 use std::net::TcpStream;
 use std::path::Path;
@@ -19,10 +20,6 @@ pub struct Cluster {
     logs: std::path::PathBuf,
 }
 
-/// Seconds of silence after which the scheduler declares an executor lost (the executors beat
-/// every second).
-const EXECUTOR_TIMEOUT: &str = "4";
-
 fn listening(port: u16) -> Option<()> {
     TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
 }
@@ -39,8 +36,6 @@ impl Cluster {
             lake,
             "--bind",
             &format!("127.0.0.1:{port}"),
-            "--executor-timeout-seconds",
-            EXECUTOR_TIMEOUT,
         ])?
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
@@ -79,8 +74,6 @@ impl Cluster {
             &grpc.to_string(),
             "--concurrency",
             "2",
-            "--heartbeat-seconds",
-            "1",
         ])?
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
@@ -91,6 +84,11 @@ impl Cluster {
         // registered with the scheduler by its first heartbeat
         std::thread::sleep(Duration::from_secs(2));
         Ok(())
+    }
+
+    /// What executor `i` logged so far.
+    pub fn executor_log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.logs.join(format!("executor-{i}.log"))).unwrap_or_default()
     }
 
     /// Kills executor `i` (SIGKILL: no goodbye to the scheduler).

@@ -147,7 +147,14 @@ fn an_executor_killed_mid_job_gives_the_right_tables_not_double_counted_ones() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // Kill it while it works for the job: once it has run a task, later stages read its output.
+    tests::wait_for("executor 0 to run a task", Duration::from_secs(60), || {
+        cluster
+            .executor_log(0)
+            .contains("Execute task")
+            .then_some(())
+    })
+    .unwrap();
     cluster.kill_executor(0).unwrap();
     let started = Instant::now();
     let out = job.wait_with_output().unwrap();
@@ -157,10 +164,13 @@ fn an_executor_killed_mid_job_gives_the_right_tables_not_double_counted_ones() {
         "the job completes on the executor that is left: {err}\n{}",
         cluster.logs()
     );
+    assert!(
+        err.contains("running the query again"),
+        "the query that lost its executor was run again, not resumed: {err}"
+    );
     eprintln!(
-        "kill test: completed {:?} after the kill; query run again: {}",
-        started.elapsed(),
-        err.contains("running the query again")
+        "kill test: completed {:?} after the kill",
+        started.elapsed()
     );
     same_tables(&expected, &table_rows(&dir.path().join("cluster")));
     // And a re-run on what is left of the cluster gives the same tables.

@@ -66,6 +66,8 @@ impl WorkerArgs {
 
 #[derive(Args, Clone)]
 pub(crate) struct TrainArgs {
+    #[command(flatten)]
+    pub(crate) engine: EngineArg,
     /// Half-life of popularity decay, in days.
     #[arg(long, default_value_t = 7.0)]
     pub(crate) half_life_days: f64,
@@ -150,6 +152,7 @@ impl TrainArgs {
             refit_iterations: self.refit_iterations,
             version: self.version.clone(),
             now_ms: now_ms(),
+            engine: self.engine.engine.clone(),
         })
         .check()?)
     }

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use trainer::cluster::{executor, scheduler};
 
-use super::args::{LakeArg, open};
+use super::args::open;
 
 #[derive(Subcommand)]
 pub(crate) enum ClusterCmd {
@@ -28,15 +28,25 @@ impl ClusterCmd {
     }
 }
 
+/// The lake, required here: every process of a cluster must name the same one (a default
+/// relative path would be another lake on another machine).
+#[derive(Args)]
+struct ClusterLake {
+    /// The lake the jobs read: the same URL (and credentials) as the jobs and every process.
+    #[arg(long, env = "VITRINE_LAKE")]
+    lake: String,
+}
+
 #[derive(Args)]
 pub(crate) struct SchedulerCmd {
     #[command(flatten)]
-    lake: LakeArg,
+    lake: ClusterLake,
     /// Address to listen on (executors and `--engine` clients connect here).
     #[arg(long, default_value = "127.0.0.1:50050")]
     bind: SocketAddr,
-    /// An executor without a heartbeat for this long is lost; its tasks run again elsewhere.
-    #[arg(long, default_value_t = 180)]
+    /// An executor without a heartbeat for this long is lost: the jobs running then are
+    /// cancelled and their clients run them again on the executors that are left.
+    #[arg(long, default_value_t = 30)]
     executor_timeout_seconds: u64,
 }
 
@@ -55,14 +65,15 @@ impl SchedulerCmd {
 #[derive(Args)]
 pub(crate) struct ExecutorCmd {
     #[command(flatten)]
-    lake: LakeArg,
+    lake: ClusterLake,
     /// The scheduler, host:port.
     #[arg(long, default_value = "127.0.0.1:50050")]
     scheduler: String,
     /// Interface to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     bind_host: String,
-    /// The host name others reach this executor by (default: --bind-host).
+    /// The host name the scheduler, other executors and clients reach this executor by
+    /// (default: the address the scheduler sees it connect from).
     #[arg(long)]
     external_host: Option<String>,
     /// Arrow Flight port (shuffle data between stages).
@@ -74,12 +85,12 @@ pub(crate) struct ExecutorCmd {
     /// Tasks run at once (0: one per core).
     #[arg(long, default_value_t = 0)]
     concurrency: usize,
-    /// Seconds between heartbeats (keep below the scheduler's --executor-timeout-seconds).
-    #[arg(long, default_value_t = 60)]
+    /// Seconds between heartbeats (well below the scheduler's --executor-timeout-seconds).
+    #[arg(long, default_value_t = 5)]
     heartbeat_seconds: u64,
-    /// Directory for shuffle files (default: a temporary directory).
+    /// Directory for shuffle and spill files (default: a temporary directory removed on exit).
     #[arg(long)]
-    work_dir: Option<String>,
+    work_dir: Option<std::path::PathBuf>,
 }
 
 impl ExecutorCmd {

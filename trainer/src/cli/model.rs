@@ -198,8 +198,6 @@ pub(crate) struct RunCmd {
     worker: WorkerArgs,
     #[command(flatten)]
     params: TrainArgs,
-    #[command(flatten)]
-    engine: EngineArg,
     /// Publish even if the quality gate refuses.
     #[arg(long)]
     force: bool,
@@ -213,7 +211,6 @@ impl RunCmd {
             out_dir,
             worker,
             params,
-            engine,
             force,
         } = self;
         let p = NightlyParams {
@@ -222,7 +219,6 @@ impl RunCmd {
             worker: worker.worker()?,
             force,
             out: Some(out_dir.join("model.bin")),
-            engine: engine.engine,
         };
         let r = nightly::run(&open(&lake.lake)?, &open(&models.models)?, &p).await?;
         report("run", &r)

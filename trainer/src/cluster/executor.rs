@@ -1,5 +1,5 @@
 //! `trainer cluster executor`: a Ballista executor whose runtime has the lake registered, so the
-//! tasks it runs read (and write) the lake by the same URL as the planner.
+//! tasks it runs read the lake by the same URL as the planner.
 
 use std::sync::Arc;
 
@@ -26,8 +26,9 @@ pub struct ExecutorOptions {
     pub concurrency: usize,
     /// Seconds between heartbeats to the scheduler.
     pub heartbeat_seconds: u64,
-    /// Shuffle files go here (default: a temporary directory).
-    pub work_dir: Option<String>,
+    /// Shuffle and spill files go here (created if missing; default: a temporary directory
+    /// removed when the executor stops).
+    pub work_dir: Option<std::path::PathBuf>,
     /// The lake the tasks read.
     pub lake: Lake,
 }
@@ -57,11 +58,28 @@ pub async fn run(o: ExecutorOptions) -> Result<(), ClusterError> {
     }
     let url = lake_url()?;
     let store = o.lake.store();
-    let temp = std::env::temp_dir();
-    let spill = o
-        .work_dir
-        .clone()
-        .unwrap_or_else(|| temp.to_string_lossy().into_owned());
+    // Shuffle and spill files: the given directory, or one that lives as long as this process.
+    let _owned: Option<tempfile::TempDir>;
+    let dir = match &o.work_dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            _owned = None;
+            d.clone()
+        }
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("vitrine-executor-")
+                .tempdir()?;
+            let path = t.path().to_path_buf();
+            _owned = Some(t);
+            path
+        }
+    };
+    let work_dir = dir
+        .to_str()
+        .ok_or_else(|| ClusterError::Invalid(format!("{} is not a UTF-8 path", dir.display())))?
+        .to_owned();
+    let spill = work_dir.clone();
     let config = ExecutorProcessConfig {
         bind_host: o.bind_host,
         external_host: o.external_host,
@@ -70,7 +88,7 @@ pub async fn run(o: ExecutorOptions) -> Result<(), ClusterError> {
         scheduler_host: o.scheduler_host,
         scheduler_port: o.scheduler_port,
         vcores: o.concurrency,
-        work_dir: o.work_dir,
+        work_dir: Some(work_dir),
         executor_heartbeat_interval_seconds: o.heartbeat_seconds,
         print_thread_info: false,
         override_function_registry: Some(Arc::new(functions())),

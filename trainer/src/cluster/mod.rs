@@ -16,6 +16,8 @@ pub enum ClusterError {
     Ballista(#[from] ballista_core::error::BallistaError),
     #[error("datafusion: {0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error("work directory: {0}")]
+    Io(#[from] std::io::Error),
     #[error("{0}")]
     Invalid(String),
 }

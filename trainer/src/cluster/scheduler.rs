@@ -42,6 +42,10 @@ pub async fn run(o: SchedulerOptions) -> Result<(), ClusterError> {
         executor_timeout_seconds: o.executor_timeout_seconds,
         expire_dead_executor_interval_seconds: o.executor_timeout_seconds.clamp(1, 15),
         no_executors_grace_period_seconds: o.executor_timeout_seconds,
+        // A task that cannot fetch a lost executor's shuffle output fails the job (the engine
+        // runs it again) rather than resubmitting stages, the path that can count output twice
+        // (see `super::loss`).
+        stage_max_failures: 1,
         ..SchedulerConfig::default()
     }
     .with_override_session_builder(Arc::new(move |config| {

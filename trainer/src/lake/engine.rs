@@ -51,12 +51,18 @@ impl std::str::FromStr for EngineUrl {
             return Ok(Self::Local);
         }
         let bad = || BadEngine(s.to_owned());
-        let rest = s.strip_prefix("ballista://").ok_or_else(bad)?;
-        let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
-        if host.is_empty() || host.contains('/') || port.parse::<u16>().map_or(true, |p| p == 0) {
+        let url = Url::parse(s).map_err(|_| bad())?;
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(bad)?;
+        let port = url.port().filter(|&p| p != 0).ok_or_else(bad)?;
+        let bare = url.username().is_empty()
+            && url.password().is_none()
+            && matches!(url.path(), "" | "/")
+            && url.query().is_none()
+            && url.fragment().is_none();
+        if url.scheme() != "ballista" || !bare {
             return Err(bad());
         }
-        Ok(Self::Ballista(s.to_owned()))
+        Ok(Self::Ballista(format!("ballista://{host}:{port}")))
     }
 }
 
@@ -112,11 +118,6 @@ fn dt() -> Vec<(String, DataType)> {
 }
 
 impl Engine {
-    /// Registers the lake's store and tables in an embedded session.
-    pub async fn open(lake: &Lake) -> Result<Self, DataFusionError> {
-        Self::connect(lake, &EngineUrl::Local).await
-    }
-
     /// Registers the lake's store and tables in a session on `engine`.
     pub async fn connect(lake: &Lake, engine: &EngineUrl) -> Result<Self, DataFusionError> {
         let retries = match engine {
@@ -220,10 +221,15 @@ impl Engine {
     }
 }
 
-/// Whether a cluster job failed because the scheduler cancelled it (what `cluster::loss` does
-/// when an executor is lost; Ballista reports it as `Job … failed: Cancelled`).
+/// Whether a cluster job failed because an executor went away, so running it again on the
+/// executors that are left is right: the scheduler cancelled it on the loss (`cluster::loss`;
+/// Ballista reports `Job … failed: Cancelled`), or a task could not fetch a lost executor's
+/// shuffle output (the scheduler allows one stage attempt, so that fails the job with `Stage …
+/// has failed 1 times, most recent failure reason: …`) instead of resuming it.
 fn cancelled(e: &DataFusionError) -> bool {
-    e.to_string().contains("failed: Cancelled")
+    let text = e.to_string();
+    text.contains("failed: Cancelled")
+        || (text.contains("has failed 1 times") && text.contains("most recent failure reason"))
 }
 
 #[cfg(test)]
@@ -245,6 +251,12 @@ mod tests {
             "ballista://h:0",
             "ballista://:1",
             "ballista://h/x:1",
+            "ballista://h:1:2",
+            "ballista://h:+1",
+            "ballista://user@h:1",
+            "ballista://h:1/path",
+            "ballista://h:1?x=1",
+            "ballista://a b:1",
         ] {
             let e = bad.parse::<EngineUrl>().err().map(|e| e.to_string());
             assert!(e.is_some_and(|e| e.contains("not an engine")), "{bad}");
@@ -253,9 +265,15 @@ mod tests {
     }
 
     #[test]
-    fn only_a_cancelled_cluster_job_is_retried() {
+    fn only_a_cluster_job_that_lost_an_executor_is_retried() {
+        // the shapes Ballista 55 reports (DistributedQueryExec, ExecutionGraph)
         let cancelled_job = DataFusionError::Execution("Job 038J failed: Cancelled".into());
         assert!(cancelled(&cancelled_job));
+        let fetch = DataFusionError::Execution(
+            "Job 038J failed: Stage 3 has failed 1 times, most recent failure reason: \"fetch\""
+                .into(),
+        );
+        assert!(cancelled(&fetch));
         let plan_error = DataFusionError::Plan("No field named x".into());
         assert!(!cancelled(&plan_error));
     }

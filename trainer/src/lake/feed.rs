@@ -419,9 +419,15 @@ mod tests {
         let mut rng: rand::rngs::StdRng = rand::SeedableRng::seed_from_u64(1);
         let mut data = crate::evaluation::search_cases::catalog_data(&products, &mut rng);
         let lake = Lake::open("memory://").unwrap();
-        crate::model::search_index::attach(&lake, &mut data, &products, 0)
-            .await
-            .unwrap();
+        crate::model::search_index::attach(
+            &lake,
+            &mut data,
+            &products,
+            0,
+            &crate::lake::engine::EngineUrl::Local,
+        )
+        .await
+        .unwrap();
         let model = shared::Model::load(data.encode().unwrap()).unwrap();
         let (ix, problem) = shared::search::index::SearchIndex::for_model(&model);
         assert!(problem.is_none(), "{problem:?}");

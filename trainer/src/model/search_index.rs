@@ -183,12 +183,13 @@ pub async fn attach(
     data: &mut ModelData,
     products: &[Product],
     now_ms: i64,
+    engine: &crate::lake::engine::EngineUrl,
 ) -> Result<SearchStats, SearchBuildError> {
     let (synonyms, source) = synonyms(lake).await?;
     let (queries, skipped) = past_queries(lake, now_ms).await?;
     let ids: Vec<String> = data.items.iter().map(|it| it.id.clone()).collect();
     let (learned, learned_stats) =
-        crate::model::search_learning::mine(lake, &ids, products, now_ms).await?;
+        crate::model::search_learning::mine(lake, &ids, products, now_ms, engine).await?;
     let ix = index(data, products, synonyms, queries).with_learned(learned);
     let bytes = ix.encode();
     let stats = SearchStats {
@@ -294,7 +295,15 @@ mod tests {
         let mut data = crate::evaluation::search_cases::catalog_data(&products, &mut rng);
         let model = Model::load(data.encode().unwrap()).unwrap();
         let lake = Lake::open("memory://").unwrap();
-        let stats = attach(&lake, &mut data, &products, 0).await.unwrap();
+        let stats = attach(
+            &lake,
+            &mut data,
+            &products,
+            0,
+            &crate::lake::engine::EngineUrl::Local,
+        )
+        .await
+        .unwrap();
         assert!(stats.terms > 0 && stats.bytes > 0);
         let with = Model::load(data.encode().unwrap()).unwrap();
         let (ix, problem) = SearchIndex::for_model(&with);

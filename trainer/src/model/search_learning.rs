@@ -15,7 +15,7 @@ use arrow_array::{Array, Int64Array, StringArray};
 use datafusion::error::DataFusionError;
 use shared::search::index::{Learned, query_key};
 
-use crate::lake::engine::Engine;
+use crate::lake::engine::{Engine, EngineUrl};
 use crate::lake::products::Product;
 use crate::lake::store::Lake;
 
@@ -64,12 +64,16 @@ fn string(batch: &arrow_array::RecordBatch, name: &str) -> Option<StringArray> {
 }
 
 /// Reads the last [`DAYS`] of search serves and the choices that followed them.
-async fn searches(lake: &Lake, now_ms: i64) -> Result<Vec<Search>, DataFusionError> {
+async fn searches(
+    lake: &Lake,
+    now_ms: i64,
+    engine: &EngineUrl,
+) -> Result<Vec<Search>, DataFusionError> {
     let oldest = chrono::DateTime::from_timestamp_millis(now_ms - DAYS * 86_400_000)
         .unwrap_or_default()
         .format("%Y-%m-%d")
         .to_string();
-    let engine = Engine::open(lake).await?;
+    let engine = Engine::connect(lake, engine).await?;
     let sql = format!(
         "WITH s AS (
             SELECT serve_id, query, COALESCE(user_id, anonymous_id) AS shopper, timestamp AS ts
@@ -243,8 +247,18 @@ pub async fn mine(
     item_ids: &[String],
     products: &[Product],
     now_ms: i64,
+    engine: &EngineUrl,
 ) -> Result<(Vec<(String, Learned)>, LearningStats), DataFusionError> {
-    let searches = searches(lake, now_ms).await?;
+    // The search log is small next to the events: a cluster that is down must not stop the
+    // night's model, so its query falls back to the embedded engine (same SQL, same rows).
+    let searches = match searches(lake, now_ms, engine).await {
+        Ok(s) => s,
+        Err(e) if *engine != EngineUrl::Local => {
+            tracing::warn!(%engine, "search log on the cluster failed ({e}); reading it locally");
+            searches(lake, now_ms, &EngineUrl::Local).await?
+        }
+        Err(e) => return Err(e),
+    };
     let ids: HashMap<&str, u32> = item_ids
         .iter()
         .enumerate()
@@ -344,7 +358,9 @@ mod learned_from_a_simulated_log {
         let mut rng: rand::rngs::StdRng = rand::SeedableRng::seed_from_u64(1);
         let data = crate::evaluation::search_cases::catalog_data(&products, &mut rng);
         let ids: Vec<String> = data.items.iter().map(|it| it.id.clone()).collect();
-        let (learned, stats) = mine(&lake, &ids, &products, end_ms).await.unwrap();
+        let (learned, stats) = mine(&lake, &ids, &products, end_ms, &EngineUrl::Local)
+            .await
+            .unwrap();
         assert!(stats.queries >= 10 && stats.boosts >= 10, "{stats:?}");
         let model = Model::load(data.encode().unwrap()).unwrap();
         let plain =

@@ -11,7 +11,6 @@ use crate::bi::kpis::{self, KpiOptions};
 use crate::evaluation::gate::Verdict;
 use crate::http::Worker;
 use crate::lake::compact::{self, CompactReport};
-use crate::lake::engine::EngineUrl;
 use crate::lake::pull::{self, PullReport};
 use crate::lake::store::Lake;
 use crate::model::train::TrainValidParams;
@@ -54,8 +53,6 @@ pub struct NightlyParams {
     pub force: bool,
     /// Where to keep a copy of the artifact (and its manifest), if anywhere.
     pub out: Option<PathBuf>,
-    /// Where the lake's SQL jobs run.
-    pub engine: EngineUrl,
 }
 
 /// What the nightly job did, step by step.
@@ -116,7 +113,7 @@ pub async fn run(
     let kpi = KpiOptions {
         last_days: Some(KPI_DAYS),
         now_ms,
-        engine: p.engine.clone(),
+        engine: p.run.engine.clone(),
         ..KpiOptions::default()
     };
     let kpis = match kpis::run(lake, &kpi).await {
@@ -201,7 +198,6 @@ mod tests {
             worker: None,
             force: false,
             out: Some(out.clone()),
-            engine: EngineUrl::Local,
         };
         let r = run(&lake, &models, &p).await.unwrap();
         assert_eq!(

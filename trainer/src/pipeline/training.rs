@@ -15,6 +15,7 @@ use crate::evaluation::holdout::{self, Evaluated, Ranker};
 use crate::evaluation::session_holdout;
 use crate::evaluation::vitrine_model;
 use crate::lake::compact;
+use crate::lake::engine::EngineUrl;
 use crate::lake::models_store::{self, ModelsStoreError};
 use crate::lake::store::Lake;
 use crate::model::artifact::{Artifact, ArtifactFileError};
@@ -58,6 +59,7 @@ impl Default for RunParams {
             refit_iterations: 4,
             version: None,
             now_ms: 0,
+            engine: EngineUrl::Local,
         })
     }
 }
@@ -102,6 +104,8 @@ pub struct RunValidParams {
     /// Model version; default: UTC time plus a content hash.
     pub version: Option<String>,
     pub now_ms: i64,
+    /// Where the run's SQL over the lake runs (the KPI tables, the search log).
+    pub engine: EngineUrl,
 }
 
 /// What a run produced.
@@ -242,7 +246,8 @@ pub async fn run(
     )?;
     tracing::info!(seconds = phase.elapsed().as_secs_f64(), "final model built");
     let phase = Instant::now();
-    let search = crate::model::search_index::attach(lake, &mut data, &products, o.now_ms).await?;
+    let search =
+        crate::model::search_index::attach(lake, &mut data, &products, o.now_ms, &o.engine).await?;
     tracing::info!(
         terms = search.terms,
         bytes = search.bytes,
@@ -361,6 +366,7 @@ mod tests {
             refit_iterations: 2,
             version: Some("t1".into()),
             now_ms: 1,
+            engine: EngineUrl::Local,
         })
         .check()
         .unwrap();
