@@ -3,9 +3,10 @@
 # simulate EVENTS events (default 10M; USERS 100k, ITEMS 20k, DAYS 60), compact, then time
 # `trainer kpis` (every KPI table, the dashboard queries, segment and forecast inputs) with
 # `--engine local`, and with `--engine ballista://…` on a scheduler plus 1 and then 2 executors
-# (`trainer cluster …`, loopback, --concurrency 1 each: this machine has 2 cores). Checks that
-# every table the cluster wrote equals the embedded engine's row for row. Prints a Markdown
-# table (wall time, ratio to local); record it in docs/benchmarks.md.
+# (`trainer cluster …` on loopback, --concurrency 1 each: this machine has 2 cores). Checks that
+# every KPI table the cluster wrote equals the embedded engine's row for row (DuckDB), and samples the
+# executors' shuffle directories during the run (Ballista deletes a job's shuffle files once it
+# succeeds) for the peak shuffle bytes. Prints a Markdown table; record it in docs/benchmarks.md.
 #   CLUSTER_DIR=/path REUSE=1 bash bench/cluster.sh   # keep the dir; reuse its compacted lake
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,62 +15,84 @@ events=${EVENTS:-10000000}
 users=${USERS:-100000}
 items=${ITEMS:-20000}
 days=${DAYS:-60}
+mkdir -p "$root/bench/out"
 if [ -n "${CLUSTER_DIR:-}" ]; then
   work=$CLUSTER_DIR; mkdir -p "$work"
 else
-  work=$(mktemp -d -p "$root/bench" cluster.XXXX); trap 'rm -rf "$work"' EXIT
+  work=$(mktemp -d -p "$root/bench/out" cluster.XXXX)
 fi
 cargo build --release -p trainer --locked -q
 trainer="${CARGO_TARGET_DIR:-$root/target}/release/trainer"
 python=python3; [ -x "$root/.venv/bin/python" ] && python="$root/.venv/bin/python"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap 'cleanup; [ -z "${CLUSTER_DIR:-}" ] && rm -rf "$work"' EXIT
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+trap 'cleanup; if [ -z "${CLUSTER_DIR:-}" ]; then rm -rf "$work"; fi' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# three distinct free loopback ports
+ports() { python3 -c 'import socket
+ss=[socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1",0))
+print(*[s.getsockname()[1] for s in ss])'; }
 wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
 
 if [ "${REUSE:-0}" != 1 ] || [ ! -d "$work/lake/tables/events" ]; then
   rm -rf "$work/lake"
-  "$trainer" simulate --lake "file://$work/lake" --events "$events" --users "$users" --items "$items" --days "$days" > /dev/null 2> "$work/simulate.log"
-  "$trainer" compact --lake "file://$work/lake" > /dev/null 2> "$work/compact.log"
+  "$trainer" simulate --lake "file://$work/lake" --events "$events" --users "$users" --items "$items" --days "$days" > "$work/simulate.json" 2> "$work/simulate.log"
+  "$trainer" compact --lake "file://$work/lake" > "$work/compact.json" 2> "$work/compact.log"
 fi
+rows=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["events_out"])' "$work/compact.json")
 
-run_kpis() { # name, lake dir, engine
+run_kpis() { # name, lake dir, engine → "seconds kib"
   /usr/bin/time -f "%e %M" -o "$work/time.txt" "$trainer" kpis --lake "file://$2" --engine "$3" > "$work/$1.json" 2> "$work/$1.log" || {
-    echo "kpis on $1 failed:" >&2; tail -20 "$work/$1.log" >&2; exit 1; }
-  read -r secs kib < "$work/time.txt"
-  echo "$secs $kib"
+    echo "kpis on $1 failed:" >&2; tail -20 "$work/$1.log" >&2; return 1; }
+  cat "$work/time.txt"
 }
+gib() { echo "$1 / 1048576" | bc -l; }
 
-echo "| engine | kpis wall | ratio to local | trainer peak RSS | tables equal to local |" > "$work/table.md"
-echo "|---|---|---|---|---|" >> "$work/table.md"
-read -r local_s local_kib < <(run_kpis local "$work/lake" local)
-printf '| local (embedded DataFusion, 2 cores) | %.1f s | 1.00 | %.2f GiB | - |\n' "$local_s" "$(echo "$local_kib / 1048576" | bc -l)" >> "$work/table.md"
-"$python" tests/bi/table_rows.py "$work/lake" --ignore run_at > "$work/local-rows.json"
+{
+  echo "| engine | kpis wall | vs local | events/s | job process peak RSS | peak shuffle on disk | tables equal to local |"
+  echo "|---|---|---|---|---|---|---|"
+} > "$work/table.md"
+out=$(run_kpis local "$work/lake" local)
+read -r local_s local_kib <<< "$out"
+printf '| local (embedded DataFusion, 2 cores) | %.1f s | 1.00 | %.0f | %.2f GiB | - | - |\n' \
+  "$local_s" "$(echo "$rows / $local_s" | bc -l)" "$(gib "$local_kib")" >> "$work/table.md"
 
 for n in 1 2; do
   cl="$work/lake-$n"; rm -rf "$cl"; cp -r "$work/lake" "$cl"; rm -rf "$cl/tables/kpi"
-  sp=$(free_port)
+  read -r sp _ _ <<< "$(ports)"
   "$trainer" cluster scheduler --lake "file://$cl" --bind "127.0.0.1:$sp" > "$work/scheduler-$n.log" 2>&1 & pids+=($!)
   wait_port "$sp"
   for i in $(seq 1 "$n"); do
-    fp=$(free_port); gp=$(free_port); mkdir -p "$work/shuffle-$n-$i"
+    read -r fp gp _ <<< "$(ports)"
+    mkdir -p "$work/shuffle-$n-$i"
     "$trainer" cluster executor --lake "file://$cl" --scheduler "127.0.0.1:$sp" --port "$fp" --grpc-port "$gp" \
       --concurrency 1 --work-dir "$work/shuffle-$n-$i" > "$work/executor-$n-$i.log" 2>&1 & pids+=($!)
     wait_port "$fp"
   done
-  sleep 3
-  read -r s kib < <(run_kpis "ballista-$n" "$cl" "ballista://127.0.0.1:$sp")
-  "$python" tests/bi/table_rows.py "$cl" --ignore run_at > "$work/cluster-$n-rows.json"
-  same=$(cmp -s "$work/local-rows.json" "$work/cluster-$n-rows.json" && echo yes || echo NO)
-  shuffle=$(du -sb "$work"/shuffle-"$n"-* 2>/dev/null | awk '{s+=$1} END {print s+0}')
-  printf '| ballista, %d executor(s) × 1 task slot | %.1f s | %.2f | %.2f GiB | %s |\n' "$n" "$s" "$(echo "$s / $local_s" | bc -l)" "$(echo "$kib / 1048576" | bc -l)" "$same" >> "$work/table.md"
-  printf 'shuffle written with %d executor(s): %d bytes (%.1f bytes per event)\n' "$n" "$shuffle" "$(echo "$shuffle / $events" | bc -l)" >> "$work/notes.md"
-  cleanup; pids=()
-  sleep 1
+  for _ in $(seq 1 100); do
+    [ "$(grep -c 'Received register executor' "$work/scheduler-$n.log" || true)" -ge "$n" ] && break; sleep 0.1
+  done
+  # peak shuffle bytes, sampled every 0.5 s while the job runs
+  ( peak=0; while :; do b=$( (du -sb "$work"/shuffle-"$n"-* 2>/dev/null || true) | awk '{s+=$1} END {print s+0}')
+      [ "$b" -gt "$peak" ] && peak=$b; echo "$peak" > "$work/shuffle-peak-$n"; sleep 0.5; done ) & sampler=$!
+  out=$(run_kpis "ballista-$n" "$cl" "ballista://127.0.0.1:$sp")
+  kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+  read -r s kib <<< "$out"
+  "$python" tests/bi/table_rows.py "$work/lake" --ignore run_at --compare "$cl" > "$work/compare-$n.json"
+  same=$(python3 -c 'import json,sys
+r=json.load(open(sys.argv[1]))
+bad=[t for t,v in r.items() if v["differing"] != 0]
+print("yes (%d tables, %d rows)" % (len(r), sum(v["rows"] or 0 for v in r.values())) if not bad else "NO: " + ",".join(bad))' "$work/compare-$n.json")
+  shuffle=$(cat "$work/shuffle-peak-$n" 2>/dev/null || echo 0)
+  printf '| ballista, %d executor(s) × 1 task slot | %.1f s | %.2f | %.0f | %.2f GiB | %.0f MB (%.1f B/event) | %s |\n' \
+    "$n" "$s" "$(echo "$s / $local_s" | bc -l)" "$(echo "$rows / $s" | bc -l)" "$(gib "$kib")" \
+    "$(echo "$shuffle / 1000000" | bc -l)" "$(echo "$shuffle / $rows" | bc -l)" "$same" >> "$work/table.md"
+  cleanup
 done
-events_n=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r.get("days"))' "$work/local.json")
-echo "events: $events, users: $users, items: $items, days: $days (kpis over $events_n days)"
+echo "lake: $rows events in tables/events (simulated: EVENTS=$events USERS=$users ITEMS=$items DAYS=$days unless REUSE=1)"
 cat "$work/table.md"
-cat "$work/notes.md" 2>/dev/null || true

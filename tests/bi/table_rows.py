@@ -1,9 +1,11 @@
-"""Every Parquet table under a lake's tables/ as sorted rows, for comparing two lakes row for row
-(tests/tests/e2e/cluster.rs: the embedded engine's tables against the Ballista cluster's).
-Floats are rounded to 9 significant digits (a distributed sum adds in another order); the columns
-named after --ignore (run times) are left out. Prints JSON {table: [row, ...]}.
+"""Compares the tables a job wrote in two lakes row for row (tests/tests/e2e/cluster.rs and
+bench/cluster.sh: the embedded engine's tables against the Ballista cluster's). Every table under
+tables/ except the inputs (events, products), in DuckDB: both sides sorted the same way, then row
+by row, doubles equal within 1e-9 relative (a distributed sum adds in another order), everything
+else exactly; the columns named after --ignore (run times) are left out. Prints JSON
+{table: {"rows": n, "differing": m}}.
 
-usage: table_rows.py <lake dir> [--ignore col,col]
+usage: table_rows.py <lake dir> --compare <other lake dir> [--ignore col,col]
 """
 import json
 import os
@@ -12,49 +14,79 @@ import sys
 import duckdb
 
 lake = sys.argv[1]
-ignore = set(sys.argv[3].split(",")) if len(sys.argv) > 3 and sys.argv[2] == "--ignore" else set()
+args = sys.argv[2:]
+ignore = set()
+other = None
+while args:
+    flag, val, args = args[0], args[1], args[2:]
+    if flag == "--ignore":
+        ignore = set(val.split(","))
+    elif flag == "--compare":
+        other = val
+    else:
+        sys.exit(f"unknown option {flag}")
 db = duckdb.connect()
 db.execute("SET TimeZone = 'UTC'")
 
 
-def value(v):
-    if isinstance(v, float):
-        return float(f"{v:.9g}")
-    if isinstance(v, (list, tuple)):
-        return [value(x) for x in v]
-    if isinstance(v, dict):
-        return {k: value(x) for k, x in v.items()}
-    if v is None or isinstance(v, (int, str, bool)):
-        return v
-    return str(v)
+def tables(root):
+    """(name, files pattern, hive) of every table under root/tables."""
+    found = {}
+    base = os.path.join(root, "tables")
+    for dirpath, dirnames, filenames in sorted(os.walk(base)):
+        dirnames.sort()
+        if not any(f.endswith(".parquet") for f in filenames):
+            continue
+        # a table is the directory above its dt=… partitions, or the directory of its files
+        table = dirpath
+        while os.path.basename(table).startswith("dt="):
+            table = os.path.dirname(table)
+        name = os.path.relpath(table, base)
+        if name in found:
+            continue
+        hive = any(d.startswith("dt=") for d in os.listdir(table))
+        found[name] = (f"{table}/**/*.parquet" if hive else f"{table}/*.parquet", hive)
+    return found
 
 
-out = {}
-root = os.path.join(lake, "tables")
-for dirpath, dirnames, filenames in sorted(os.walk(root)):
-    dirnames.sort()
-    if not any(f.endswith(".parquet") for f in filenames):
+def source(files, hive):
+    return f"read_parquet('{files}', hive_partitioning = {str(hive).lower()}, union_by_name = true)"
+
+
+if other is None:
+    sys.exit(__doc__)
+a, b = tables(lake), tables(other)
+result = {}
+for name in sorted(set(a) | set(b)):
+    if name in ("events", "products"):
+        continue  # the inputs, not what a job wrote
+    if name not in a or name not in b:
+        result[name] = {"rows": None, "differing": None, "missing_in": lake if name not in a else other}
         continue
-    # a table is the directory above its dt=… partitions, or the directory of its files
-    table = dirpath
-    while os.path.basename(table).startswith("dt="):
-        table = os.path.dirname(table)
-    name = os.path.relpath(table, root)
-    if name in out:
-        continue
-    hive = any(d.startswith("dt=") for d in os.listdir(table))
-    files = f"{table}/**/*.parquet" if hive else f"{table}/*.parquet"
-    source = f"read_parquet('{files}', hive_partitioning = {str(hive).lower()}, union_by_name = true)"
-    # times as text (no timezone module needed, and compared exactly)
-    columns = [
-        f'CAST("{n}" AS VARCHAR) AS "{n}"' if t.startswith(("TIMESTAMP", "DATE", "TIME")) else f'"{n}"'
-        for n, t, *_ in db.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    sa, sb = source(*a[name]), source(*b[name])
+    cols = [
+        (n, t) for n, t, *_ in db.execute(f"DESCRIBE SELECT * FROM {sa}").fetchall() if n not in ignore
     ]
-    cur = db.execute(f"SELECT {', '.join(columns)} FROM {source}")
-    names = [d[0] for d in cur.description]
-    rows = [
-        {n: value(v) for n, v in zip(names, r) if n not in ignore}
-        for r in cur.fetchall()
-    ]
-    out[name] = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str))
-print(json.dumps(out, sort_keys=True, default=str))
+    doubles = [n for n, t in cols if t in ("DOUBLE", "FLOAT")]
+    others = [n for n, t in cols if t not in ("DOUBLE", "FLOAT")]
+    # both sides in one order (the other columns first: they are the keys), then row by row:
+    # doubles equal within 1e-9 relative (a distributed sum adds in another order), the
+    # rest exactly
+    order = ", ".join([f'"{n}"' for n in others] + [f'round("{n}", 6)' for n in doubles]) or "1"
+    sel = ", ".join(f'"{n}"' for n, _ in cols)
+    numbered = lambda src: f"SELECT {sel}, row_number() OVER (ORDER BY {order}) AS rn__ FROM {src}"
+    same = " AND ".join(
+        [f'x."{n}" IS NOT DISTINCT FROM y."{n}"' for n in others]
+        + [
+            f'((x."{n}" IS NULL AND y."{n}" IS NULL) OR abs(x."{n}" - y."{n}") <= '
+            f'1e-9 * greatest(abs(x."{n}"), abs(y."{n}"), 1))'
+            for n in doubles
+        ]
+    ) or "TRUE"
+    n = db.execute(f"SELECT count(*) FROM {sa}").fetchone()[0]
+    diff = db.execute(
+        f"SELECT count(*) FROM ({numbered(sa)}) x FULL JOIN ({numbered(sb)}) y USING (rn__)"
+        f" WHERE NOT coalesce({same}, FALSE)"
+    ).fetchone()[0]
+    result[name] = {"rows": n, "differing": diff}
+print(json.dumps(result, sort_keys=True))
