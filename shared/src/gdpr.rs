@@ -174,7 +174,8 @@ impl Who<'_> {
 /// edge recorded that the trainer has not carried out yet. Every writer of lake lines (the queue
 /// consumer, `trainer pull`, compaction) drops the lines it covers, so late data — a batch still
 /// in the queue, a redelivery, a re-driven dead letter — never brings an erased person back.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Serialisable so a compaction plan carries it to the executors that run the check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErasureList {
     entries: Vec<(i64, BTreeSet<String>)>,
     /// The latest whole-shop erasure: every line naming a person up to then is covered.

@@ -107,6 +107,11 @@ pub fn raw_events_key(dt: &str, batch: &str) -> String {
     format!("{RAW_EVENTS}dt={dt}/{batch}.ndjson")
 }
 
+/// `raw/events/dt=<dt>`: the folder of one day's raw event files (compaction reads it whole).
+pub fn raw_events_partition(dt: &str) -> String {
+    format!("{RAW_EVENTS}dt={dt}")
+}
+
 /// `raw/serves/dt=<dt>/<batch>.ndjson`: recommendation responses, for attribution.
 pub fn raw_serves_key(dt: &str, batch: &str) -> String {
     format!("{RAW_SERVES}dt={dt}/{batch}.ndjson")

@@ -1,11 +1,11 @@
 """Compares the tables a job wrote in two lakes row for row (tests/tests/e2e/cluster.rs and
 bench/cluster.sh: the embedded engine's tables against the Ballista cluster's). Every table under
-tables/ except the inputs (events, products), in DuckDB: both sides sorted the same way, then row
-by row, doubles equal within 1e-9 relative (a distributed sum adds in another order), everything
+tables/ except the inputs (events, products; with --inputs yes those too), in DuckDB: both sides
+sorted the same way, then row by row, doubles equal within 1e-9 relative (a distributed sum adds in another order), everything
 else exactly; the columns named after --ignore (run times) are left out. Prints JSON
 {table: {"rows": n, "differing": m}}.
 
-usage: table_rows.py <lake dir> --compare <other lake dir> [--ignore col,col]
+usage: table_rows.py <lake dir> --compare <other lake dir> [--ignore col,col] [--inputs yes]
 """
 import json
 import os
@@ -17,12 +17,15 @@ lake = sys.argv[1]
 args = sys.argv[2:]
 ignore = set()
 other = None
+inputs = False
 while args:
     flag, val, args = args[0], args[1], args[2:]
     if flag == "--ignore":
         ignore = set(val.split(","))
     elif flag == "--compare":
         other = val
+    elif flag == "--inputs":
+        inputs = val == "yes"
     else:
         sys.exit(f"unknown option {flag}")
 db = duckdb.connect()
@@ -58,7 +61,7 @@ if other is None:
 a, b = tables(lake), tables(other)
 result = {}
 for name in sorted(set(a) | set(b)):
-    if name in ("events", "products"):
+    if name in ("events", "products") and not inputs:
         continue  # the inputs, not what a job wrote
     if name not in a or name not in b:
         result[name] = {"rows": None, "differing": None, "missing_in": lake if name not in a else other}

@@ -13,21 +13,22 @@ use tests::{file_url, python, root, run, run_trainer, trainer};
 
 /// Every table a job wrote in lake `a` against lake `b` (`tests/bi/table_rows.py --compare`:
 /// row for row, doubles within 1e-9 relative), run times and the version names a run gives its
-/// model left out; fails naming the tables that differ.
-fn same_tables(a: &Path, b: &Path) {
+/// model left out; fails naming the tables that differ, or a table of `with_rows` that is empty.
+fn same_tables(a: &Path, b: &Path, with_rows: &[&str]) {
     let out = run(Command::new(python())
         .arg(root().join("tests/bi/table_rows.py"))
         .arg(a)
-        .args(["--ignore", "run_at,evaluated_at,model_version", "--compare"])
+        .args([
+            "--ignore",
+            "run_at,evaluated_at,model_version",
+            "--inputs",
+            "yes",
+        ])
+        .arg("--compare")
         .arg(b))
     .unwrap();
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for table in [
-        "kpi/daily_sales",
-        "kpi/funnel",
-        "kpi/search_analytics",
-        "kpi/forecasts",
-    ] {
+    for table in with_rows {
         assert!(
             r[table]["rows"].as_u64().unwrap_or(0) > 0,
             "{table} has rows: {r}"
@@ -43,6 +44,15 @@ fn same_tables(a: &Path, b: &Path) {
     assert!(differing.is_empty(), "tables differ: {differing:?} in {r}");
 }
 
+/// The tables a night writes that must not be empty on the simulated shop.
+const NIGHT_TABLES: [&str; 5] = [
+    "events",
+    "kpi/daily_sales",
+    "kpi/funnel",
+    "kpi/search_analytics",
+    "kpi/forecasts",
+];
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -56,7 +66,8 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A simulated shop, compacted, in two identical lakes under `dir`.
+/// A simulated shop in two identical lakes under `dir`: `local` compacted by the hand-written
+/// path, `cluster` with only its raw files (the cluster compacts it).
 fn two_lakes(dir: &Path) -> (String, String) {
     let a = dir.join("local");
     let lake_a = file_url(&a);
@@ -65,9 +76,20 @@ fn two_lakes(dir: &Path) -> (String, String) {
         "--days", "10",
     ])
     .unwrap();
-    run_trainer(&["compact", "--lake", &lake_a]).unwrap();
     copy_dir(&a, &dir.join("cluster"));
+    run_trainer(&["compact", "--lake", &lake_a]).unwrap();
     (lake_a, file_url(&dir.join("cluster")))
+}
+
+/// Every changed partition of a compaction report was built by the plan on the engine.
+fn compacted_by_the_plan(report: &Value) {
+    let written = report["partitions_written"].as_u64().unwrap_or(0);
+    assert!(written > 0, "{report}");
+    assert_eq!(
+        report["partitions_by_plan"].as_u64(),
+        Some(written),
+        "{report}"
+    );
 }
 
 #[test]
@@ -102,8 +124,15 @@ fn nightly_run_on_a_ballista_cluster_writes_the_embedded_engines_tables_and_mode
     let local = nightly(&lake_a, &models_a, "local");
     let on_cluster = nightly(&lake_b, &models_b, &cluster.engine);
     assert_eq!(on_cluster["kpis"]["error"], Value::Null, "{on_cluster}");
+    // The cluster compacted the raw events (the event check runs on the executors); the events
+    // table equals the hand-written path's row for row (`same_tables`).
+    compacted_by_the_plan(&on_cluster["compact"]);
     assert_eq!(on_cluster["kpis"]["days"], local["kpis"]["days"]);
-    same_tables(&dir.path().join("local"), &dir.path().join("cluster"));
+    same_tables(
+        &dir.path().join("local"),
+        &dir.path().join("cluster"),
+        &NIGHT_TABLES,
+    );
     // Training reads the same tables: the same model (same counts, same holdout metrics; the
     // version and creation time differ, so the checksums do).
     let (ma, mb) = (
@@ -133,6 +162,9 @@ fn an_executor_killed_mid_job_gives_the_right_tables_not_double_counted_ones() {
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).unwrap();
     let mut cluster = Cluster::start(&lake_b, 2, &logs).unwrap();
+    let compacted = run_trainer(&["compact", "--lake", &lake_b, "--engine", &cluster.engine])
+        .unwrap_or_else(|e| panic!("{e}\n{}", cluster.logs()));
+    compacted_by_the_plan(&serde_json::from_str(&compacted).unwrap());
 
     let job = trainer(&["kpis", "--lake", &lake_b, "--engine", &cluster.engine])
         .unwrap()
@@ -165,11 +197,68 @@ fn an_executor_killed_mid_job_gives_the_right_tables_not_double_counted_ones() {
         "kill test: completed {:?} after the kill",
         started.elapsed()
     );
-    same_tables(&dir.path().join("local"), &dir.path().join("cluster"));
+    same_tables(
+        &dir.path().join("local"),
+        &dir.path().join("cluster"),
+        &NIGHT_TABLES,
+    );
     // And a re-run on what is left of the cluster gives the same tables.
     run_trainer(&["kpis", "--lake", &lake_b, "--engine", &cluster.engine])
         .unwrap_or_else(|e| panic!("{e}\n{}", cluster.logs()));
-    same_tables(&dir.path().join("local"), &dir.path().join("cluster"));
+    same_tables(
+        &dir.path().join("local"),
+        &dir.path().join("cluster"),
+        &NIGHT_TABLES,
+    );
+}
+
+#[test]
+fn an_executor_killed_mid_compaction_leaves_the_right_events_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, lake_b) = two_lakes(dir.path());
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut cluster = Cluster::start(&lake_b, 2, &logs).unwrap();
+    let job = trainer(&["compact", "--lake", &lake_b, "--engine", &cluster.engine])
+        .unwrap()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tests::wait_for("executor 0 to run a task", Duration::from_secs(60), || {
+        cluster
+            .executor_log(0)
+            .contains("Execute task")
+            .then_some(())
+    })
+    .unwrap();
+    cluster.kill_executor(0).unwrap();
+    let out = job.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "compaction completes on the executor that is left: {err}\n{}",
+        cluster.logs()
+    );
+    assert!(
+        err.contains("running the query again"),
+        "the partition that lost its executor was compacted again: {err}"
+    );
+    // Every partition still went through the plan (none fell back to this process), and
+    // nothing was written twice or half: the events table is the hand-written path's.
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    compacted_by_the_plan(&report);
+    same_tables(
+        &dir.path().join("local"),
+        &dir.path().join("cluster"),
+        &["events"],
+    );
+    // A re-run finds nothing to do.
+    let again: Value = serde_json::from_str(
+        &run_trainer(&["compact", "--lake", &lake_b, "--engine", &cluster.engine]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(again["partitions_written"], 0, "{again}");
 }
 
 #[test]

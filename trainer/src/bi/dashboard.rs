@@ -144,7 +144,13 @@ pub async fn build(lake: &Lake, engine: &Engine, generated_at: i64) -> Result<Ve
             opts = opts.with_table_partition_cols(vec![("dt".to_owned(), DataType::Utf8)]);
         }
         engine
-            .register(name, &shared::lake::kpi_table_prefix(name), lake, opts)
+            .register(
+                name,
+                &shared::lake::kpi_table_prefix(name),
+                lake,
+                opts,
+                None,
+            )
             .await
             .map_err(|source| KpiError::Query {
                 table: "dashboard",

@@ -98,12 +98,26 @@ impl SimulateCmd {
 pub(crate) struct CompactCmd {
     #[command(flatten)]
     lake: LakeArg,
+    #[command(flatten)]
+    engine: EngineArg,
+    /// Build partitions with the DataFusion plan also on the embedded engine (a cluster always
+    /// uses it; locally the hand-written path is faster).
+    #[arg(long)]
+    plan: bool,
 }
 
 impl CompactCmd {
     pub(crate) async fn run(self) -> Result<()> {
-        let Self { lake } = self;
-        report("compact", &compact::compact(&open(&lake.lake)?).await?)
+        let Self { lake, engine, plan } = self;
+        let how = if plan {
+            compact::Compactor::Plan(engine.engine)
+        } else {
+            compact::Compactor::for_engine(&engine.engine)
+        };
+        report(
+            "compact",
+            &compact::compact_using(&open(&lake.lake)?, &how).await?,
+        )
     }
 }
 

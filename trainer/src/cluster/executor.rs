@@ -34,11 +34,17 @@ pub struct ExecutorOptions {
 }
 
 /// The functions a task's plan may name: Ballista's defaults (DataFusion's core scalar, aggregate
-/// and window functions) plus what the trainer's SQL also uses, DataFusion's nested-type
-/// functions (`cardinality`, `unnest` helpers, `array_*`). A function missing here fails the
+/// and window functions) plus what the trainer's SQL also uses: Vitrine's own
+/// ([`crate::lake::engine::functions`], the compaction's event check) and DataFusion's
+/// nested-type functions (`cardinality`, `unnest` helpers, `array_*`). A function missing here fails the
 /// task when the executor decodes it.
 fn functions() -> BallistaFunctionRegistry {
     let mut registry = BallistaFunctionRegistry::default();
+    for f in crate::lake::engine::functions() {
+        registry
+            .scalar_functions
+            .insert(f.name().to_owned(), Arc::clone(&f));
+    }
     for f in datafusion::functions_nested::all_default_nested_functions() {
         for name in std::iter::once(f.name()).chain(f.aliases().iter().map(String::as_str)) {
             registry

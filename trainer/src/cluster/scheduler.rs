@@ -1,5 +1,6 @@
 //! `trainer cluster scheduler`: Ballista's scheduler (in-memory cluster state) with a session
-//! builder that registers the lake, so it can list the lake's files when it plans a job, and
+//! builder that registers the lake and Vitrine's functions, so it can list the lake's files and
+//! decode the plans that call them when it plans a job, and
 //! the cluster state wrapped so a lost executor cancels the running jobs ([`super::loss`]).
 
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use ballista_core::utils::default_session_builder;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service};
+use datafusion::execution::FunctionRegistry;
 use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 
 use super::ClusterError;
@@ -49,7 +51,10 @@ pub async fn run(o: SchedulerOptions) -> Result<(), ClusterError> {
         ..SchedulerConfig::default()
     }
     .with_override_session_builder(Arc::new(move |config| {
-        let state = default_session_builder(config)?;
+        let mut state = default_session_builder(config)?;
+        for f in crate::lake::engine::functions() {
+            state.register_udf(f)?;
+        }
         state
             .runtime_env()
             .register_object_store(&url, Arc::clone(&store));

@@ -5,6 +5,11 @@
 //! is skipped otherwise. The partition file is written first and its state record second, so a
 //! run killed half-way redoes that partition next time; output depends only on the raw files, so
 //! a re-run from scratch gives byte-identical tables.
+//!
+//! A partition is built by the hand-written path here (parse on all cores, dedup by sorting
+//! small keys) or, on a cluster, by a DataFusion plan ([`crate::lake::compact_plan`]); this file
+//! owns what both share: which partitions changed, the erasure list, writing the table file,
+//! the quarantine and the state record.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -12,9 +17,12 @@ use std::time::Instant;
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use shared::gdpr::ErasureList;
 use shared::ingest::Quarantined;
 use shared::{Event, lake};
 
+use crate::lake::compact_plan;
+use crate::lake::engine::{Engine, EngineUrl};
 use crate::lake::parquet_io::{self, ParquetIoError};
 use crate::lake::products::{self, Product};
 use crate::lake::store::{Lake, StoreError};
@@ -38,6 +46,8 @@ pub enum CompactError {
     },
     #[error("reading the erasure list: {0}")]
     Erasures(String),
+    #[error("connecting the compaction's engine: {0}")]
+    Plan(String),
 }
 
 /// What a partition was built from.
@@ -60,6 +70,8 @@ pub struct CompactReport {
     /// Raw lines of erased people (older than their erasure) left out.
     pub erased: usize,
     pub partitions_written: usize,
+    /// Of those, built by the DataFusion plan ([`Compactor::Plan`]).
+    pub partitions_by_plan: usize,
     pub partitions_unchanged: usize,
     pub products: usize,
     pub seconds: f64,
@@ -91,8 +103,47 @@ async fn read_all(lake: &Lake, keys: &[String]) -> Result<Vec<bytes::Bytes>, Sto
         .await
 }
 
-/// Runs compaction over the whole lake.
+/// How the partitions are built.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Compactor {
+    /// The hand-written path in this process (the faster one on one machine: `docs/lake.md`).
+    #[default]
+    Native,
+    /// A DataFusion plan on the engine ([`crate::lake::compact_plan`]).
+    Plan(EngineUrl),
+}
+
+impl Compactor {
+    /// What a night on `engine` uses: the hand-written path for the embedded engine, the plan on
+    /// a cluster.
+    pub fn for_engine(engine: &EngineUrl) -> Self {
+        match engine {
+            EngineUrl::Local => Self::Native,
+            EngineUrl::Ballista(_) => Self::Plan(engine.clone()),
+        }
+    }
+}
+
+/// One partition, built and not yet written.
+#[derive(Debug, Default)]
+pub struct Built {
+    pub batches: Vec<arrow_array::RecordBatch>,
+    pub bad: Vec<Quarantined>,
+    /// Events kept.
+    pub rows: usize,
+    pub duplicates: usize,
+    /// Lines read that were events or refused (erased and blank lines not counted).
+    pub events_in: usize,
+    pub erased: usize,
+}
+
+/// Runs the hand-written compaction over the whole lake.
 pub async fn compact(lake: &Lake) -> Result<CompactReport, CompactError> {
+    compact_using(lake, &Compactor::Native).await
+}
+
+/// Runs compaction over the whole lake, building changed partitions with `how`.
+pub async fn compact_using(lake: &Lake, how: &Compactor) -> Result<CompactReport, CompactError> {
     let started = Instant::now();
     let mut report = CompactReport::default();
     let mut partitions: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
@@ -113,6 +164,14 @@ pub async fn compact(lake: &Lake) -> Result<CompactReport, CompactError> {
     let erasures = crate::privacy::erase::erasure_list(lake)
         .await
         .map_err(|e| CompactError::Erasures(e.to_string()))?;
+    let engine = match how {
+        Compactor::Native => None,
+        Compactor::Plan(url) => Some(
+            Engine::connect(lake, url)
+                .await
+                .map_err(|e| CompactError::Plan(e.to_string()))?,
+        ),
+    };
     let bar = progress::bar(partitions.len() as u64, "compacting partitions");
     for (dt, sources) in partitions {
         bar.inc(1);
@@ -126,38 +185,40 @@ pub async fn compact(lake: &Lake) -> Result<CompactReport, CompactError> {
         }
         let phase = Instant::now();
         let keys: Vec<String> = sources.iter().map(|(k, _)| k.clone()).collect();
-        let mut bodies = read_all(lake, &keys).await?;
-        if !erasures.is_empty() {
-            for b in &mut bodies {
-                if let Some((kept, n)) = erasures.suppress(&String::from_utf8_lossy(b)) {
-                    *b = bytes::Bytes::from(kept);
-                    report.erased += n;
+        let planned = match &engine {
+            None => None,
+            Some(engine) => match compact_plan::build(engine, lake, &dt, &erasures).await {
+                Ok(b) => Some(b),
+                // e.g. a control byte in a broken line that the plan's line reader refuses
+                Err(e) => {
+                    tracing::warn!(dt, error = %e, "the compaction plan failed; building the partition here");
+                    None
                 }
-            }
-        }
-        report.raw_files_read += bodies.len();
-        let (pieces, bad) = parse(&keys, &bodies);
-        drop(bodies);
-        let parsed: usize = pieces.iter().map(Vec::len).sum();
-        let n_in = parsed + bad.len();
-        let order = dedup_order(&pieces);
-        let rows = order.len();
-        let duplicates = parsed - rows;
+            },
+        };
+        report.partitions_by_plan += usize::from(planned.is_some());
+        let built = match planned {
+            Some(b) => b,
+            None => build_native(lake, &keys, &erasures).await?,
+        };
+        report.raw_files_read += keys.len();
         crate::lake::quarantine::write(
             lake,
             &lake::quarantine_key(&dt, "compact-unparseable"),
-            &bad,
+            &built.bad,
         )
         .await?;
-        let batches = to_batches(pieces, &order)?;
-        drop(order);
-        let file = parquet_io::encode(crate::lake::events_table::schema(), &batches, &out_key)?;
+        let file = parquet_io::encode(
+            crate::lake::events_table::schema(),
+            &built.batches,
+            &out_key,
+        )?;
         lake.put(&out_key, file).await?;
         let state = PartitionState {
             sources,
-            rows,
-            duplicates,
-            quarantined: bad.len(),
+            rows: built.rows,
+            duplicates: built.duplicates,
+            quarantined: built.bad.len(),
         };
         let state_json =
             serde_json::to_vec_pretty(&state).map_err(|source| CompactError::State {
@@ -168,21 +229,54 @@ pub async fn compact(lake: &Lake) -> Result<CompactReport, CompactError> {
         tracing::info!(
             dt,
             seconds = phase.elapsed().as_secs_f64(),
-            rows,
-            duplicates,
-            quarantined = bad.len(),
+            rows = built.rows,
+            duplicates = built.duplicates,
+            quarantined = built.bad.len(),
             "partition written"
         );
-        report.events_in += n_in;
-        report.events_out += rows;
-        report.duplicates_removed += duplicates;
-        report.quarantined += bad.len();
+        report.events_in += built.events_in;
+        report.events_out += built.rows;
+        report.duplicates_removed += built.duplicates;
+        report.quarantined += built.bad.len();
+        report.erased += built.erased;
         report.partitions_written += 1;
     }
     bar.finish_and_clear();
     report.products = compact_products(lake).await?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The hand-written path: parse on all cores, dedup by sorting small keys, build row groups.
+async fn build_native(
+    lake: &Lake,
+    keys: &[String],
+    erasures: &ErasureList,
+) -> Result<Built, CompactError> {
+    let mut bodies = read_all(lake, keys).await?;
+    let mut erased = 0;
+    if !erasures.is_empty() {
+        for b in &mut bodies {
+            if let Some((kept, n)) = erasures.suppress(&String::from_utf8_lossy(b)) {
+                *b = bytes::Bytes::from(kept);
+                erased += n;
+            }
+        }
+    }
+    let (pieces, bad) = parse(keys, &bodies);
+    drop(bodies);
+    let parsed: usize = pieces.iter().map(Vec::len).sum();
+    let order = dedup_order(&pieces);
+    let rows = order.len();
+    let batches = to_batches(pieces, &order)?;
+    Ok(Built {
+        batches,
+        rows,
+        duplicates: parsed - rows,
+        events_in: parsed + bad.len(),
+        erased,
+        bad,
+    })
 }
 
 /// Row-group batches of the events table in `order`, built on all cores a few row groups at a
@@ -607,6 +701,66 @@ mod tests {
                 .unwrap()
                 .len(),
             5
+        );
+    }
+
+    #[tokio::test]
+    async fn the_plan_builds_the_same_table_as_the_hand_written_path() {
+        let mut lakes = Vec::new();
+        for _ in 0..2 {
+            let lake = lake_with_raw().await;
+            let more = [
+                String::new(),
+                "{broken".to_owned(),
+                "   ".to_owned(),
+                json!({"event_id": "g1", "type": "view", "user_id": "gone", "session_id": "s",
+                       "timestamp": DAY1 + 8, "item_id": "i8"})
+                .to_string(),
+                line("e4", DAY1 + 2, 13, "i4"),
+                line("e4", DAY1 + 2, 13, "i4"),
+            ]
+            .join("\n");
+            lake.put("raw/events/dt=2026-09-22/c.ndjson", more)
+                .await
+                .unwrap();
+            let erased = json!([{"job_id": "j", "identities": ["gone"],
+                                 "erased_at": DAY1 + 1_000, "whole_shop": false}]);
+            lake.put(lake::GDPR_ERASED, erased.to_string())
+                .await
+                .unwrap();
+            lakes.push(lake);
+        }
+        let native = compact(&lakes[0]).await.unwrap();
+        let planned = compact_using(&lakes[1], &Compactor::Plan(EngineUrl::Local))
+            .await
+            .unwrap();
+        assert_eq!(planned.partitions_by_plan, 1);
+        let counts = |r: &CompactReport| {
+            (
+                r.events_in,
+                r.events_out,
+                r.duplicates_removed,
+                r.quarantined,
+                r.erased,
+            )
+        };
+        assert_eq!(counts(&native), (8, 4, 2, 2, 1));
+        assert_eq!(counts(&planned), counts(&native));
+        // The same rows in the same order, hence the same file, byte for byte.
+        let key = "tables/events/dt=2026-09-22/part-0.parquet";
+        assert_eq!(
+            lakes[1].get(key).await.unwrap(),
+            lakes[0].get(key).await.unwrap()
+        );
+        let q = lakes[1]
+            .get("raw/quarantine/dt=2026-09-22/compact-unparseable.ndjson")
+            .await
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&q)
+                .matches("unparseable_line")
+                .count(),
+            2
         );
     }
 

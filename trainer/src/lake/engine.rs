@@ -18,6 +18,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use url::Url;
 
@@ -78,6 +79,12 @@ impl std::fmt::Display for EngineUrl {
 /// The lake store's registration key ([`LAKE_URL`] parsed).
 pub fn lake_url() -> Result<Url, DataFusionError> {
     Url::parse(LAKE_URL).map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
+/// The functions of Vitrine's own that the lake's plans call; registered in every session that
+/// plans or runs them (here, the cluster's scheduler and executors).
+pub fn functions() -> Vec<Arc<ScalarUDF>> {
+    vec![crate::lake::event_udf::udf()]
 }
 
 /// The serve records' columns as the edge writes them (`shared::ingest::Serve`).
@@ -150,6 +157,9 @@ impl Engine {
             }
         };
         ctx.register_object_store(&lake_url()?, lake.store());
+        for f in functions() {
+            ctx.register_udf(f.as_ref().clone());
+        }
         let url = |prefix: &str| format!("{LAKE_URL}/{}/", lake.path(prefix.trim_end_matches('/')));
         let parquet = || {
             ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet")
@@ -183,18 +193,20 @@ impl Engine {
         Ok(Self { ctx, retries })
     }
 
-    /// Registers (or replaces) a table over the files under a lake key, schema inferred.
+    /// Registers (or replaces) a table over the files under a lake key; its schema is inferred
+    /// from the files unless given.
     pub async fn register(
         &self,
         name: &str,
         key: &str,
         lake: &Lake,
         options: ListingOptions,
+        schema: Option<SchemaRef>,
     ) -> Result<(), DataFusionError> {
         let url = format!("{LAKE_URL}/{}/", lake.path(key));
         self.ctx.deregister_table(name)?;
         self.ctx
-            .register_listing_table(name, url, options, None, None)
+            .register_listing_table(name, url, options, schema, None)
             .await
     }
 

@@ -2,7 +2,8 @@
 //!
 //! Owns the object store by URL ([`store`]), Parquet on object storage ([`parquet_io`]), the lake's
 //! tables and their readers ([`events_table`], [`products`], [`rows_table`]), quarantine
-//! ([`quarantine`]), compaction of raw NDJSON into the tables ([`compact`]), the importers that
+//! ([`quarantine`]), compaction of raw NDJSON into the tables ([`compact`], hand-written or as a
+//! DataFusion plan with the event check as a function: [`compact_plan`], [`event_udf`]), the importers that
 //! fill the raw zone ([`rees46`], the simulated shop in [`simulate`]), copying raw events from a
 //! running worker ([`pull`]), backups ([`backup`]) and SQL over the lake's tables through
 //! DataFusion ([`engine`]), which the BI tables and the search learning query.
@@ -13,8 +14,10 @@
 
 pub mod backup;
 pub mod compact;
+pub mod compact_plan;
 pub mod dead_letters;
 pub mod engine;
+pub mod event_udf;
 pub mod events_table;
 pub mod feed;
 pub mod models_store;

@@ -102,7 +102,8 @@ pub async fn run(
             .len();
         tracing::info!(erasures, "carried out pending erasure requests");
     }
-    let compact = compact::compact(lake).await?;
+    let compact =
+        compact::compact_using(lake, &compact::Compactor::for_engine(&p.run.engine)).await?;
     tracing::info!(
         partitions = compact.partitions_written,
         events = compact.events_out,
