@@ -6,7 +6,10 @@
 # (`trainer cluster …` on loopback, --concurrency 1 each: this machine has 2 cores). Checks that
 # every KPI table the cluster wrote equals the embedded engine's row for row (DuckDB), and samples the
 # executors' shuffle directories during the run (Ballista deletes a job's shuffle files once it
-# succeeds) for the peak shuffle bytes. Prints a Markdown table; record it in docs/benchmarks.md.
+# succeeds) for the peak shuffle bytes. Before that, compaction of the same raw files: the
+# hand-written path, the DataFusion plan on the embedded engine (`--plan`) and on each cluster,
+# each into a fresh lake, its events table compared with the hand-written one row for row.
+# Prints two Markdown tables; record them in docs/benchmarks.md.
 #   CLUSTER_DIR=/path REUSE=1 bash bench/cluster.sh   # keep the dir; reuse its compacted lake
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +24,7 @@ if [ -n "${CLUSTER_DIR:-}" ]; then
 else
   work=$(mktemp -d -p "$root/bench/out" cluster.XXXX)
 fi
-cargo build --release -p trainer --locked -q
+[ "${VITRINE_SKIP_BUILD:-0}" = 1 ] || cargo build --release -p trainer --locked -q
 trainer="${CARGO_TARGET_DIR:-$root/target}/release/trainer"
 python=python3; [ -x "$root/.venv/bin/python" ] && python="$root/.venv/bin/python"
 pids=()
@@ -53,6 +56,46 @@ run_kpis() { # name, lake dir, engine → "seconds kib"
 }
 gib() { echo "$1 / 1048576" | bc -l; }
 
+# Peak bytes in the executors' shuffle directories, sampled every 0.5 s while a job runs
+# (Ballista deletes a job's shuffle files after it succeeds).
+sample_shuffle() { # cluster size, name
+  ( peak=0; while :; do b=$( (du -sb "$work"/shuffle-"$1"-* 2>/dev/null || true) | awk '{s+=$1} END {print s+0}')
+      [ "$b" -gt "$peak" ] && peak=$b; echo "$peak" > "$work/shuffle-peak-$2"; sleep 0.5; done ) & sampler=$!
+}
+stop_sampling() { kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; }
+
+# Compaction: a fresh lake per run with the same raw files (hard links), timed end to end.
+fresh_raw() { rm -rf "$1"; mkdir -p "$1"; cp -al "$work/lake/raw" "$1/raw"; }
+run_compact() { # name, lake dir, args… → "seconds kib"
+  local name=$1 dir=$2; shift 2
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$trainer" compact --lake "file://$dir" "$@" > "$work/compact-$name.json" 2> "$work/compact-$name.log" || {
+    echo "compact on $name failed:" >&2; tail -20 "$work/compact-$name.log" >&2; return 1; }
+  cat "$work/time.txt"
+}
+same_events() { # lake dir → "yes (n rows)" | "NO: …"
+  "$python" tests/bi/table_rows.py "$work/c-native" --inputs yes --compare "$1" > "$1.compare.json"
+  python3 -c 'import json,sys
+r=json.load(open(sys.argv[1]))
+e=r.get("events",{})
+print("yes (%d rows)" % e["rows"] if e.get("differing") == 0 else "NO: %s" % r)' "$1.compare.json"
+}
+compact_row() { # label, seconds, kib, same, [shuffle bytes]
+  local shuffle=-
+  [ -n "${5:-}" ] && shuffle=$(printf '%.0f MB (%.1f B/event)' "$(echo "$5 / 1000000" | bc -l)" "$(echo "$5 / $rows" | bc -l)")
+  printf '| %s | %.1f s | %.0f | %.0f | %.2f | %.2f GiB | %s | %s |\n' "$1" "$2" "$(echo "$rows / $2" | bc -l)" \
+    "$(echo "$rows / $2 / 2" | bc -l)" "$(echo "$2 / $native_s" | bc -l)" "$(gib "$3")" "$shuffle" "$4" >> "$work/compact.md"
+}
+{
+  echo "| compaction of $rows events | wall | events/s | events/s per core (2 cores) | vs hand-written | trainer peak RSS | peak shuffle on disk | events table equal to hand-written |"
+  echo "|---|---|---|---|---|---|---|---|"
+} > "$work/compact.md"
+fresh_raw "$work/c-native"
+read -r native_s native_kib <<< "$(run_compact native "$work/c-native")"
+compact_row "hand-written (in the trainer)" "$native_s" "$native_kib" "-"
+fresh_raw "$work/c-plan"
+read -r s kib <<< "$(run_compact plan "$work/c-plan" --plan)"
+compact_row "DataFusion plan, embedded engine" "$s" "$kib" "$(same_events "$work/c-plan")"
+
 {
   echo "| engine | kpis wall | vs local | events/s | job process peak RSS | peak shuffle on disk | tables equal to local |"
   echo "|---|---|---|---|---|---|---|"
@@ -63,7 +106,7 @@ printf '| local (embedded DataFusion, 2 cores) | %.1f s | 1.00 | %.0f | %.2f GiB
   "$local_s" "$(echo "$rows / $local_s" | bc -l)" "$(gib "$local_kib")" >> "$work/table.md"
 
 for n in 1 2; do
-  cl="$work/lake-$n"; rm -rf "$cl"; cp -r "$work/lake" "$cl"; rm -rf "$cl/tables/kpi"
+  cl="$work/lake-$n"; fresh_raw "$cl"  # the cluster compacts it, then writes its KPI tables
   read -r sp _ _ <<< "$(ports)"
   "$trainer" cluster scheduler --lake "file://$cl" --bind "127.0.0.1:$sp" > "$work/scheduler-$n.log" 2>&1 & pids+=($!)
   wait_port "$sp"
@@ -77,11 +120,16 @@ for n in 1 2; do
   for _ in $(seq 1 100); do
     [ "$(grep -c 'Received register executor' "$work/scheduler-$n.log" || true)" -ge "$n" ] && break; sleep 0.1
   done
-  # peak shuffle bytes, sampled every 0.5 s while the job runs
-  ( peak=0; while :; do b=$( (du -sb "$work"/shuffle-"$n"-* 2>/dev/null || true) | awk '{s+=$1} END {print s+0}')
-      [ "$b" -gt "$peak" ] && peak=$b; echo "$peak" > "$work/shuffle-peak-$n"; sleep 0.5; done ) & sampler=$!
+  sample_shuffle "$n" compact-$n
+  read -r s kib <<< "$(run_compact "ballista-$n" "$cl" --engine "ballista://127.0.0.1:$sp")"
+  stop_sampling
+  compact_row "DataFusion plan, ballista, $n executor(s) × 1 task slot" "$s" "$kib" "$(same_events "$cl")" \
+    "$(cat "$work/shuffle-peak-compact-$n")"
+  # the finished jobs' shuffle files (Ballista removes them lazily) do not count for the next job
+  rm -rf "$work"/shuffle-"$n"-*/*
+  sample_shuffle "$n" "$n"
   out=$(run_kpis "ballista-$n" "$cl" "ballista://127.0.0.1:$sp")
-  kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+  stop_sampling
   read -r s kib <<< "$out"
   "$python" tests/bi/table_rows.py "$work/lake" --ignore run_at --compare "$cl" > "$work/compare-$n.json"
   same=$(python3 -c 'import json,sys
@@ -95,4 +143,6 @@ print("yes (%d tables, %d rows)" % (len(r), sum(v["rows"] or 0 for v in r.values
   cleanup
 done
 echo "lake: $rows events in tables/events (simulated: EVENTS=$events USERS=$users ITEMS=$items DAYS=$days unless REUSE=1)"
+cat "$work/compact.md"
+echo
 cat "$work/table.md"

@@ -127,6 +127,9 @@ fn nightly_run_on_a_ballista_cluster_writes_the_embedded_engines_tables_and_mode
     // The cluster compacted the raw events (the event check runs on the executors); the events
     // table equals the hand-written path's row for row (`same_tables`).
     compacted_by_the_plan(&on_cluster["compact"]);
+    // And counted the co-view pairs (the lists are the in-process ones: same model below).
+    assert_eq!(on_cluster["training"]["co_views_on_engine"], true);
+    assert_eq!(local["training"]["co_views_on_engine"], false);
     assert_eq!(on_cluster["kpis"]["days"], local["kpis"]["days"]);
     same_tables(
         &dir.path().join("local"),

@@ -14,6 +14,7 @@ use shared::artifact::{ItemRecord, NONE};
 use shared::{EventType, ModelData};
 
 use crate::lake::products::Product;
+use crate::model::co_view_plan::CoViews;
 use crate::model::covisit::{self, Groups};
 use crate::model::csr::Csr;
 use crate::model::embed;
@@ -275,7 +276,15 @@ pub fn build(
     version: &str,
     created_at: i64,
 ) -> Result<ModelData, TrainError> {
-    build_from(ix, until, products, p, version, created_at, None)
+    build_from(
+        ix,
+        until,
+        products,
+        p,
+        version,
+        created_at,
+        Prepared::default(),
+    )
 }
 
 /// Item vectors of an earlier model to start the embeddings from, and how many iterations then.
@@ -330,7 +339,17 @@ impl Warm {
     }
 }
 
-/// [`build`], with the embeddings warm-started from an earlier model's item vectors.
+/// What a caller prepared for [`build_from`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Prepared<'a> {
+    /// An earlier model's item vectors to warm-start the embeddings from.
+    pub warm: Option<&'a Warm>,
+    /// The co-view lists counted on the lake's engine (`co_view_plan`), for the same `until`;
+    /// counted here when absent.
+    pub co_views: Option<&'a CoViews>,
+}
+
+/// [`build`], with what the caller prepared.
 pub fn build_from(
     ix: &Interactions,
     until: Option<i64>,
@@ -338,8 +357,9 @@ pub fn build_from(
     p: &TrainValidParams,
     version: &str,
     created_at: i64,
-    warm: Option<&Warm>,
+    prepared: Prepared<'_>,
 ) -> Result<ModelData, TrainError> {
+    let warm = prepared.warm;
     let kept = |r: &usize| until.is_none_or(|u| ix.ts[*r] < u);
     let mut seen = vec![false; ix.items.len()];
     let mut t_ref = i64::MIN;
@@ -456,8 +476,12 @@ pub fn build_from(
         close_on_change(&mut keys.into_iter().map(|(s, _, r)| (s, r)));
     }
     let phase = std::time::Instant::now();
-    let co_view = covisit::cooccurrence(&sessions, p.session_window, n, p.neighbors);
+    let co_view = match prepared.co_views {
+        Some(c) => c.lists(&cat.ids, p.neighbors),
+        None => covisit::cooccurrence(&sessions, p.session_window, n, p.neighbors),
+    };
     tracing::info!(
+        on_engine = prepared.co_views.is_some(),
         sessions = sessions.len(),
         seconds = phase.elapsed().as_secs_f64(),
         "co-views counted"

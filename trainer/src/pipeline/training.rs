@@ -15,12 +15,13 @@ use crate::evaluation::holdout::{self, Evaluated, Ranker};
 use crate::evaluation::session_holdout;
 use crate::evaluation::vitrine_model;
 use crate::lake::compact;
-use crate::lake::engine::EngineUrl;
+use crate::lake::engine::{Engine, EngineUrl};
 use crate::lake::models_store::{self, ModelsStoreError};
 use crate::lake::store::Lake;
 use crate::model::artifact::{Artifact, ArtifactFileError};
+use crate::model::co_view_plan::{self, CoViews};
 use crate::model::interactions::Interactions;
-use crate::model::train::{self, TrainValidParams};
+use crate::model::train::{self, Prepared, TrainValidParams};
 
 /// Fewest test (and validation) shoppers for the holdout figures to count.
 pub const MIN_CASES: usize = 20;
@@ -122,7 +123,34 @@ pub struct RunOutput {
     pub evaluations_table: Option<String>,
     /// What embedding training reported (dimensions, cold-start fills, IVF recall/speed-up).
     pub factors: Value,
+    /// Whether the co-view pairs were counted on the engine (a cluster) rather than here.
+    pub co_views_on_engine: bool,
     pub seconds: f64,
+}
+
+/// The co-view lists counted on the engine, or `None` (counted in process) without one or when
+/// the plan failed.
+async fn co_views(
+    engine: Option<&Engine>,
+    until: Option<i64>,
+    p: &TrainValidParams,
+) -> Option<CoViews> {
+    let engine = engine?;
+    let phase = Instant::now();
+    match co_view_plan::count(engine, until, p.session_window, p.neighbors).await {
+        Ok(c) => {
+            tracing::info!(
+                pairs = c.len(),
+                seconds = phase.elapsed().as_secs_f64(),
+                "co-views counted on the engine"
+            );
+            Some(c)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "counting co-views on the engine failed; counting them here");
+            None
+        }
+    }
 }
 
 /// Trains, evaluates and writes nothing but `tables/model_evaluations`; the caller writes or
@@ -144,6 +172,18 @@ pub async fn run(
         "read the lake"
     );
     let split = holdout::split(&events, p, o.holdout_days, o.max_cases);
+    // On a cluster the co-view pairs are counted there, for the holdout model and the final one.
+    let engine = match &o.engine {
+        EngineUrl::Local => None,
+        EngineUrl::Ballista(_) => match Engine::connect(lake, &o.engine).await {
+            Ok(e) => Some(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "the engine is unreachable; co-views are counted here");
+                None
+            }
+        },
+    };
+    let mut co_views_on_engine = engine.is_some();
     let mut blend = Blend::default();
     let mut evaluation = Vec::new();
     let mut warm = None;
@@ -151,13 +191,19 @@ pub async fn run(
     let enough = split.test.len() >= MIN_CASES && split.validation.len() >= MIN_CASES;
     if enough {
         let phase = Instant::now();
-        let pre = train::build(
+        let counted = co_views(engine.as_ref(), Some(split.cutoff), p).await;
+        co_views_on_engine &= counted.is_some();
+        let pre = train::build_from(
             &events,
             Some(split.cutoff),
             &products,
             p,
             "holdout",
             o.now_ms,
+            Prepared {
+                warm: None,
+                co_views: counted.as_ref(),
+            },
         )?;
         if o.refit_iterations > 0 {
             warm = train::Warm::of(&pre, o.refit_iterations);
@@ -235,6 +281,8 @@ pub async fn run(
         );
     }
     let phase = Instant::now();
+    let counted = co_views(engine.as_ref(), None, p).await;
+    co_views_on_engine &= counted.is_some();
     let mut data = train::build_from(
         &events,
         None,
@@ -242,7 +290,10 @@ pub async fn run(
         p,
         "probe",
         o.now_ms,
-        warm.as_ref(),
+        Prepared {
+            warm: warm.as_ref(),
+            co_views: counted.as_ref(),
+        },
     )?;
     tracing::info!(seconds = phase.elapsed().as_secs_f64(), "final model built");
     let phase = Instant::now();
@@ -301,6 +352,7 @@ pub async fn run(
         blend,
         evaluation,
         sessions,
+        co_views_on_engine,
         evaluations_table,
         seconds: started.elapsed().as_secs_f64(),
     })
