@@ -8,8 +8,9 @@
 # executors' shuffle directories during the run (Ballista deletes a job's shuffle files once it
 # succeeds) for the peak shuffle bytes. Before that, compaction of the same raw files: the
 # hand-written path, the DataFusion plan on the embedded engine (`--plan`) and on each cluster,
-# each into a fresh lake, its events table compared with the hand-written one row for row.
-# Prints two Markdown tables; record them in docs/benchmarks.md.
+# each into a fresh lake, its events table compared with the hand-written one row for row. After
+# it, `trainer train` on each (co-view pairs counted on the cluster), with per-stage seconds.
+# Prints three Markdown tables; record them in docs/benchmarks.md.
 #   CLUSTER_DIR=/path REUSE=1 bash bench/cluster.sh   # keep the dir; reuse its compacted lake
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -96,6 +97,42 @@ fresh_raw "$work/c-plan"
 read -r s kib <<< "$(run_compact plan "$work/c-plan" --plan)"
 compact_row "DataFusion plan, embedded engine" "$s" "$kib" "$(same_events "$work/c-plan")"
 
+# Training: `trainer train` on the compacted lake with the embedded engine and on each cluster
+# (co-view pairs counted on the executors); per-stage seconds from the run's log.
+stages() { # log → "read holdout final coviews"
+  python3 - "$1" <<'PY'
+import re, sys
+t = {"read the lake": 0.0, "holdout model built": 0.0, "final model built": 0.0, "co-views": 0.0}
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"seconds=([0-9.]+)", line)
+    if not m:
+        continue
+    s = float(m.group(1))
+    if "co-views counted" in line:
+        t["co-views"] += s
+    for k in ("read the lake", "holdout model built", "final model built"):
+        if k in line:
+            t[k] += s
+print(" ".join("%.1f" % v for v in t.values()))
+PY
+}
+run_train() { # name, lake dir, engine → "seconds kib"
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$trainer" train --lake "file://$2" --models "file://$work/models-$1" --out "$work/model-$1.bin" --engine "$3" > "$work/train-$1.json" 2> "$work/train-$1.log" || {
+    echo "train on $1 failed:" >&2; tail -20 "$work/train-$1.log" >&2; return 1; }
+  cat "$work/time.txt"
+}
+train_row() { # label, name, seconds, kib
+  read -r rd ho fi cv <<< "$(stages "$work/train-$2.log")"
+  local on; on=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("co_views_on_engine"))' "$work/train-$2.json")
+  printf '| %s | %.1f s | %.2f GiB | %s s | %s s | %s s | %s s (on the engine: %s) |\n' "$1" "$3" "$(gib "$4")" "$rd" "$ho" "$fi" "$cv" "$on" >> "$work/train.md"
+}
+{
+  echo "| training (\`trainer train\`) | wall | trainer peak RSS | read the lake | holdout model | final model | co-view counting |"
+  echo "|---|---|---|---|---|---|---|"
+} > "$work/train.md"
+read -r s kib <<< "$(run_train local "$work/lake" local)"
+train_row "local (embedded DataFusion)" local "$s" "$kib"
+
 {
   echo "| engine | kpis wall | vs local | events/s | job process peak RSS | peak shuffle on disk | tables equal to local |"
   echo "|---|---|---|---|---|---|---|"
@@ -130,6 +167,8 @@ for n in 1 2; do
   sample_shuffle "$n" "$n"
   out=$(run_kpis "ballista-$n" "$cl" "ballista://127.0.0.1:$sp")
   stop_sampling
+  read -r s2 kib2 <<< "$(run_train "ballista-$n" "$cl" "ballista://127.0.0.1:$sp")"
+  train_row "ballista, $n executor(s) × 1 task slot" "ballista-$n" "$s2" "$kib2"
   read -r s kib <<< "$out"
   "$python" tests/bi/table_rows.py "$work/lake" --ignore run_at --compare "$cl" > "$work/compare-$n.json"
   same=$(python3 -c 'import json,sys
@@ -146,3 +185,5 @@ echo "lake: $rows events in tables/events (simulated: EVENTS=$events USERS=$user
 cat "$work/compact.md"
 echo
 cat "$work/table.md"
+echo
+cat "$work/train.md"

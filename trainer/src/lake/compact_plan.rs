@@ -6,8 +6,8 @@
 //! ([`crate::lake::compact`] owns the writing and the skipping of unchanged partitions).
 //!
 //! Differences from the hand-written path, none in the table's rows: among copies of one
-//! (shopper, event id) received at the same moment the plan keeps the smallest raw line (the
-//! hand-written path the first read); a quarantined line names its partition, not its file and
+//! (shopper, event id) received at the same moment the plan keeps the one whose line hashes
+//! lowest (the hand-written path the first read); a quarantined line names its partition, not its file and
 //! line number (a plan does not see which file a row came from).
 
 use std::sync::Arc;
@@ -69,19 +69,15 @@ fn sql(erasures: &str) -> String {
         .collect();
     // A refused line is its own group (identical refused lines count together); all events of
     // one (shopper, id) form one group, whose earliest received copy is kept.
-    let group = format!(
-        "PARTITION BY e['_kind'], e['_shopper'], e['event_id'], \
-         CASE WHEN e['_kind'] = '{BAD}' THEN line END"
-    );
+    let group = "PARTITION BY e['_kind'], e['_shopper'], e['event_id'], e['_raw']";
     format!(
-        "WITH parsed AS (SELECT {udf}(line, '{literal}') AS e, line FROM {TABLE}), \
-         ranked AS (SELECT e, line, \
-           row_number() OVER ({group} ORDER BY e['received_at'] ASC NULLS LAST, line) AS rn, \
+        "WITH parsed AS (SELECT {udf}(line, '{literal}') AS e FROM {TABLE}), \
+         ranked AS (SELECT e, \
+           row_number() OVER ({group} ORDER BY e['received_at'] ASC NULLS LAST, e['_tiebreak']) AS rn, \
            count(*) OVER ({group}) AS copies \
            FROM parsed WHERE e['_kind'] <> '{blank}') \
          SELECT {columns}, e['_kind'] AS _kind, e['_shopper'] AS _shopper, \
-           e['_error'] AS _error, CASE WHEN e['_kind'] = '{BAD}' THEN line END AS _raw, \
-           copies AS _copies \
+           e['_error'] AS _error, e['_raw'] AS _raw, copies AS _copies \
          FROM ranked WHERE rn = 1 \
          ORDER BY _kind, \"ts\", \"event_id\", _shopper",
         udf = event_udf::NAME,

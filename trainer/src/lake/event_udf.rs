@@ -6,11 +6,13 @@
 //! layout ([`crate::lake::events_table`], all nullable here), plus `_kind` — `event`, `bad`
 //! (not an event: `_error` says why), `erased` (names a person erased before the line's time:
 //! `shared::gdpr::ErasureList`, passed as JSON in the second argument) or `blank` — and
-//! `_shopper`, the dedup key's owner (`shared::Event::shopper`).
+//! `_shopper`, the dedup key's owner (`shared::Event::shopper`), `_raw` (a refused line as read,
+//! for the quarantine) and `_tiebreak` (the line's hash, which orders copies received at the same
+//! moment, so the plan need not carry every line through its shuffle).
 
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, StringArray, StructArray, UInt32Array};
+use arrow_array::{Array, ArrayRef, StringArray, StructArray, UInt32Array, UInt64Array};
 use arrow_schema::{DataType, Field, Fields};
 use datafusion::arrow::compute::{cast, take};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
@@ -51,6 +53,8 @@ pub fn fields() -> Fields {
     out.push(Field::new("_kind", DataType::Utf8, false));
     out.push(Field::new("_shopper", DataType::Utf8, true));
     out.push(Field::new("_error", DataType::Utf8, true));
+    out.push(Field::new("_raw", DataType::Utf8, true));
+    out.push(Field::new("_tiebreak", DataType::UInt64, false));
     Fields::from(out)
 }
 
@@ -107,6 +111,8 @@ fn check(lines: &StringArray, erasures: &ErasureList) -> Result<StructArray> {
     let mut kinds = Vec::with_capacity(n);
     let mut shoppers: Vec<Option<String>> = Vec::with_capacity(n);
     let mut errors: Vec<Option<String>> = Vec::with_capacity(n);
+    let mut raws: Vec<Option<&str>> = Vec::with_capacity(n);
+    let mut tiebreaks: Vec<u64> = Vec::with_capacity(n);
     for line in lines.iter() {
         let line = line.map(|l| l.strip_suffix('\r').unwrap_or(l));
         let (kind, shopper, error) = match line {
@@ -128,6 +134,8 @@ fn check(lines: &StringArray, erasures: &ErasureList) -> Result<StructArray> {
                 .transpose()
                 .map_err(|e| DataFusionError::Execution(e.to_string()))?,
         );
+        raws.push(if kind == BAD { line } else { None });
+        tiebreaks.push(line.map_or(0, shared::hash::fnv1a));
         kinds.push(kind);
         shoppers.push(shopper);
         errors.push(error);
@@ -142,6 +150,8 @@ fn check(lines: &StringArray, erasures: &ErasureList) -> Result<StructArray> {
     columns.push(Arc::new(StringArray::from(kinds)));
     columns.push(Arc::new(StringArray::from(shoppers)));
     columns.push(Arc::new(StringArray::from(errors)));
+    columns.push(Arc::new(StringArray::from(raws)));
+    columns.push(Arc::new(UInt64Array::from(tiebreaks)));
     Ok(StructArray::try_new(fields(), columns, None)?)
 }
 
@@ -198,6 +208,10 @@ mod tests {
             [Some("u1"), None, None, None, None, Some("a9")]
         );
         assert!(column(&s, "_error")[1].is_some_and(|e| !e.is_empty()));
+        assert_eq!(
+            column(&s, "_raw"),
+            [None, Some("{broken"), None, None, None, None]
+        );
     }
 
     #[test]
