@@ -104,6 +104,7 @@ stages() { # log → "read holdout final coviews"
 import re, sys
 t = {"read the lake": 0.0, "holdout model built": 0.0, "final model built": 0.0, "co-views": 0.0}
 for line in open(sys.argv[1], errors="replace"):
+    line = re.sub(r"\x1b\[[0-9;]*m", "", line)  # the log's colours
     m = re.search(r"seconds=([0-9.]+)", line)
     if not m:
         continue

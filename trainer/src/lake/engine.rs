@@ -84,7 +84,7 @@ pub fn lake_url() -> Result<Url, DataFusionError> {
 /// The functions of Vitrine's own that the lake's plans call; registered in every session that
 /// plans or runs them (here, the cluster's scheduler and executors).
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
-    vec![crate::lake::event_udf::udf()]
+    vec![crate::lake::event_udf::udf(), crate::lake::pairs_udf::udf()]
 }
 
 /// The serve records' columns as the edge writes them (`shared::ingest::Serve`).

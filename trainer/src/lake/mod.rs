@@ -6,7 +6,8 @@
 //! DataFusion plan with the event check as a function: [`compact_plan`], [`event_udf`]), the importers that
 //! fill the raw zone ([`rees46`], the simulated shop in [`simulate`]), copying raw events from a
 //! running worker ([`pull`]), backups ([`backup`]) and SQL over the lake's tables through
-//! DataFusion ([`engine`]), which the BI tables and the search learning query.
+//! DataFusion ([`engine`], with Vitrine's own functions [`event_udf`] and [`pairs_udf`]), which
+//! the BI tables, the search learning and the co-view counts query.
 //!
 //! Must not: train or score models, decide what a model is worth, or hold PII in the clear
 //! (identifiers arrive pseudonymised; the customer stage encrypts what it stores). Keys come from
@@ -21,6 +22,7 @@ pub mod event_udf;
 pub mod events_table;
 pub mod feed;
 pub mod models_store;
+pub mod pairs_udf;
 pub mod parquet_io;
 pub mod products;
 pub mod pull;

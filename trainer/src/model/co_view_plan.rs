@@ -3,7 +3,8 @@
 //! executors. The plan computes exactly what [`crate::model::covisit::cooccurrence`] computes on
 //! the sessions [`crate::model::train`] builds: a session's view, add-to-cart and
 //! recommendation-click items in time order, each item at its first position, pairs at most
-//! `window` positions apart counted both ways, scored `c_ij / max(1, sqrt(n_i · n_j))` in `f64`
+//! `window` positions apart counted both ways (one aggregation per session and
+//! [`crate::lake::pairs_udf`], no self-join), scored `c_ij / max(1, sqrt(n_i · n_j))` in `f64`
 //! then `f32`. It returns every pair ranked within `keep` by score (ties at the cut included),
 //! and [`CoViews::lists`] breaks ties by catalog index as the in-process path does, so both
 //! give the same lists.
@@ -22,27 +23,23 @@ pub struct CoViews {
 
 fn sql(until: Option<i64>, window: usize, keep: usize) -> String {
     let until = until.map_or(String::new(), |u| format!(" AND CAST(ts AS BIGINT) < {u}"));
-    let offsets: Vec<String> = (1..=window.max(1)).map(|d| format!("({d})")).collect();
+    // One aggregation gathers each session in time order; `vitrine_pairs` dedups it and emits
+    // its pairs plus one (item, NULL) row per item; one more aggregation counts both.
     format!(
-        "WITH r AS (SELECT session_id AS s, item_id AS i, \
-            row_number() OVER (PARTITION BY session_id ORDER BY ts, dt, event_id) AS pos \
-            FROM events WHERE event_type IN ('view', 'add_to_cart', 'rec_click') \
-            AND item_id IS NOT NULL{until}), \
-         f AS (SELECT s, i, min(pos) AS first FROM r GROUP BY s, i), \
-         g AS (SELECT s, i, row_number() OVER (PARTITION BY s ORDER BY first) AS p FROM f), \
-         n AS (SELECT i, count(*) AS n FROM g GROUP BY i), \
-         d AS (SELECT column1 AS d FROM (VALUES {offsets})), \
-         ahead AS (SELECT g.s, g.i, g.p + d.d AS q FROM g CROSS JOIN d), \
-         pairs AS (SELECT ahead.i AS a, g.i AS b FROM ahead JOIN g ON g.s = ahead.s AND g.p = ahead.q), \
-         c AS (SELECT a, b, count(*) AS c FROM \
-            (SELECT a, b FROM pairs UNION ALL SELECT b AS a, a AS b FROM pairs) GROUP BY a, b), \
+        "WITH s AS (SELECT array_agg(item_id ORDER BY ts, dt, event_id) AS items FROM events \
+            WHERE event_type IN ('view', 'add_to_cart', 'rec_click') \
+            AND item_id IS NOT NULL{until} GROUP BY session_id), \
+         p AS (SELECT unnest({pairs}(items, {window})) AS pr FROM s), \
+         c AS (SELECT pr['a'] AS a, pr['b'] AS b, count(*) AS c FROM p GROUP BY pr['a'], pr['b']), \
+         n AS (SELECT a AS i, c AS n FROM c WHERE b IS NULL), \
          scored AS (SELECT c.a, c.b, CAST(CAST(c.c AS DOUBLE) / \
             greatest(sqrt(CAST(na.n AS DOUBLE) * CAST(nb.n AS DOUBLE)), 1.0) AS FLOAT) AS score \
-            FROM c JOIN n na ON na.i = c.a JOIN n nb ON nb.i = c.b) \
+            FROM c JOIN n na ON na.i = c.a JOIN n nb ON nb.i = c.b WHERE c.b IS NOT NULL) \
          SELECT a, b, score FROM (SELECT a, b, score, \
             rank() OVER (PARTITION BY a ORDER BY score DESC) AS rk FROM scored) \
          WHERE rk <= {keep}",
-        offsets = offsets.join(", "),
+        pairs = crate::lake::pairs_udf::NAME,
+        window = window.max(1),
     )
 }
 
