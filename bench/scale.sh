@@ -6,6 +6,10 @@
 # compact + train + publish on a 2-core machine.
 #   EVENTS=10000000 USERS=100000 ITEMS=50000 bash bench/scale.sh   # a smaller run
 #   SCALE_DIR=/path REUSE_RAW=1 bash bench/scale.sh                 # keep the dir, skip simulate
+#   ENGINE=ballista://127.0.0.1:50050 bash bench/scale.sh           # lake jobs on a cluster
+# Then, unless NIGHTLY=0, the next night: one more simulated day (`simulate --from-date`),
+# compacted, trained against the published model (the holdout starts where it ended and its
+# item vectors start the holdout fit) and published; the goal is < 3 min.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -34,16 +38,33 @@ step() { # name, command...
 
 : > "$work/table.md"
 if [ "${REUSE_RAW:-0}" = 1 ] && [ -d "$work/lake/raw/events" ]; then
-  # Re-measure compact + train + publish on the same simulated raw events.
+  # Re-measure compact + train + publish on the same simulated raw events (without a night
+  # simulated by an earlier run).
   rm -rf "$work/lake/tables" "$work/models"
+  while [ "$(ls "$work/lake/raw/events" | wc -l)" -gt "$days" ]; do
+    newest=$(ls "$work/lake/raw/events" | sort | tail -1)
+    rm -rf "$work/lake/raw/events/$newest" "$work/lake/raw/serves/$newest"
+  done
 else
   step simulate "$trainer" simulate --lake "$lake" --events "$events" --users "$users" --items "$items" --days "$days"
 fi
-step compact "$trainer" compact --lake "$lake"
-step train "$trainer" train --lake "$lake" --models "$models" --out "$work/model.bin"
+engine=(--engine "${ENGINE:-local}")
+step compact "$trainer" compact --lake "$lake" "${engine[@]}"
+step train "$trainer" train --lake "$lake" --models "$models" --out "$work/model.bin" "${engine[@]}"
 step publish "$trainer" publish --artifact "$work/model.bin" --models "$models"
+if [ "${NIGHTLY:-1}" = 1 ]; then
+  # The day after the last simulated one, as a nightly run sees it.
+  last=$(ls "$work/lake/raw/events" | sed -n 's/^dt=//p' | sort | tail -1)
+  next=$(date -u -d "$last + 1 day" +%F)
+  rm -rf "$work/lake/raw/events/dt=$next" "$work/lake/raw/serves/dt=$next"
+  "$trainer" simulate --lake "$lake" --events $((events * (days + 1) / days)) --users "$users" \
+    --items "$items" --days $((days + 1)) --end-date "$next" --from-date "$next" > "$work/night-simulate.json"
+  step night-compact "$trainer" compact --lake "$lake" "${engine[@]}"
+  step night-train "$trainer" train --lake "$lake" --models "$models" --out "$work/night.bin" "${engine[@]}"
+  step night-publish "$trainer" publish --artifact "$work/night.bin" --models "$models"
+fi
 
-echo "Scale run: $events events, $users shoppers, $items products, $days days ($(nproc) cores)"
+echo "Scale run: $events events, $users shoppers, $items products, $days days ($(nproc) cores, engine ${ENGINE:-local})"
 echo
 echo "| step | wall time | peak RSS |"
 echo "|---|---|---|"
@@ -51,17 +72,27 @@ cat "$work/table.md"
 python3 - "$work" <<'PY'
 import json, sys, os
 w = sys.argv[1]
-total = 0.0
+total, night = 0.0, 0.0
 for line in open(os.path.join(w, "table.md")):
     name, secs = line.split("|")[1].strip(), float(line.split("|")[2].split()[0])
-    if name != "simulate":
+    if name.startswith("night-"):
+        night += secs
+    elif name != "simulate":
         total += secs
 print(f"\ncompact + train + publish: {total / 60:.1f} min")
-t = json.load(open(os.path.join(w, "train.json")))
-m = t["manifest"]
-print(f"artifact: {m['size'] / 1e6:.1f} MB ({m['size'] / max(1, m['counts']['items']):.0f} bytes/item), "
-      f"holdout: " + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in m['metrics'].items()
-                                 if k in ('ndcg@10', 'baseline_popularity_ndcg@10', 'baseline_item_knn_ndcg@10', 'test_shoppers')}))
-if isinstance(t.get("factors"), dict) and "ivf" in t["factors"]:
-    print("IVF: " + json.dumps(t["factors"]["ivf"]))
+if night:
+    print(f"the next night, compact + train + publish: {night / 60:.1f} min")
+keys = ('ndcg@10', 'baseline_popularity_ndcg@10', 'baseline_item_knn_ndcg@10', 'live_ndcg@10', 'test_shoppers',
+        'session_hr@20', 'session_mrr@20')
+for run in ("train", "night-train"):
+    path = os.path.join(w, f"{run}.json")
+    if not os.path.exists(path):
+        continue
+    t = json.load(open(path))
+    m = t["manifest"]
+    print(f"{run}: artifact {m['size'] / 1e6:.1f} MB ({m['size'] / max(1, m['counts']['items']):.0f} bytes/item), "
+          f"holdout started from: {t.get('holdout_started_from')}, holdout: "
+          + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in m['metrics'].items() if k in keys}))
+    if isinstance(t.get("factors"), dict) and "ivf" in t["factors"]:
+        print(f"{run} IVF: " + json.dumps(t["factors"]["ivf"]))
 PY

@@ -64,6 +64,10 @@ pub(crate) struct SimulateCmd {
     /// Last simulated day, YYYY-MM-DD (default: yesterday, UTC).
     #[arg(long)]
     end_date: Option<String>,
+    /// Write only the days from this one on, YYYY-MM-DD: the next night of a shop simulated
+    /// before with the same seed and sizes (`--days` one more, `--events` in proportion).
+    #[arg(long)]
+    from_date: Option<String>,
 }
 
 impl SimulateCmd {
@@ -76,8 +80,16 @@ impl SimulateCmd {
             days,
             seed,
             end_date,
+            from_date,
         } = self;
         let end_ms = SimParams::end_ms_of(end_date.as_deref(), now_ms())?;
+        let first_day_ms = match from_date.as_deref() {
+            None => None,
+            Some(d) => Some(
+                shared::time::parse_date(d)
+                    .ok_or_else(|| anyhow::anyhow!("--from-date `{d}` is not YYYY-MM-DD"))?,
+            ),
+        };
         let p = SimParams {
             events,
             users,
@@ -88,7 +100,7 @@ impl SimulateCmd {
         };
         report(
             "simulate",
-            &simulate::simulate(&open(&lake.lake)?, &p).await?,
+            &simulate::simulate_from(&open(&lake.lake)?, &p, first_day_ms).await?,
         )
     }
 }

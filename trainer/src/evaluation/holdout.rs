@@ -42,9 +42,30 @@ pub fn split(
     holdout_days: f64,
     max_cases: usize,
 ) -> Holdout {
-    let t_end = ix.t_end();
+    split_at(ix, p, nominal_cutoff(ix, holdout_days), max_cases)
+}
+
+/// `t_end − holdout_days`.
+pub fn nominal_cutoff(ix: &Interactions, holdout_days: f64) -> i64 {
     #[expect(clippy::cast_possible_truncation, reason = "days in ms fit i64")]
-    let cutoff = t_end - (holdout_days * DAY_MS as f64) as i64;
+    let cutoff = ix.t_end() - (holdout_days * DAY_MS as f64) as i64;
+    cutoff
+}
+
+/// The cutoff a night uses: just after the live model's last event when that is within a 24th
+/// of the holdout of the nominal cutoff (a nightly cadence), so the live model saw nothing of
+/// the holdout and can be compared and started from; the nominal cutoff otherwise.
+pub fn aligned_cutoff(nominal: i64, holdout_days: f64, t_end: i64, live_until: Option<i64>) -> i64 {
+    #[expect(clippy::cast_possible_truncation, reason = "days in ms fit i64")]
+    let slack = (holdout_days * DAY_MS as f64 / 24.0) as i64;
+    match live_until {
+        Some(t) if (t + 1 - nominal).abs() <= slack && t + 1 < t_end => t + 1,
+        _ => nominal,
+    }
+}
+
+/// Splits the interactions at `cutoff`, as [`split`].
+pub fn split_at(ix: &Interactions, p: &TrainValidParams, cutoff: i64, max_cases: usize) -> Holdout {
     let weighted = |r: usize| p.weight(ix.kind[r]) > 0.0;
     // 1. Shoppers active on both sides of the cutoff, by half, smallest hashes first.
     let mut before = vec![false; ix.shoppers()];
@@ -441,5 +462,27 @@ mod tests {
         assert_eq!(split(&ix, &p, 1.0, 5).test.len(), 5);
         // Same input, same split.
         assert_eq!(split(&ix, &p, 1.0, 1000), h);
+    }
+
+    #[test]
+    fn the_cutoff_moves_to_the_live_models_end_only_on_a_nightly_cadence() {
+        let (day, hour) = (DAY_MS, DAY_MS / 24);
+        let (t_end, nominal) = (10 * day, 9 * day);
+        // Trained until a little before or after the nominal cutoff: the holdout starts after it.
+        assert_eq!(
+            aligned_cutoff(nominal, 1.0, t_end, Some(nominal - 600)),
+            nominal - 599
+        );
+        assert_eq!(
+            aligned_cutoff(nominal, 1.0, t_end, Some(nominal + 600)),
+            nominal + 601
+        );
+        // Far from it, or never: the nominal cutoff.
+        assert_eq!(
+            aligned_cutoff(nominal, 1.0, t_end, Some(nominal - 2 * hour)),
+            nominal
+        );
+        assert_eq!(aligned_cutoff(nominal, 1.0, t_end, Some(t_end)), nominal);
+        assert_eq!(aligned_cutoff(nominal, 1.0, t_end, None), nominal);
     }
 }

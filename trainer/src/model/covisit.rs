@@ -1,7 +1,8 @@
 //! Item-to-item co-visitation: how often two items occur near each other in the same group
 //! (a session, one shopper's basket window), normalised `c_ij / sqrt(n_i · n_j)` where `n_i` is
-//! how many groups hold `i`. Groups are flat (items + offsets) and pairs are counted in shards
-//! of items, so 100M events count in bounded memory.
+//! how many groups hold `i`. Groups are flat (items + offsets); each item's neighbours are
+//! counted from an index of where it occurs, on all cores, so 100M events count in bounded memory
+//! without materialising the pairs.
 
 /// Groups of item indices, flat: group `g` is `items[offsets[g]..offsets[g + 1]]`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,9 +48,6 @@ impl Groups {
     }
 }
 
-/// Most pair entries held at once (8 bytes each): 64M ≈ 512 MB.
-const SHARD_PAIRS: usize = 64 << 20;
-
 /// Each item once per group, at its first position.
 fn dedup(groups: &Groups, n_items: usize) -> Groups {
     let mut marker = vec![usize::MAX; n_items];
@@ -68,8 +66,95 @@ fn dedup(groups: &Groups, n_items: usize) -> Groups {
     out
 }
 
+/// Where each item occurs: `at[first[i]..first[i + 1]]` are the flat positions of item `i`, and
+/// `group[p]` is the group of flat position `p`.
+struct Occurrences {
+    first: Vec<usize>,
+    at: Vec<u32>,
+    group: Vec<u32>,
+}
+
+impl Occurrences {
+    fn of(groups: &Groups, n_items: usize) -> Self {
+        let mut first = vec![0usize; n_items + 1];
+        for &i in &groups.items {
+            first[i as usize + 1] += 1;
+        }
+        for i in 0..n_items {
+            first[i + 1] += first[i];
+        }
+        let mut next = first.clone();
+        let mut at = vec![0u32; groups.items.len()];
+        let mut group = vec![0u32; groups.items.len()];
+        for (g, w) in groups.offsets.windows(2).enumerate() {
+            for p in w[0]..w[1] {
+                let i = groups.items[p] as usize;
+                at[next[i]] = u32::try_from(p).unwrap_or(u32::MAX);
+                next[i] += 1;
+                group[p] = u32::try_from(g).unwrap_or(u32::MAX);
+            }
+        }
+        Self { first, at, group }
+    }
+
+    fn count(&self, i: usize) -> u32 {
+        u32::try_from(self.first[i + 1] - self.first[i]).unwrap_or(u32::MAX)
+    }
+}
+
+/// One thread's counters: a dense count per item and the items touched since the last reset.
+struct Counter {
+    count: Vec<u32>,
+    touched: Vec<u32>,
+}
+
+/// Item `a`'s list: every item within `window` positions of an occurrence of `a`, counted once
+/// per occurrence, scored `c / max(1, sqrt(n_a · n_b))`, best `keep` first (ties by index).
+fn row(
+    a: usize,
+    groups: &Groups,
+    occ: &Occurrences,
+    window: usize,
+    keep: usize,
+    c: &mut Counter,
+) -> Vec<(u32, f32)> {
+    for &p in &occ.at[occ.first[a]..occ.first[a + 1]] {
+        let p = p as usize;
+        let g = occ.group[p] as usize;
+        let (lo, hi) = (groups.offsets[g], groups.offsets[g + 1]);
+        let near = p.saturating_sub(window).max(lo)..(p + window + 1).min(hi);
+        for q in near.filter(|&q| q != p) {
+            let b = groups.items[q];
+            if c.count[b as usize] == 0 {
+                c.touched.push(b);
+            }
+            c.count[b as usize] += 1;
+        }
+    }
+    let n_a = f64::from(occ.count(a));
+    let mut out: Vec<(u32, f32)> = c
+        .touched
+        .drain(..)
+        .map(|b| {
+            let run = std::mem::take(&mut c.count[b as usize]);
+            let norm = (n_a * f64::from(occ.count(b as usize))).sqrt().max(1.0);
+            #[expect(clippy::cast_possible_truncation, reason = "scores are f32")]
+            (b, (f64::from(run) / norm) as f32)
+        })
+        .collect();
+    let best = |x: &(u32, f32), y: &(u32, f32)| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0));
+    if out.len() > keep && keep > 0 {
+        out.select_nth_unstable_by(keep - 1, best);
+    }
+    out.truncate(keep);
+    out.sort_by(best);
+    out
+}
+
 /// Co-visitation lists: per item, the `keep` best neighbours (best first, ties by index) among
-/// items at most `window` positions later in a group.
+/// items at most `window` positions before or after it in a group. Each item counts from an
+/// index of where it occurs, so items are independent: they are split across the cores, and
+/// memory is the index (8 bytes per occurrence) plus one dense counter per core.
 pub fn cooccurrence(
     groups: &Groups,
     window: usize,
@@ -77,54 +162,41 @@ pub fn cooccurrence(
     keep: usize,
 ) -> Vec<Vec<(u32, f32)>> {
     let groups = dedup(groups, n_items);
-    let mut occurrences = vec![0u32; n_items];
-    for &i in &groups.items {
-        occurrences[i as usize] += 1;
-    }
-    let pairs_of = |len: usize| -> usize { (0..len).map(|p| window.min(len - 1 - p)).sum() };
-    let total: usize = groups.iter().map(|g| 2 * pairs_of(g.len())).sum();
-    let shards = total.div_ceil(SHARD_PAIRS).max(1);
+    let occ = Occurrences::of(&groups, n_items);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(n_items.max(1));
     let mut rows: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_items];
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    for shard in 0..shards {
-        pairs.clear();
-        let mine = |i: u32| i as usize % shards == shard;
-        for g in groups.iter() {
-            for (p, &a) in g.iter().enumerate() {
-                for &b in g.iter().skip(p + 1).take(window) {
-                    if mine(a) {
-                        pairs.push((a, b));
+    // Items interleaved across threads in blocks, so popular (low-index) items spread out.
+    const BLOCK: usize = 256;
+    let (groups, occ) = (&groups, &occ);
+    let computed: Vec<Vec<(usize, Vec<(u32, f32)>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut c = Counter {
+                        count: vec![0; n_items],
+                        touched: Vec::new(),
+                    };
+                    let mut out = Vec::new();
+                    for block in (t * BLOCK..n_items).step_by(threads * BLOCK) {
+                        for a in block..(block + BLOCK).min(n_items) {
+                            if occ.count(a) > 0 {
+                                out.push((a, row(a, groups, occ, window, keep, &mut c)));
+                            }
+                        }
                     }
-                    if mine(b) {
-                        pairs.push((b, a));
-                    }
-                }
-            }
-        }
-        pairs.sort_unstable();
-        let mut at = 0;
-        while at < pairs.len() {
-            let a = pairs[at].0;
-            let mut row: Vec<(u32, f32)> = Vec::new();
-            while at < pairs.len() && pairs[at].0 == a {
-                let b = pairs[at].1;
-                let run = pairs[at..].iter().take_while(|&&q| q == (a, b)).count();
-                at += run;
-                let norm = (f64::from(occurrences[a as usize])
-                    * f64::from(occurrences[b as usize]))
-                .sqrt()
-                .max(1.0);
-                #[expect(
-                    clippy::cast_possible_truncation,
-                    clippy::cast_precision_loss,
-                    reason = "scores are f32"
-                )]
-                row.push((b, (run as f64 / norm) as f32));
-            }
-            row.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-            row.truncate(keep);
-            rows[a as usize] = row;
-        }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    for (a, r) in computed.into_iter().flatten() {
+        rows[a] = r;
     }
     rows
 }
@@ -154,5 +226,64 @@ mod tests {
         g.close();
         assert_eq!(g.len(), 1);
         assert_eq!(g.iter().next(), Some(&[5][..]));
+    }
+
+    /// The definition, by brute force: every pair of distinct items at most `window` apart in a
+    /// deduplicated group, counted once per group.
+    fn reference(
+        groups: &[Vec<u32>],
+        window: usize,
+        n: usize,
+        keep: usize,
+    ) -> Vec<Vec<(u32, f32)>> {
+        let mut pairs = std::collections::HashMap::new();
+        let mut occurrences = vec![0u32; n];
+        for g in groups {
+            let mut seen = std::collections::HashSet::new();
+            let g: Vec<u32> = g.iter().copied().filter(|i| seen.insert(*i)).collect();
+            for (p, &a) in g.iter().enumerate() {
+                occurrences[a as usize] += 1;
+                for &b in g.iter().skip(p + 1).take(window) {
+                    *pairs.entry((a, b)).or_insert(0u32) += 1;
+                    *pairs.entry((b, a)).or_insert(0u32) += 1;
+                }
+            }
+        }
+        let mut rows = vec![Vec::new(); n];
+        for ((a, b), c) in pairs {
+            let norm = (f64::from(occurrences[a as usize]) * f64::from(occurrences[b as usize]))
+                .sqrt()
+                .max(1.0);
+            rows[a as usize].push((b, (f64::from(c) / norm) as f32));
+        }
+        for r in &mut rows {
+            r.sort_by(|x: &(u32, f32), y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+            r.truncate(keep);
+        }
+        rows
+    }
+
+    #[test]
+    fn equals_the_brute_force_definition_on_random_groups() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let n = 700;
+        let groups: Vec<Vec<u32>> = (0..3000)
+            .map(|_| {
+                let len = rng.random_range(1..30);
+                // Skewed, so some items have long lists and ties at the cut.
+                (0..len)
+                    .map(|_| (rng.random_range(0..n) * rng.random_range(0..n) / n) as u32)
+                    .collect()
+            })
+            .collect();
+        let flat = Groups::from_vecs(&groups);
+        for (window, keep) in [(1, 5), (3, 20), (100, 50), (5, 0)] {
+            assert_eq!(
+                cooccurrence(&flat, window, n as usize, keep),
+                reference(&groups, window, n as usize, keep),
+                "window {window}, keep {keep}"
+            );
+        }
     }
 }

@@ -320,6 +320,21 @@ impl Warm {
         })
     }
 
+    /// The item vectors of a published model (the live one), so a night starts from where the
+    /// last one ended; `None` without embeddings.
+    pub fn of_model(model: &shared::Model, iterations: usize) -> Option<Self> {
+        let f = model.factors()?;
+        let n = u32::try_from(model.n_items()).ok()?;
+        Some(Self {
+            index: (0..n)
+                .map(|i| (model.item_id(i).to_owned(), i as usize))
+                .collect(),
+            rows: (0..n).flat_map(|i| f.item_vector(i)).collect(),
+            k: f.k(),
+            iterations: iterations.max(1),
+        })
+    }
+
     /// Start matrix for a catalog: known items keep their vector, new ones start random.
     fn start(&self, records: &[ItemRecord], ip: &IalsValidParams) -> Option<ndarray::Array2<f32>> {
         if self.k != ip.factors {

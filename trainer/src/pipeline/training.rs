@@ -125,6 +125,8 @@ pub struct RunOutput {
     pub factors: Value,
     /// Whether the co-view pairs were counted on the engine (a cluster) rather than here.
     pub co_views_on_engine: bool,
+    /// The live model whose item vectors the holdout model started from (a nightly run), if any.
+    pub holdout_started_from: Option<String>,
     pub seconds: f64,
 }
 
@@ -171,7 +173,18 @@ pub async fn run(
         seconds = started.elapsed().as_secs_f64(),
         "read the lake"
     );
-    let split = holdout::split(&events, p, o.holdout_days, o.max_cases);
+    // A nightly run holds out from where the live model's data ends, so the live model is
+    // compared on the holdout and the holdout model starts from its item vectors.
+    let live_manifest = match models {
+        Some(m) => models_store::live(m).await?,
+        None => None,
+    };
+    let live_until = live_manifest
+        .as_ref()
+        .and_then(|m| m.counts.get("trained_until").and_then(Value::as_i64));
+    let nominal = holdout::nominal_cutoff(&events, o.holdout_days);
+    let cutoff = holdout::aligned_cutoff(nominal, o.holdout_days, events.t_end(), live_until);
+    let split = holdout::split_at(&events, p, cutoff, o.max_cases);
     // On a cluster the co-view pairs are counted there, for the holdout model and the final one.
     let engine = match &o.engine {
         EngineUrl::Local => None,
@@ -188,8 +201,17 @@ pub async fn run(
     let mut evaluation = Vec::new();
     let mut warm = None;
     let mut sessions = Vec::new();
+    let mut holdout_started_from = None;
     let enough = split.test.len() >= MIN_CASES && split.validation.len() >= MIN_CASES;
     if enough {
+        let live = live_model(models, live_manifest, split.cutoff).await?;
+        let from_live = live
+            .as_ref()
+            .filter(|_| o.refit_iterations > 0)
+            .and_then(|l| train::Warm::of_model(l, o.refit_iterations));
+        if from_live.is_some() {
+            holdout_started_from = live.as_ref().map(|l| l.version().to_owned());
+        }
         let phase = Instant::now();
         let counted = co_views(engine.as_ref(), Some(split.cutoff), p).await;
         co_views_on_engine &= counted.is_some();
@@ -201,10 +223,11 @@ pub async fn run(
             "holdout",
             o.now_ms,
             Prepared {
-                warm: None,
+                warm: from_live.as_ref(),
                 co_views: counted.as_ref(),
             },
         )?;
+        drop(from_live);
         if o.refit_iterations > 0 {
             warm = train::Warm::of(&pre, o.refit_iterations);
         }
@@ -240,7 +263,6 @@ pub async fn run(
                 metrics,
             });
         }
-        let live = live_model(models, split.cutoff).await?;
         if let Some(live) = &live {
             let metrics = holdout::evaluate(live, &split.test, Ranker::Personal(Blend::of(live)));
             evaluation.push(Evaluated {
@@ -353,6 +375,7 @@ pub async fn run(
         evaluation,
         sessions,
         co_views_on_engine,
+        holdout_started_from,
         evaluations_table,
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -360,11 +383,12 @@ pub async fn run(
 
 /// The live model, if there is one and it was trained only on data before `cutoff` (so scoring it
 /// on the holdout is fair).
-async fn live_model(models: Option<&Lake>, cutoff: i64) -> Result<Option<Model>, RunError> {
-    let Some(models) = models else {
-        return Ok(None);
-    };
-    let Some(m) = models_store::live(models).await? else {
+async fn live_model(
+    models: Option<&Lake>,
+    manifest: Option<Manifest>,
+    cutoff: i64,
+) -> Result<Option<Model>, RunError> {
+    let (Some(models), Some(m)) = (models, manifest) else {
         return Ok(None);
     };
     let trained_until = m.counts.get("trained_until").and_then(Value::as_i64);
@@ -474,6 +498,9 @@ mod tests {
         let r2 = run(&lake, Some(&models), &p, &o2).await.unwrap();
         assert_eq!(r2.evaluation.last().unwrap().model, "live:t0");
         assert_eq!(r2.manifest.metrics["live_version"], "t0");
+        // ...and the holdout model starts from its item vectors (a first run has none to use).
+        assert_eq!(r.holdout_started_from, None);
+        assert_eq!(r2.holdout_started_from.as_deref(), Some("t0"));
         // ...one that saw the holdout days is left out rather than flattered.
         crate::publish::publish(&models, &r.artifact).await.unwrap();
         let o3 = RunValidParams {
@@ -482,5 +509,6 @@ mod tests {
         };
         let r3 = run(&lake, Some(&models), &p, &o3).await.unwrap();
         assert!(r3.evaluation.iter().all(|e| !e.model.starts_with("live:")));
+        assert_eq!(r3.holdout_started_from, None, "nor started from");
     }
 }

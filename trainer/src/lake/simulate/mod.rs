@@ -266,6 +266,18 @@ pub fn catalog(p: &SimParams) -> Vec<Product> {
 /// Generates the shop into the lake: products to `raw/products/simulated.ndjson`, events to
 /// `raw/events/dt=…/sim-<seed>-<part>.ndjson`.
 pub async fn simulate(lake: &Lake, p: &SimParams) -> Result<SimReport, SimError> {
+    simulate_from(lake, p, None).await
+}
+
+/// [`simulate`], writing only the days from `first_day_ms` (midnight UTC) on: the next night of
+/// a shop simulated before with the same seed, sizes and one day fewer. Event ids and the
+/// catalog are those of the full run; the skipped days are not generated, so repeat purchases
+/// of consumables start afresh.
+pub async fn simulate_from(
+    lake: &Lake,
+    p: &SimParams,
+    first_day_ms: Option<i64>,
+) -> Result<SimReport, SimError> {
     p.check()?;
     let started = std::time::Instant::now();
     let start_ms = p.end_ms - p.days as i64 * DAY_MS;
@@ -285,10 +297,15 @@ pub async fn simulate(lake: &Lake, p: &SimParams) -> Result<SimReport, SimError>
 
     let mut consumables: HashMap<usize, usize> = HashMap::new();
     let mut counter = 0usize;
+    let mut written = 0usize;
     let bar = crate::progress::bar(p.events as u64, "simulating events");
     for day in 0..p.days {
         let day_start = start_ms + day as i64 * DAY_MS;
         let target = (p.events * (day + 1)) / p.days;
+        if first_day_ms.is_some_and(|first| day_start < first) {
+            counter = target;
+            continue;
+        }
         let mut day_rng = StdRng::seed_from_u64(
             p.seed
                 .wrapping_add(1 + day as u64)
@@ -325,6 +342,7 @@ pub async fn simulate(lake: &Lake, p: &SimParams) -> Result<SimReport, SimError>
                     .or_default() += 1;
                 out.push(&e).await?;
                 counter += 1;
+                written += 1;
             }
         }
         out.flush().await?;
@@ -332,9 +350,13 @@ pub async fn simulate(lake: &Lake, p: &SimParams) -> Result<SimReport, SimError>
         bar.set_position(counter as u64);
     }
     bar.finish_and_clear();
-    report.searches = searches::write(lake, p, &shop.products, &shop.by_category).await?;
-    report.files += 2 * p.days;
-    report.events = counter + report.searches.clicks;
+    report.searches =
+        searches::write(lake, p, &shop.products, &shop.by_category, first_day_ms).await?;
+    let written_days = (0..p.days)
+        .filter(|&d| first_day_ms.is_none_or(|first| start_ms + d as i64 * DAY_MS >= first))
+        .count();
+    report.files += 2 * written_days;
+    report.events = written + report.searches.clicks;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -648,5 +670,43 @@ mod tests {
         p.items = 100;
         p.days = 0;
         assert!(p.check().is_err());
+    }
+
+    #[tokio::test]
+    async fn the_next_night_writes_only_its_day_with_the_full_runs_ids_and_catalog() {
+        let full = params(3000, 5);
+        let (all, _) = run(&full).await;
+        let night = SimParams {
+            events: 3000,
+            ..full.clone()
+        };
+        let last_day = full.end_ms - DAY_MS;
+        let lake = Lake::open("memory://").unwrap();
+        let r = simulate_from(&lake, &night, Some(last_day)).await.unwrap();
+        let got = all_events(&lake).await;
+        assert_eq!(got.len(), r.events);
+        assert!(r.events > 0 && got.iter().all(|e| e.timestamp >= last_day));
+        let want: Vec<Event> = all_events(&all)
+            .await
+            .into_iter()
+            .filter(|e| e.timestamp >= last_day)
+            .collect();
+        let ids = |v: &[Event]| {
+            let mut ids: Vec<String> = v.iter().map(|e| e.event_id.clone()).collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(
+            ids(&got),
+            ids(&want),
+            "the same event ids as the full run's last day"
+        );
+        let products =
+            |l: Lake| async move { l.get(&lake::raw_products_key("simulated")).await.unwrap() };
+        assert_eq!(
+            products(lake).await,
+            products(all).await,
+            "the same catalog"
+        );
     }
 }

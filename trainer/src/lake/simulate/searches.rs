@@ -62,6 +62,7 @@ pub async fn write(
     p: &SimParams,
     products: &[Product],
     by_category: &[Vec<usize>],
+    first_day_ms: Option<i64>,
 ) -> Result<SearchLog, StoreError> {
     let mut rng = StdRng::seed_from_u64(p.seed ^ 0x005E_A2C4);
     let start_ms = p.end_ms - p.days as i64 * DAY_MS;
@@ -74,6 +75,9 @@ pub async fn write(
     for day in 0..p.days {
         let day_start = start_ms + day as i64 * DAY_MS;
         let dt = shared::time::date_of(day_start);
+        // A skipped day is still drawn, so the days written are those of the full run.
+        let skipped = first_day_ms.is_some_and(|first| day_start < first);
+        let before = log.clone();
         let (mut serves, mut events) = (String::new(), String::new());
         for n in 0..per_day {
             let items = categories[rng.random_range(0..categories.len())];
@@ -139,6 +143,10 @@ pub async fn write(
                 }
                 log.clicks += 1;
             }
+        }
+        if skipped {
+            log = before;
+            continue;
         }
         let batch = format!("sim-{}-search", p.seed);
         lake.put(&lake::raw_serves_key(&dt, &batch), serves).await?;
