@@ -24,7 +24,7 @@ pub const MAX_KNN_SESSIONS: usize = 500_000;
 /// Sessions on both sides of the cutoff, as item ids in click order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionSplit {
-    /// Before the cutoff, in the order they began.
+    /// Before the cutoff, in the order they began (the most recent [`MAX_KNN_SESSIONS`]).
     pub before: Vec<Vec<String>>,
     /// Begun at or after it.
     pub after: Vec<Vec<String>>,
@@ -43,37 +43,49 @@ pub struct SessionFigures {
 
 /// Groups the clicks (views, cart adds, recommendation clicks: what the session model learns
 /// from and the edge ranks from) into sessions by session id, in time order, and splits them at
-/// `cutoff` by when they began; the sessions before keep only their clicks before the cutoff.
+/// `cutoff` by when they began; the sessions before keep only their clicks before the cutoff,
+/// and only the [`MAX_KNN_SESSIONS`] most recent of them are kept (all session-kNN is fitted
+/// on), so ids are copied out for a bounded number of sessions whatever the lake's size.
 pub fn split(ix: &Interactions, cutoff: i64) -> SessionSplit {
-    let mut rows: Vec<usize> = (0..ix.len())
+    let mut rows: Vec<u32> = (0..ix.len())
         .filter(|&r| {
             matches!(
                 ix.kind[r],
                 EventType::View | EventType::AddToCart | EventType::RecClick
             )
         })
+        .filter_map(|r| u32::try_from(r).ok())
         .collect();
-    rows.sort_unstable_by_key(|&r| (ix.session[r], ix.ts[r], r));
-    let mut sessions: Vec<(i64, Vec<String>)> = Vec::new();
-    for group in rows.chunk_by(|&a, &b| ix.session[a] == ix.session[b]) {
-        let began = ix.ts[group[0]];
-        let items = group
-            .iter()
-            .filter(|&&r| began >= cutoff || ix.ts[r] < cutoff)
-            .map(|&r| ix.item_id(ix.item[r]).to_owned())
-            .collect();
-        sessions.push((began, items));
+    let key = |r: u32| (ix.session[r as usize], ix.ts[r as usize], r);
+    rows.sort_unstable_by_key(|&r| key(r));
+    // (began, first row, end row) per session, in `rows`.
+    let mut sessions: Vec<(i64, usize, usize)> = Vec::new();
+    let mut start = 0;
+    for group in rows.chunk_by(|&a, &b| ix.session[a as usize] == ix.session[b as usize]) {
+        sessions.push((ix.ts[group[0] as usize], start, start + group.len()));
+        start += group.len();
     }
     sessions.sort_by_key(|s| s.0);
-    let mut out = SessionSplit::default();
-    for (began, items) in sessions {
-        if began < cutoff {
-            out.before.push(items);
-        } else if items.len() >= 2 {
-            out.after.push(items);
-        }
+    let before = sessions.partition_point(|s| s.0 < cutoff);
+    let ids = |&(began, from, to): &(i64, usize, usize)| -> Vec<String> {
+        rows[from..to]
+            .iter()
+            .map(|&r| r as usize)
+            .filter(|&r| began >= cutoff || ix.ts[r] < cutoff)
+            .map(|r| ix.item_id(ix.item[r]).to_owned())
+            .collect()
+    };
+    SessionSplit {
+        before: sessions[before.saturating_sub(MAX_KNN_SESSIONS)..before]
+            .iter()
+            .map(ids)
+            .collect(),
+        after: sessions[before..]
+            .iter()
+            .filter(|s| s.2 - s.1 >= 2)
+            .map(ids)
+            .collect(),
     }
-    out
 }
 
 fn indices(model: &Model, ids: &[String]) -> Vec<Option<u32>> {

@@ -42,10 +42,14 @@ pub fn item_embeddings(
     let model = fit_from(p, matrix, start);
     let k = p.factors;
     let mut rows: Vec<f32> = model.item_factors.iter().copied().collect();
-    let items_users = matrix.transpose();
-    let warm: Vec<bool> = (0..records.len())
-        .map(|i| !items_users.row(i).0.is_empty())
-        .collect();
+    let mut warm = vec![false; records.len()];
+    for r in 0..matrix.rows() {
+        for &c in matrix.row(r).0 {
+            if let Some(w) = warm.get_mut(c as usize) {
+                *w = true;
+            }
+        }
+    }
     let cold_filled = fill_cold(&mut rows, k, records, &warm);
     let users = model.user_factors.nrows();
     let step = users.div_ceil(USER_SAMPLE).max(1);

@@ -287,9 +287,11 @@ fn solve_side(
 ) {
     let k = p.factors;
     let g = gram(other.view(), p.regularization);
-    let other_flat: Vec<f32> = other
-        .as_slice()
-        .map_or_else(|| other.iter().copied().collect(), <[f32]>::to_vec);
+    // Borrowed when the matrix is contiguous (it always is here): no copy of the other side.
+    let other_flat: std::borrow::Cow<'_, [f32]> = other.as_slice().map_or_else(
+        || std::borrow::Cow::Owned(other.iter().copied().collect()),
+        std::borrow::Cow::Borrowed,
+    );
     let threads = if p.threads == 0 {
         std::thread::available_parallelism().map_or(1, usize::from)
     } else {
@@ -299,7 +301,7 @@ fn solve_side(
     let chunk = rows.div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
         for (ci, mut part) in target.axis_chunks_iter_mut(Axis(0), chunk).enumerate() {
-            let (g, other_flat) = (g.view(), &other_flat);
+            let (g, other_flat) = (g.view(), &*other_flat);
             s.spawn(move || {
                 let mut b = Block::new(k);
                 for (bi, mut block) in part.axis_chunks_iter_mut(Axis(0), BLOCK).enumerate() {

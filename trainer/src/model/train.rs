@@ -550,19 +550,28 @@ pub fn build_from(
                 },
                 ..ip.clone()
             };
-            let matrix = Csr::from_entries(ix.shoppers(), n, |push| {
+            // One matrix row per sampled shopper with a weighted interaction, in first-seen
+            // order: shoppers outside the sample cost no factor row.
+            let mut row_of = vec![u32::MAX; ix.shoppers()];
+            let mut trained_shoppers = 0u32;
+            for r in (0..ix.len()).filter(kept) {
+                let s = ix.shopper[r];
+                if p.weight(ix.kind[r]) > 0.0 && sampled(s) && row_of[s as usize] == u32::MAX {
+                    row_of[s as usize] = trained_shoppers;
+                    trained_shoppers += 1;
+                }
+            }
+            let matrix = Csr::from_entries(trained_shoppers as usize, n, |push| {
                 for r in (0..ix.len()).filter(kept) {
                     let kind = ix.kind[r];
-                    if p.weight(kind) > 0.0 && sampled(ix.shopper[r]) {
+                    let row = row_of[ix.shopper[r] as usize];
+                    if p.weight(kind) > 0.0 && row != u32::MAX {
                         let qty = u32::from(ix.quantity[r]);
-                        push(
-                            ix.shopper[r],
-                            remap[ix.item[r] as usize],
-                            p.weight_of(kind, qty),
-                        );
+                        push(row, remap[ix.item[r] as usize], p.weight_of(kind, qty));
                     }
                 }
             });
+            drop(row_of);
             let warm_started = start.is_some();
             let e = embed::item_embeddings(&matrix, ip, &cat.records, start);
             let matrix_nnz = matrix.nnz();
