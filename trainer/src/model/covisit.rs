@@ -87,11 +87,15 @@ impl Occurrences {
         let mut at = vec![0u32; groups.items.len()];
         let mut group = vec![0u32; groups.items.len()];
         for (g, w) in groups.offsets.windows(2).enumerate() {
-            for p in w[0]..w[1] {
-                let i = groups.items[p] as usize;
-                at[next[i]] = u32::try_from(p).unwrap_or(u32::MAX);
-                next[i] += 1;
-                group[p] = u32::try_from(g).unwrap_or(u32::MAX);
+            let g = u32::try_from(g).unwrap_or(u32::MAX);
+            for (p, (&i, slot)) in groups.items[w[0]..w[1]]
+                .iter()
+                .zip(&mut group[w[0]..w[1]])
+                .enumerate()
+            {
+                at[next[i as usize]] = u32::try_from(w[0] + p).unwrap_or(u32::MAX);
+                next[i as usize] += 1;
+                *slot = g;
             }
         }
         Self { first, at, group }
@@ -151,6 +155,9 @@ fn row(
     out
 }
 
+/// An item's index and its list.
+type Row = (usize, Vec<(u32, f32)>);
+
 /// Co-visitation lists: per item, the `keep` best neighbours (best first, ties by index) among
 /// items at most `window` positions before or after it in a group. Each item counts from an
 /// index of where it occurs, so items are independent: they are split across the cores, and
@@ -170,7 +177,7 @@ pub fn cooccurrence(
     // Items interleaved across threads in blocks, so popular (low-index) items spread out.
     const BLOCK: usize = 256;
     let (groups, occ) = (&groups, &occ);
-    let computed: Vec<Vec<(usize, Vec<(u32, f32)>)>> = std::thread::scope(|s| {
+    let computed: Vec<Vec<Row>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {
