@@ -126,7 +126,8 @@ fn row(
         let p = p as usize;
         let g = occ.group[p] as usize;
         let (lo, hi) = (groups.offsets[g], groups.offsets[g + 1]);
-        let near = p.saturating_sub(window).max(lo)..(p + window + 1).min(hi);
+        let near =
+            p.saturating_sub(window).max(lo)..p.saturating_add(window).saturating_add(1).min(hi);
         for q in near.filter(|&q| q != p) {
             let b = groups.items[q];
             if c.count[b as usize] == 0 {
@@ -285,7 +286,7 @@ mod tests {
             })
             .collect();
         let flat = Groups::from_vecs(&groups);
-        for (window, keep) in [(1, 5), (3, 20), (100, 50), (5, 0)] {
+        for (window, keep) in [(1, 5), (3, 20), (100, 50), (5, 0), (usize::MAX, 10)] {
             assert_eq!(
                 cooccurrence(&flat, window, n as usize, keep),
                 reference(&groups, window, n as usize, keep),
