@@ -209,9 +209,6 @@ pub async fn run(
             .as_ref()
             .filter(|_| o.refit_iterations > 0)
             .and_then(|l| train::Warm::of_model(l, o.refit_iterations));
-        if from_live.is_some() {
-            holdout_started_from = live.as_ref().map(|l| l.version().to_owned());
-        }
         let phase = Instant::now();
         let counted = co_views(engine.as_ref(), Some(split.cutoff), p).await;
         co_views_on_engine &= counted.is_some();
@@ -228,6 +225,11 @@ pub async fn run(
             },
         )?;
         drop(from_live);
+        // Started from it only when the vectors fitted (same dimensions).
+        let warm_started = pre.meta.get("factors").and_then(|f| f.get("warm_started"));
+        if warm_started == Some(&Value::Bool(true)) {
+            holdout_started_from = live.as_ref().map(|l| l.version().to_owned());
+        }
         if o.refit_iterations > 0 {
             warm = train::Warm::of(&pre, o.refit_iterations);
         }
