@@ -18,6 +18,7 @@ pub mod evaluation;
 pub mod http;
 pub mod lake;
 pub mod model;
+pub mod parallel;
 pub mod pipeline;
 pub mod privacy;
 pub mod progress;

@@ -73,10 +73,6 @@ pub struct Report {
     pub results: Vec<ModelResult>,
 }
 
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
 /// Evaluates `rank` (history → top-20 list) over every user with a target, on all cores.
 fn run_eval(
     train: &[Vec<u32>],
@@ -86,7 +82,7 @@ fn run_eval(
     rank: &(dyn Fn(&[u32]) -> Vec<u32> + Sync),
 ) -> Metrics {
     let users: Vec<usize> = (0..train.len()).filter(|&u| targets[u].is_some()).collect();
-    let chunk = users.len().div_ceil(threads()).max(1);
+    let chunk = users.len().div_ceil(crate::parallel::threads()).max(1);
     let accs: Vec<MetricsAccumulator> = std::thread::scope(|s| {
         let handles: Vec<_> = users
             .chunks(chunk)

@@ -160,7 +160,7 @@ pub fn evaluate(model: &Model, cases: &[Case], ranker: Ranker) -> Metrics {
         .popular()
         .take((model.n_items() / 100).max(1))
         .collect();
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = crate::parallel::threads();
     let chunk = cases.len().div_ceil(threads).max(1);
     let accs: Vec<MetricsAccumulator> = std::thread::scope(|s| {
         let handles: Vec<_> = cases
@@ -251,7 +251,7 @@ pub fn tune_blend(model: &Model, validation: &[Case], candidates: &[Blend]) -> (
         .popular()
         .take((model.n_items() / 100).max(1))
         .collect();
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = crate::parallel::threads();
     let chunk = validation.len().div_ceil(threads).max(1);
     let accs: Vec<Vec<MetricsAccumulator>> = std::thread::scope(|s| {
         let handles: Vec<_> = validation

@@ -285,7 +285,7 @@ fn to_batches(
     pieces: Vec<Vec<Event>>,
     order: &[(u32, u32)],
 ) -> Result<Vec<arrow_array::RecordBatch>, CompactError> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = crate::parallel::threads();
     let mut slots: Vec<Vec<Option<Event>>> = pieces
         .into_iter()
         .map(|p| p.into_iter().map(Some).collect())
@@ -329,9 +329,7 @@ fn to_batches(
 /// turn; results are put back in file and line order, so output is deterministic.
 fn parse(keys: &[String], bodies: &[bytes::Bytes]) -> (Vec<Vec<Event>>, Vec<Quarantined>) {
     let pieces = pieces(bodies);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(pieces.len().max(1));
+    let threads = crate::parallel::threads().min(pieces.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let parsed: Vec<Vec<(usize, ParsedPiece)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)

@@ -184,9 +184,7 @@ pub fn encode(
     for i in 0..groups.len() {
         writers.push(factory.create_column_writers(i).map_err(perr)?);
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(groups.len().max(1));
+    let threads = crate::parallel::threads().min(groups.len().max(1));
     let mut jobs: Vec<Vec<(usize, &RecordBatch, Vec<ArrowColumnWriter>)>> =
         (0..threads).map(|_| Vec::new()).collect();
     for (i, (batch, w)) in groups.iter().zip(writers).enumerate() {

@@ -171,9 +171,7 @@ pub fn cooccurrence(
 ) -> Vec<Vec<(u32, f32)>> {
     let groups = dedup(groups, n_items);
     let occ = Occurrences::of(&groups, n_items);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(n_items.max(1));
+    let threads = crate::parallel::threads().min(n_items.max(1));
     let mut rows: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_items];
     // Items interleaved across threads in blocks, so popular (low-index) items spread out.
     const BLOCK: usize = 256;

@@ -293,7 +293,7 @@ fn solve_side(
         std::borrow::Cow::Borrowed,
     );
     let threads = if p.threads == 0 {
-        std::thread::available_parallelism().map_or(1, usize::from)
+        crate::parallel::threads()
     } else {
         p.threads
     };

@@ -100,7 +100,7 @@ impl Interactions {
             .map(|(k, _)| k)
             .filter(|k| k.ends_with(".parquet"))
             .collect();
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let threads = crate::parallel::threads();
         let mut parts = futures::stream::iter(keys.into_iter().map(|key| {
             let lake = lake.clone();
             tokio::spawn(async move { Part::read(&lake, &key).await })

@@ -6,11 +6,13 @@
 //! after, weight `1/distance`), plus popularity overall and over the most recent tenth of the
 //! sessions. Rows are cut to their best entries and scaled to a maximum of 1
 //! (`shared::session_model` reads them that way). Pair counting runs in shards of items so
-//! memory stays bounded; knn runs on every core.
+//! memory stays bounded, the shards and knn on every core.
 
 use std::collections::HashMap;
 
 use shared::session_model::OwnedLists;
+
+use crate::parallel;
 
 /// Sizes and windows of the lists. The defaults were chosen on validation sessions (the last 10%
 /// of the RetailRocket and YooChoose training files) among list budgets of at most 80 neighbours
@@ -49,10 +51,6 @@ impl Default for ListParams {
 /// Most pair contributions held at once per shard (12 bytes each).
 const SHARD_PAIRS: usize = 32 << 20;
 
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
 /// Best `keep` of a row (ties to the lower item), scaled to a maximum of 1.
 fn top(mut row: Vec<(u32, f32)>, keep: usize) -> Vec<(u32, f32)> {
     row.retain(|e| e.1 > 0.0 && e.1.is_finite());
@@ -73,13 +71,15 @@ fn pair_lists(
     n: usize,
     keep: usize,
     shard_pairs: usize,
-    pairs: impl Fn(&[u32], &mut dyn FnMut(u32, u32, f32)),
+    pairs: impl Fn(&[u32], &mut dyn FnMut(u32, u32, f32)) + Sync,
 ) -> Vec<Vec<(u32, f32)>> {
-    // Contributions per row, to size shards.
+    // Contributions per row, to size shards: at least one shard per core, none over the bound.
     let mut per_row = vec![0usize; n];
     for s in sessions {
         pairs(s, &mut |a, _, _| per_row[a as usize] += 1);
     }
+    let total: usize = per_row.iter().sum();
+    let shard_pairs = shard_pairs.min(total.div_ceil(parallel::threads()).max(1));
     let mut shards: Vec<(usize, usize)> = Vec::new();
     let (mut lo, mut held) = (0usize, 0usize);
     for (i, &c) in per_row.iter().enumerate() {
@@ -91,8 +91,9 @@ fn pair_lists(
         held += c;
     }
     shards.push((lo, n));
-    let mut out: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
-    for (lo, hi) in shards {
+    let pairs = &pairs;
+    // Each shard's rows are computed alone, so the lists do not depend on the cut.
+    let shard = |lo: usize, hi: usize| -> Vec<(u32, Vec<(u32, f32)>)> {
         let mut triples: Vec<(u32, u32, f32)> = Vec::new();
         for s in sessions {
             pairs(s, &mut |a, b, w| {
@@ -103,6 +104,7 @@ fn pair_lists(
         }
         // Stable: equal pairs are summed in session order, whatever the shard size.
         triples.sort_by_key(|t| (t.0, t.1));
+        let mut rows = Vec::new();
         let mut row: Vec<(u32, f32)> = Vec::new();
         let mut at = 0;
         while at < triples.len() {
@@ -117,7 +119,19 @@ fn pair_lists(
                 }
                 row.push((b, w));
             }
-            out[a as usize] = top(std::mem::take(&mut row), keep);
+            rows.push((a, top(std::mem::take(&mut row), keep)));
+        }
+        rows
+    };
+    let mut out: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
+    for rows in parallel::map_chunks(&shards, 1, |group| {
+        group
+            .iter()
+            .flat_map(|&(lo, hi)| shard(lo, hi))
+            .collect::<Vec<_>>()
+    }) {
+        for (a, row) in rows {
+            out[a as usize] = row;
         }
     }
     out
@@ -197,7 +211,7 @@ pub fn knn(
             holding[i as usize].push(u32::try_from(sid).unwrap_or(u32::MAX));
         }
     }
-    let chunk = n.div_ceil(threads()).max(1);
+    let chunk = n.div_ceil(parallel::threads()).max(1);
     let mut out: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
     std::thread::scope(|scope| {
         let handles: Vec<_> = out

@@ -8,6 +8,7 @@
 use shared::session_model::{self, N_FEATURES, Weights};
 
 use crate::model::session_lists::{self, ListParams};
+use crate::parallel;
 
 /// L2 penalty on the standardised weights.
 pub const L2: f64 = 1e-3;
@@ -49,25 +50,26 @@ fn cases(
         .flat_map(|(s, v)| (1..v.len()).map(move |cut| (s, cut)))
         .collect();
     let step = all.len().div_ceil(max_cases.max(1)).max(1);
+    let chosen: Vec<(usize, usize)> = all.into_iter().step_by(step).collect();
     let weights = Weights::default();
-    let mut out = Vec::new();
-    let mut total = 0;
-    for &(s, cut) in all.iter().step_by(step) {
-        total += 1;
-        let v = &validation[s];
-        let cands = session_model::candidates(lists, &v[..cut], &weights);
-        if let Some(target) = cands.iter().position(|c| c.item == v[cut]) {
-            out.push(Case {
-                x: cands.iter().map(|c| c.x.map(f64::from)).collect(),
-                target,
-            });
-        }
-    }
-    (out, total)
+    let parts = parallel::map_chunks(&chosen, 512, |part| {
+        part.iter()
+            .filter_map(|&(s, cut)| {
+                let v = &validation[s];
+                let cands = session_model::candidates(lists, &v[..cut], &weights);
+                let target = cands.iter().position(|c| c.item == v[cut])?;
+                Some(Case {
+                    x: cands.iter().map(|c| c.x.map(f64::from)).collect(),
+                    target,
+                })
+            })
+            .collect::<Vec<Case>>()
+    });
+    (parts.into_iter().flatten().collect(), chosen.len())
 }
 
-/// Mean loss, gradient and Hessian of the conditional logit at `w`.
-fn objective(cases: &[Case], w: &[f64; N_FEATURES]) -> (f64, [f64; N_FEATURES], Vec<f64>) {
+/// Sums of loss, gradient and Hessian over `cases` (unscaled, no penalty).
+fn sums(cases: &[Case], w: &[f64; N_FEATURES]) -> (f64, [f64; N_FEATURES], Vec<f64>) {
     let mut loss = 0.0;
     let mut grad = [0.0; N_FEATURES];
     let mut hess = vec![0.0; N_FEATURES * N_FEATURES];
@@ -95,6 +97,24 @@ fn objective(cases: &[Case], w: &[f64; N_FEATURES]) -> (f64, [f64; N_FEATURES], 
             for b in 0..N_FEATURES {
                 hess[a * N_FEATURES + b] -= mu[a] * mu[b];
             }
+        }
+    }
+    (loss, grad, hess)
+}
+
+/// Mean loss, gradient and Hessian of the conditional logit at `w`, the cases summed in fixed
+/// chunks on every core and the chunks added in order (the same answer on any machine).
+fn objective(cases: &[Case], w: &[f64; N_FEATURES]) -> (f64, [f64; N_FEATURES], Vec<f64>) {
+    let mut loss = 0.0;
+    let mut grad = [0.0; N_FEATURES];
+    let mut hess = vec![0.0; N_FEATURES * N_FEATURES];
+    for (l, g, h) in parallel::map_chunks(cases, 1024, |part| sums(part, w)) {
+        loss += l;
+        for (a, b) in grad.iter_mut().zip(g) {
+            *a += b;
+        }
+        for (a, b) in hess.iter_mut().zip(h) {
+            *a += b;
         }
     }
     #[expect(clippy::cast_precision_loss, reason = "case counts")]

@@ -20,6 +20,7 @@ use crate::model::csr::Csr;
 use crate::model::embed;
 use crate::model::ials::IalsValidParams;
 use crate::model::interactions::Interactions;
+use crate::parallel;
 
 /// Why training parameters were refused or training could not run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -354,6 +355,9 @@ impl Warm {
     }
 }
 
+/// A click for grouping sessions: (session hash, row, item index); 16 bytes.
+type SessionKey = (u64, u32, u32);
+
 /// What a caller prepared for [`build_from`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Prepared<'a> {
@@ -362,6 +366,9 @@ pub struct Prepared<'a> {
     /// The co-view lists counted on the lake's engine (`co_view_plan`), for the same `until`;
     /// counted here when absent.
     pub co_views: Option<&'a CoViews>,
+    /// Session model weights already learned (the holdout model's, on the sessions before the
+    /// cutoff): the lists are built and these weights ship instead of a second fit.
+    pub session_weights: Option<&'a shared::session_model::Weights>,
 }
 
 /// [`build`], with what the caller prepared.
@@ -387,12 +394,13 @@ pub fn build_from(
     if rows == 0 {
         return Err(TrainError::NoEvents);
     }
+    let scan = std::time::Instant::now();
     let (cat, remap) = catalog(products, ix, &seen);
     let n = cat.ids.len();
     let half_life_ms = p.half_life_days * 86_400_000.0;
     let mut decayed = vec![0.0f64; n];
     let mut raw = vec![0.0f64; n];
-    let mut session_rows: Vec<u32> = Vec::new();
+    let mut session_keys: Vec<SessionKey> = Vec::with_capacity(rows);
     let mut purchases: Vec<(u32, i64, u32)> = Vec::new();
     let mut shoppers_seen = vec![false; ix.shoppers()];
     for r in (0..ix.len()).filter(kept) {
@@ -410,7 +418,7 @@ pub fn build_from(
         }
         match kind {
             EventType::View | EventType::AddToCart | EventType::RecClick => {
-                session_rows.push(u32::try_from(r).unwrap_or(u32::MAX));
+                session_keys.push((ix.session[r], u32::try_from(r).unwrap_or(u32::MAX), i));
             }
             EventType::Purchase => purchases.push((ix.shopper[r], ix.ts[r], i)),
             _ => {}
@@ -456,12 +464,15 @@ pub fn build_from(
     // Sort small keys, not row numbers that the comparison would chase into three columns.
     // The events table is time-ordered (compaction writes it so), so row order within a session
     // is time order and (session, row) suffices; otherwise sort by (session, time, row).
+    // Sorted on every core, in place (bucketed by the hash's top byte).
     let mut sessions = Groups::new();
     // When each session began (for the session model, which learns from them in time order).
     let mut began: Vec<i64> = Vec::new();
-    let mut close_on_change = |keyed: &mut dyn Iterator<Item = (u64, u32)>| {
+    // The keys carry the (remapped) item, so walking them in session order reads no column at
+    // random but the first row's time of each session.
+    let mut close_on_change = |keyed: &mut dyn Iterator<Item = SessionKey>| {
         let mut last: Option<u64> = None;
-        for (s, r) in keyed {
+        for (s, r, item) in keyed {
             if last.is_some_and(|l| l != s) {
                 sessions.close();
             }
@@ -469,27 +480,28 @@ pub fn build_from(
                 began.push(ix.ts[r as usize]);
             }
             last = Some(s);
-            sessions.items.push(remap[ix.item[r as usize] as usize]);
+            sessions.items.push(item);
         }
         sessions.close();
     };
     if ix.ts.is_sorted() {
-        let mut keys: Vec<(u64, u32)> = session_rows
-            .iter()
-            .map(|&r| (ix.session[r as usize], r))
-            .collect();
-        drop(session_rows);
-        keys.sort_unstable();
-        close_on_change(&mut keys.into_iter());
+        parallel::sort_unstable_bucketed(&mut session_keys, |k| k.0.to_be_bytes()[0]);
+        close_on_change(&mut session_keys.into_iter());
     } else {
-        let mut keys: Vec<(u64, i64, u32)> = session_rows
+        let mut keys: Vec<(u64, i64, u32, u32)> = session_keys
             .iter()
-            .map(|&r| (ix.session[r as usize], ix.ts[r as usize], r))
+            .map(|&(s, r, i)| (s, ix.ts[r as usize], r, i))
             .collect();
-        drop(session_rows);
+        drop(session_keys);
         keys.sort_unstable();
-        close_on_change(&mut keys.into_iter().map(|(s, _, r)| (s, r)));
+        close_on_change(&mut keys.into_iter().map(|(s, _, r, i)| (s, r, i)));
     }
+    tracing::debug!(
+        rows,
+        sessions = sessions.len(),
+        seconds = scan.elapsed().as_secs_f64(),
+        "rows scanned, popularity counted, sessions grouped"
+    );
     let phase = std::time::Instant::now();
     let co_view = match prepared.co_views {
         Some(c) => c.lists(&cat.ids, p.neighbors),
@@ -503,9 +515,19 @@ pub fn build_from(
     );
     let n_sessions = sessions.len();
     let mut meta = Map::new();
-    let session = (p.session_model_sessions > 0 && began.len() == sessions.len())
-        .then(|| session_model(&sessions, &began, n, p.session_model_sessions, &mut meta));
+    let session = (p.session_model_sessions > 0 && began.len() == sessions.len()).then(|| {
+        let reuse = prepared.session_weights;
+        session_model(
+            &sessions,
+            &began,
+            n,
+            p.session_model_sessions,
+            reuse,
+            &mut meta,
+        )
+    });
     drop(sessions);
+    let phase = std::time::Instant::now();
     // Baskets: one shopper's purchases no more than `cobuy_days` apart.
     purchases.sort_unstable();
     let window_ms = p.cobuy_days * 86_400_000;
@@ -525,6 +547,10 @@ pub fn build_from(
     let item_category: Vec<u32> = cat.records.iter().map(|r| r.category).collect();
     let repurchase = crate::model::repurchase::stats(&purchases, &item_category);
     drop(purchases);
+    tracing::debug!(
+        seconds = phase.elapsed().as_secs_f64(),
+        "co-purchases and repurchase cycles counted"
+    );
     let factors = match &p.ials {
         None => {
             meta.insert("kind".into(), Value::from("popularity+covisitation"));
@@ -632,41 +658,45 @@ pub fn build_from(
 }
 
 /// The session model from the most recent `max` sessions (ordered by when they began): weights
-/// learned on their last tenth, lists built from all of them; its weights and fit go to `meta`.
+/// learned on their last tenth (or `reuse`d from an earlier fit), lists built from all of them;
+/// its weights and fit go to `meta`.
 fn session_model(
     sessions: &Groups,
     began: &[i64],
     n: usize,
     max: usize,
+    reuse: Option<&shared::session_model::Weights>,
     meta: &mut Map<String, Value>,
 ) -> shared::session_model::OwnedLists {
     use crate::model::{session_lists, session_weights};
     let phase = std::time::Instant::now();
     let all: Vec<&[u32]> = sessions.iter().collect();
-    let mut order: Vec<usize> = (0..all.len()).collect();
-    order.sort_by_key(|&g| (began[g], g));
+    let mut order: Vec<(i64, usize)> = began.iter().copied().zip(0..all.len()).collect();
+    order.sort_unstable();
     let recent = &order[order.len().saturating_sub(max)..];
-    let seqs: Vec<Vec<u32>> = recent.iter().map(|&g| all[g].to_vec()).collect();
+    let seqs: Vec<Vec<u32>> = recent.iter().map(|&(_, g)| all[g].to_vec()).collect();
     let lp = session_lists::ListParams::default();
-    let fit = session_weights::learn(&seqs, n, &lp, session_weights::FIT_CASES);
+    let (weights, fit) = match reuse {
+        Some(w) => (w.clone(), json!({"sessions": seqs.len(), "reused": true})),
+        None => {
+            let fit = session_weights::learn(&seqs, n, &lp, session_weights::FIT_CASES);
+            let info = json!({"sessions": seqs.len(), "cases": fit.cases, "covered": fit.covered,
+                "iterations": fit.iterations, "loss": fit.loss, "learned": fit.learned});
+            (fit.weights, info)
+        }
+    };
     let lists = session_lists::build(&seqs, n, &lp);
     tracing::info!(
         sessions = seqs.len(),
-        cases = fit.cases,
-        covered = fit.covered,
-        learned = fit.learned,
+        fit = %fit,
         seconds = phase.elapsed().as_secs_f64(),
         "session model built"
     );
     meta.insert(
         "session_model".into(),
-        serde_json::to_value(&fit.weights).unwrap_or(Value::Null),
+        serde_json::to_value(&weights).unwrap_or(Value::Null),
     );
-    meta.insert(
-        "session_model_fit".into(),
-        json!({"sessions": seqs.len(), "cases": fit.cases, "covered": fit.covered,
-               "iterations": fit.iterations, "loss": fit.loss, "learned": fit.learned}),
-    );
+    meta.insert("session_model_fit".into(), fit);
     lists
 }
 
