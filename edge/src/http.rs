@@ -120,13 +120,7 @@ pub fn guard(route: &Route, req: &Request, env: &Env) -> Result<(), ApiError> {
     }
     // A deployed worker with open defaults serves no shopper (DEV_MODE allows them locally).
     set.deployment().check()?;
-    let key = header("x-vitrine-key").or_else(|| {
-        req.url().ok().and_then(|u| {
-            u.query_pairs()
-                .find(|(k, _)| k == "key")
-                .map(|(_, v)| v.into_owned())
-        })
-    });
+    let key = public_key(req);
     access::check_public(key.as_deref(), &set.public_keys)?;
     let ip = header("cf-connecting-ip").unwrap_or_else(|| "unknown".into());
     let key = key.filter(|_| !set.public_keys.is_empty());
@@ -193,15 +187,7 @@ pub async fn global_rate_limit(route: &Route, req: &Request, env: &Env) -> Resul
     }
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let ip = header("cf-connecting-ip").unwrap_or_else(|| "unknown".into());
-    let key = header("x-vitrine-key")
-        .or_else(|| {
-            req.url().ok().and_then(|u| {
-                u.query_pairs()
-                    .find(|(k, _)| k == "key")
-                    .map(|(_, v)| v.into_owned())
-            })
-        })
-        .filter(|_| !set.public_keys.is_empty());
+    let key = public_key(req).filter(|_| !set.public_keys.is_empty());
     let checks = [
         ("RATE_LIMIT_IP", Some(format!("ip:{ip}"))),
         ("RATE_LIMIT_KEY", key.map(|k| format!("key:{k}"))),
@@ -234,14 +220,20 @@ pub fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
 
 /// Query pairs of the request URL, without the public `key` (checked by [`guard`]).
 pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
-    req.url()
-        .map(|u| {
-            u.query_pairs()
-                .filter(|(k, _)| k != "key")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut pairs = shared::route::query_pairs(&req.inner().url());
+    pairs.retain(|(k, _)| k != "key");
+    pairs
+}
+
+/// The public key a request presents: the `x-vitrine-key` header, else the `key` parameter.
+fn public_key(req: &Request) -> Option<String> {
+    let header = req.headers().get("x-vitrine-key").ok().flatten();
+    header.or_else(|| {
+        shared::route::query_pairs(&req.inner().url())
+            .into_iter()
+            .find(|(k, _)| k == "key")
+            .map(|(_, v)| v)
+    })
 }
 /// Reads a request body of at most `max` bytes. The cap applies to the bytes as they stream in,
 /// so a chunked body without `Content-Length` cannot grow past it; a declared length over the cap

@@ -166,6 +166,18 @@ fn object_key(rest: &str) -> Result<String, ApiError> {
     }
 }
 
+/// The decoded `name=value` pairs of a request URL's query, read from the URL as the runtime
+/// serialised it (WHATWG: the first `?` starts the query, a `#` ends it). No full URL parse: the
+/// worker reads the query on every request, and parsing the host and path each time was a
+/// measurable share of a search's time in workerd.
+pub fn query_pairs(url: &str) -> Vec<(String, String)> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
 /// Resolves a request to a route: 404 for unknown paths, 405 for a known path with another method.
 pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
     let path = path
@@ -292,6 +304,26 @@ pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_pairs_read_as_a_full_url_parse_reads_them() {
+        for url in [
+            "http://127.0.0.1:8787/v1/search?q=samsung%20s24&facets=brand,category&k=10",
+            "https://shop.example/v1/search?q=65%22+tv&price_max=800&key=pk_1#top",
+            "https://shop.example/v1/recommendations?user_id=u%26x&q=%E2%82%AC500&empty=&flag",
+            "https://shop.example/v1/search?q=a&q=b",
+            "https://shop.example/v1/health",
+            "https://shop.example/v1/health?",
+            "http://[::1]:8787/v1/items/sku%3F1/similar?k=5",
+        ] {
+            let parsed = url::Url::parse(url).unwrap();
+            let expected: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            assert_eq!(query_pairs(url), expected, "{url}");
+        }
+    }
 
     #[test]
     fn every_documented_endpoint_routes() {
