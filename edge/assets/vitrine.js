@@ -2,7 +2,8 @@
  * vitrine.js — the Vitrine storefront snippet, served by the worker at /vitrine.js.
  *
  * Why it exists: a shop adds one <script> tag and gets shopper ids, batched event tracking that
- * survives page unloads, and recommendation widgets that reflect the shopper's last click. Plain
+ * survives page unloads, recommendation widgets that reflect the shopper's last click, and
+ * product search with suggestions and facets whose clicks are attributed like widget clicks. Plain
  * browser JavaScript, no build step, no dependencies; everything hangs off `window.Vitrine`.
  *
  *   Vitrine.init({ endpoint, key, userId, userToken, currency })
@@ -10,6 +11,7 @@
  *   Vitrine.cartView(lines) · checkout(lines, orderId)
  *   Vitrine.identify(userId, userToken) · track(event) · flush()
  *   Vitrine.recommend(widget, params) → Promise<response> · clicked(response, itemId, position)
+ *   Vitrine.search(q, options) → Promise<response> · suggest(q, options) → Promise<suggestions>
  *   Vitrine.item(itemId) → Promise<product>
  *
  * The API contract (event fields, query parameters, error envelope) is defined in shared/src/.
@@ -453,9 +455,12 @@
     });
   }
 
-  /** A shown item was clicked: `response` from recommend(), 1-based `position` (default: its rank). */
+  /**
+   * A shown item was clicked: `response` from recommend() or search(), 1-based `position`
+   * (default: its rank).
+   */
   function clicked(response, itemId, position) {
-    if (!response || !response.serve_id) throw VitrineError('invalid_parameter', 'clicked() needs a recommend() response');
+    if (!response || !response.serve_id) throw VitrineError('invalid_parameter', 'clicked() needs a recommend() or search() response');
     var id = String(itemId);
     if (!position) {
       var at = (response.items || []).map(function (i) { return String(i.id); }).indexOf(id);
@@ -463,6 +468,48 @@
     }
     return track({ type: 'rec_click', serve_id: response.serve_id, item_id: id,
       placement: response.placement, position: position });
+  }
+
+  // ---- search ---------------------------------------------------------------------------------
+
+  /**
+   * Product search. `options`: category, brand (a name or a list), min_price, max_price, in_stock,
+   * rating_min, sort (relevance | price_asc | price_desc | popularity | newest), facets (default
+   * all: brand, category, price), page, k, intents ('off' keeps price words as words), placement
+   * (default 'search'). The shopper's ids and, for an anonymous shopper, the recent session go
+   * along, so the ranking leans to their taste; queued events are sent alongside, not waited for.
+   * Resolves with the API's response (items with `highlight`, facets with counts, total,
+   * did_you_mean, intents with the query `without` each, serve_id) plus `placement`. Hand it to
+   * clicked() when a hit is clicked: the click carries the search's serve id, which is how search
+   * click-through is counted in the lake's KPI tables.
+   */
+  function search(q, options) {
+    var p = assign({ facets: 'brand,category,price' }, options);
+    var placement = p.placement || 'search';
+    delete p.placement;
+    var c = ready();
+    var query = assign({ q: q === undefined || q === null ? '' : String(q) }, p);
+    if (c.userId) {
+      query.user_id = c.userId;
+      if (c.userToken) query.user_token = c.userToken;
+    } else {
+      query.anonymous_id = c.anonymousId;
+      if (query.session === undefined) query.session = carriedSession();
+    }
+    flush().catch(warn);
+    return request(url('/v1/search', query)).then(function (resp) {
+      resp.placement = placement;
+      return resp;
+    });
+  }
+
+  /**
+   * As-you-type suggestions for what was typed so far: {queries: [string], products: [hit]}.
+   * `options.k`: how many of each (default 5).
+   */
+  function suggest(q, options) {
+    var query = assign({ q: q === undefined || q === null ? '' : String(q), k: 5 }, options);
+    return request(url('/v1/search/suggest', query));
   }
 
   /** The product as the live model knows it: {id, title, category, brand, price, in_stock}. */
@@ -516,6 +563,8 @@
     flush: flush,
     recommend: recommend,
     clicked: clicked,
+    search: search,
+    suggest: suggest,
     item: item,
     /** The ids in use: {anonymousId, sessionId, userId}. */
     ids: function () {

@@ -15,8 +15,10 @@
 //! ```
 //!
 //! Sections are read in place from the one buffer the edge holds: string tables and numeric
-//! arrays are decoded on access, never copied out; at load only a sorted id → index permutation
-//! (4 bytes per item) is built.
+//! arrays are decoded on access, never copied out. Since format v4 a load builds nothing per
+//! item: the id → index permutation is a section, and neighbour lists ([`crate::lists`]) are
+//! checked per row at load and per entry when read (older formats sort the permutation and check
+//! every entry at load).
 //! Unknown section ids are skipped, so newer writers can add sections without breaking readers of
 //! the same format version. Every offset is checked at load, so accessors never panic.
 
@@ -34,7 +36,7 @@ pub const MAGIC: &[u8; 8] = b"VITRINE\0";
 /// co-visitation; v2 adds int8 item factors, their scales and the Gram matrix for fold-in; v3 stores
 /// co-visitation scores as one byte relative to each row's maximum: 5 instead of 8 bytes per
 /// neighbour, the largest part of a big catalog's artifact).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 const SECTION_ENTRY_LEN: usize = 24;
@@ -70,6 +72,14 @@ mod sec {
     pub const SESSION_COVISIT: u32 = 24;
     pub const SESSION_RULES: u32 = 25;
     pub const SESSION_POPULARITY: u32 = 26;
+    /// v4: the lists above packed by [`crate::lists`] (index gaps as varints, one score byte).
+    pub const CO_VIEW_P: u32 = 27;
+    pub const CO_BUY_P: u32 = 28;
+    pub const SESSION_KNN_P: u32 = 29;
+    pub const SESSION_COVISIT_P: u32 = 30;
+    pub const SESSION_RULES_P: u32 = 31;
+    /// v4: item indices sorted by id (4 bytes per item), so a load sorts nothing.
+    pub const ITEM_ORDER: u32 = 32;
 }
 
 /// Why an artifact can't be loaded.
@@ -91,6 +101,15 @@ pub enum ArtifactError {
     Malformed { id: u32, why: &'static str },
     #[error("cannot write artifact: {0}")]
     Invalid(String),
+}
+
+impl From<crate::lists::ListError> for ArtifactError {
+    fn from(e: crate::lists::ListError) -> Self {
+        match e {
+            crate::lists::ListError::Invalid(m) => Self::Invalid(m),
+            crate::lists::ListError::Malformed { id, why } => Self::Malformed { id, why },
+        }
+    }
 }
 
 impl From<crate::ivf::IvfError> for ArtifactError {
@@ -288,52 +307,6 @@ fn csr(rows: &[Vec<(u32, f32)>], n_targets: usize) -> Result<Vec<u8>, ArtifactEr
     Ok(buf)
 }
 
-/// [`csr`] with one-byte scores: per row its maximum (f32), per entry `round(255 · s / max)`.
-fn csr_q(rows: &[Vec<(u32, f32)>], n_targets: usize) -> Result<Vec<u8>, ArtifactError> {
-    let nnz: usize = rows.iter().map(Vec::len).sum();
-    let mut buf = Vec::with_capacity(8 + (rows.len() + 1) * 4 + rows.len() * 4 + nnz * 5);
-    put_u32(&mut buf, len_u32(rows.len(), "rows")?);
-    put_u32(&mut buf, len_u32(nnz, "entries")?);
-    let mut at = 0usize;
-    put_u32(&mut buf, 0);
-    for r in rows {
-        at += r.len();
-        put_u32(&mut buf, len_u32(at, "entries")?);
-    }
-    let maxima: Vec<f32> = rows
-        .iter()
-        .map(|r| r.iter().map(|e| e.1).fold(0.0f32, f32::max))
-        .collect();
-    for &m in &maxima {
-        put_f32(&mut buf, m);
-    }
-    for &(idx, _) in rows.iter().flatten() {
-        if idx as usize >= n_targets {
-            return Err(ArtifactError::Invalid(format!(
-                "index {idx} out of range {n_targets}"
-            )));
-        }
-        put_u32(&mut buf, idx);
-    }
-    for (r, m) in rows.iter().zip(&maxima) {
-        for &(_, score) in r {
-            let q = if *m > 0.0 && score > 0.0 {
-                #[expect(
-                    clippy::cast_possible_truncation,
-                    clippy::cast_sign_loss,
-                    reason = "clamped to 1..=255"
-                )]
-                let q = (score / m * 255.0).round().clamp(1.0, 255.0) as u8;
-                q
-            } else {
-                0
-            };
-            buf.push(q);
-        }
-    }
-    Ok(buf)
-}
-
 impl ModelData {
     /// Writes the artifact bytes.
     pub fn encode(&self) -> Result<Vec<u8>, ArtifactError> {
@@ -365,6 +338,13 @@ impl ModelData {
             sec::ITEM_IDS,
             string_table(self.items.iter().map(|i| i.id.as_str()))?,
         ));
+        let mut order: Vec<u32> = (0..len_u32(n, "items")?).collect();
+        order.sort_unstable_by(|&x, &y| self.items[x as usize].id.cmp(&self.items[y as usize].id));
+        let mut order_bytes = Vec::with_capacity(n * 4);
+        for i in order {
+            put_u32(&mut order_bytes, i);
+        }
+        w.sections.push((sec::ITEM_ORDER, order_bytes));
         w.sections.push((
             sec::ITEM_TITLES,
             string_table(self.items.iter().map(|i| i.title.as_str()))?,
@@ -411,8 +391,10 @@ impl ModelData {
         w.sections.push((sec::POPULAR, popular));
         w.sections
             .push((sec::CATEGORY_POPULAR, csr(&self.category_popular, n)?));
-        w.sections.push((sec::CO_VIEW_Q, csr_q(&self.co_view, n)?));
-        w.sections.push((sec::CO_BUY_Q, csr_q(&self.co_buy, n)?));
+        w.sections
+            .push((sec::CO_VIEW_P, crate::lists::encode(&self.co_view, n)?));
+        w.sections
+            .push((sec::CO_BUY_P, crate::lists::encode(&self.co_buy, n)?));
         if let Some(f) = &self.factors {
             if f.k == 0
                 || f.scales.len() != n
@@ -486,19 +468,13 @@ impl ModelData {
                     "session lists do not match items".into(),
                 ));
             }
-            w.sections.push((sec::SESSION_KNN, csr_q(&s.knn, n)?));
             w.sections
-                .push((sec::SESSION_COVISIT, csr_q(&s.covisit, n)?));
-            w.sections.push((sec::SESSION_RULES, csr_q(&s.rules, n)?));
-            let byte = |v: f32| {
-                #[expect(
-                    clippy::cast_possible_truncation,
-                    clippy::cast_sign_loss,
-                    reason = "clamped to 0..=255"
-                )]
-                let q = (v * 255.0).round().clamp(0.0, 255.0) as u8;
-                q
-            };
+                .push((sec::SESSION_KNN_P, crate::lists::encode(&s.knn, n)?));
+            w.sections
+                .push((sec::SESSION_COVISIT_P, crate::lists::encode(&s.covisit, n)?));
+            w.sections
+                .push((sec::SESSION_RULES_P, crate::lists::encode(&s.rules, n)?));
+            let byte = crate::session_model::popularity_byte;
             w.sections.push((
                 sec::SESSION_POPULARITY,
                 s.popularity
@@ -702,43 +678,19 @@ impl Csr {
         })
     }
 
-    /// A one-byte-score section ([`csr_q`]).
+    /// A one-byte-score section (format v3: 4-byte indices, one score byte per entry).
     fn load_q(b: &[u8], r: Range<usize>, id: u32, n_targets: usize) -> Result<Self, ArtifactError> {
         let bad = |why| ArtifactError::Malformed { id, why };
-        let rows = read_u32(b, r.start).ok_or(bad("no row count"))? as usize;
-        let nnz = read_u32(b, r.start + 4).ok_or(bad("no entry count"))? as usize;
-        // Checked: on wasm32 `usize` is 32 bits, and the counts come from the file.
-        let past = || bad("entries run past the section");
-        let offsets = r.start + 8;
-        let maxima = rows
-            .checked_add(1)
-            .and_then(|x| x.checked_mul(4))
-            .and_then(|x| x.checked_add(offsets))
-            .ok_or_else(past)?;
-        let idx = rows
-            .checked_mul(4)
-            .and_then(|x| x.checked_add(maxima))
-            .ok_or_else(past)?;
+        let h = crate::lists::Heads::read(b, &r, id)?;
+        let (rows, nnz, offsets, maxima, idx) = (h.rows, h.count, h.offsets, h.maxima, h.after);
         let scores = nnz
             .checked_mul(4)
             .and_then(|x| x.checked_add(idx))
-            .ok_or_else(past)?;
+            .ok_or(bad("entries run past the section"))?;
         if scores.checked_add(nnz).is_none_or(|end| end > r.end) {
-            return Err(past());
+            return Err(bad("entries run past the section"));
         }
-        let mut prev = 0;
-        for i in 0..=rows {
-            let o = read_u32(b, offsets + i * 4).ok_or(bad("offset out of bounds"))? as usize;
-            if o < prev || o > nnz {
-                return Err(bad("row offsets are not increasing"));
-            }
-            prev = o;
-        }
-        for i in 0..rows {
-            if read_f32(b, maxima + i * 4).is_none_or(|m| !m.is_finite() || m < 0.0) {
-                return Err(bad("a row maximum is not a finite, non-negative number"));
-            }
-        }
+        h.check(b, id, nnz)?;
         for k in 0..nnz {
             if read_u32(b, idx + k * 4).is_none_or(|t| t as usize >= n_targets) {
                 return Err(bad("entry index out of range"));
@@ -776,6 +728,67 @@ impl Csr {
     }
 }
 
+/// A section of neighbour lists as any format wrote it: v1/v2 f32 scores, v3 one-byte scores,
+/// v4 packed ([`crate::lists`]).
+#[derive(Debug, Clone)]
+enum Neighbours {
+    Csr(Csr),
+    Packed(crate::lists::Packed),
+}
+
+impl Neighbours {
+    /// The section stored as `packed` (v4), else `q` (v3), else `f32` (v1/v2).
+    fn load(
+        b: &[u8],
+        sections: &HashMap<u32, Range<usize>>,
+        [packed, q, f32_id]: [u32; 3],
+        n: usize,
+    ) -> Result<Self, ArtifactError> {
+        let list = if let Some(r) = sections.get(&packed) {
+            Self::Packed(crate::lists::Packed::load(b, r.clone(), packed, n)?)
+        } else if let Some(r) = sections.get(&q) {
+            Self::Csr(Csr::load_q(b, r.clone(), q, n)?)
+        } else if let Some(r) = sections.get(&f32_id) {
+            Self::Csr(Csr::load(b, r.clone(), f32_id, n)?)
+        } else {
+            return Err(ArtifactError::MissingSection { id: packed });
+        };
+        if list.rows() == n {
+            Ok(list)
+        } else {
+            Err(ArtifactError::Malformed {
+                id: packed,
+                why: "one row per item expected",
+            })
+        }
+    }
+
+    fn rows(&self) -> usize {
+        match self {
+            Self::Csr(c) => c.rows,
+            Self::Packed(p) => p.rows,
+        }
+    }
+
+    /// Every entry of row `r`, in stored order.
+    fn for_each(&self, b: &[u8], r: usize, f: &mut dyn FnMut(u32, f32)) {
+        match self {
+            Self::Csr(c) => c.row(b, r).for_each(|(j, s)| f(j, s)),
+            Self::Packed(p) => p.for_each(b, r, f),
+        }
+    }
+
+    /// Row `r`, best first (ties by index).
+    fn best_first(&self, b: &[u8], r: usize) -> std::vec::IntoIter<(u32, f32)> {
+        let mut row = Vec::new();
+        self.for_each(b, r, &mut |j, s| row.push((j, s)));
+        if let Self::Packed(_) = self {
+            row.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        }
+        row.into_iter()
+    }
+}
+
 /// The session model's lists, read in place from a loaded artifact.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionLists<'a> {
@@ -792,14 +805,12 @@ impl crate::session_model::Lists for SessionLists<'_> {
         let Some((knn, cov, rules, _)) = &self.model.session else {
             return;
         };
-        let csr = match list {
+        let rows = match list {
             List::Knn => knn,
             List::Covisit => cov,
             List::Rules => rules,
         };
-        for (j, v) in csr.row(&self.model.bytes, item as usize) {
-            f(j, v);
-        }
+        rows.for_each(&self.model.bytes, item as usize, f);
     }
 
     fn popularity(&self, item: u32) -> (f32, f32) {
@@ -808,7 +819,10 @@ impl crate::session_model::Lists for SessionLists<'_> {
         };
         let at = start + item as usize * 2;
         match self.model.bytes.get(at..at + 2) {
-            Some(b) => (f32::from(b[0]) / 255.0, f32::from(b[1]) / 255.0),
+            Some(b) => (
+                crate::session_model::popularity_of_byte(b[0]),
+                crate::session_model::popularity_of_byte(b[1]),
+            ),
             None => (0.0, 0.0),
         }
     }
@@ -945,6 +959,15 @@ impl<'a> Factors<'a> {
     }
 }
 
+/// Where [`Model::item_index`] finds the items in id order.
+#[derive(Debug, Clone)]
+enum ItemOrder {
+    /// v4: the writer's permutation, at this offset of the buffer.
+    InPlace(usize),
+    /// Older formats: sorted at load.
+    Sorted(Vec<u32>),
+}
+
 /// A loaded artifact: one buffer plus checked section positions.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -962,8 +985,8 @@ pub struct Model {
     popularity: usize,
     popular: Range<usize>,
     category_popular: Csr,
-    co_view: Csr,
-    co_buy: Csr,
+    co_view: Neighbours,
+    co_buy: Neighbours,
     factors: Option<LoadedFactors>,
     /// Start of the repurchase section (8 bytes per item), when present.
     repurchase: Option<usize>,
@@ -972,12 +995,13 @@ pub struct Model {
     /// The trainer-built search index section, when present.
     search: Option<Range<usize>>,
     /// The session model's lists (knn, covisit, rules) and popularity start, when present.
-    session: Option<(Csr, Csr, Csr, usize)>,
+    session: Option<(Neighbours, Neighbours, Neighbours, usize)>,
     /// The session model's weights, from the meta.
     session_weights: crate::session_model::Weights,
     /// Item indices sorted by id: lookups binary-search the ids in the buffer, 4 bytes per item
-    /// instead of a copied string map (which cost more than the factors on big catalogs).
-    by_id: Vec<u32>,
+    /// instead of a copied string map (which cost more than the factors on big catalogs). Read
+    /// in place from v4's `ITEM_ORDER` section; older formats sort it at load.
+    by_id: ItemOrder,
     category_index: HashMap<String, u32>,
 }
 
@@ -1121,18 +1145,14 @@ impl Model {
                 why: "one row per category expected",
             });
         }
-        let covisit = |f32_id: u32, q_id: u32| match sections.get(&f32_id) {
-            Some(r) => Csr::load(b, r.clone(), f32_id, n),
-            None => Csr::load_q(b, get(q_id)?, q_id, n),
-        };
-        let co_view = covisit(sec::CO_VIEW, sec::CO_VIEW_Q)?;
-        let co_buy = covisit(sec::CO_BUY, sec::CO_BUY_Q)?;
-        if co_view.rows != n || co_buy.rows != n {
-            return Err(ArtifactError::Malformed {
-                id: sec::CO_VIEW,
-                why: "one row per item expected",
-            });
-        }
+        let co_view = Neighbours::load(
+            b,
+            &sections,
+            [sec::CO_VIEW_P, sec::CO_VIEW_Q, sec::CO_VIEW],
+            n,
+        )?;
+        let co_buy =
+            Neighbours::load(b, &sections, [sec::CO_BUY_P, sec::CO_BUY_Q, sec::CO_BUY], n)?;
         let factors = if format_version >= 2 && sections.contains_key(&sec::FACTOR_PARAMS) {
             Some(LoadedFactors::load(b, &get, n)?)
         } else {
@@ -1168,18 +1188,10 @@ impl Model {
             None => None,
             Some(_) => Some(get(sec::SEARCH)?),
         };
-        let session = if sections.contains_key(&sec::SESSION_KNN) {
-            let list = |id: u32| -> Result<Csr, ArtifactError> {
-                let c = Csr::load_q(b, get(id)?, id, n)?;
-                if c.rows == n {
-                    Ok(c)
-                } else {
-                    Err(ArtifactError::Malformed {
-                        id,
-                        why: "one row per item expected",
-                    })
-                }
-            };
+        let session = if sections.contains_key(&sec::SESSION_KNN_P)
+            || sections.contains_key(&sec::SESSION_KNN)
+        {
+            let list = |packed: u32, q: u32| Neighbours::load(b, &sections, [packed, q, q], n);
             let pop = get(sec::SESSION_POPULARITY)?;
             if pop.len() != n * 2 {
                 return Err(ArtifactError::Malformed {
@@ -1188,9 +1200,9 @@ impl Model {
                 });
             }
             Some((
-                list(sec::SESSION_KNN)?,
-                list(sec::SESSION_COVISIT)?,
-                list(sec::SESSION_RULES)?,
+                list(sec::SESSION_KNN_P, sec::SESSION_KNN)?,
+                list(sec::SESSION_COVISIT_P, sec::SESSION_COVISIT)?,
+                list(sec::SESSION_RULES_P, sec::SESSION_RULES)?,
                 pop.start,
             ))
         } else {
@@ -1201,8 +1213,20 @@ impl Model {
             .and_then(|v| serde_json::from_value(v.clone()).ok())
             .filter(crate::session_model::Weights::usable)
             .unwrap_or_default();
-        let mut by_id: Vec<u32> = (0..n as u32).collect();
-        by_id.sort_unstable_by(|&x, &y| ids.get(b, x as usize).cmp(ids.get(b, y as usize)));
+        let by_id = match sections.get(&sec::ITEM_ORDER) {
+            Some(r) if r.len() == n * 4 => ItemOrder::InPlace(r.start),
+            Some(_) => {
+                return Err(ArtifactError::Malformed {
+                    id: sec::ITEM_ORDER,
+                    why: "4 bytes per item expected",
+                });
+            }
+            None => {
+                let mut by_id: Vec<u32> = (0..n as u32).collect();
+                by_id.sort_unstable_by(|&x, &y| ids.get(b, x as usize).cmp(ids.get(b, y as usize)));
+                ItemOrder::Sorted(by_id)
+            }
+        };
         let category_index = (0..categories.count)
             .map(|i| (categories.get(b, i).to_owned(), i as u32))
             .collect();
@@ -1280,10 +1304,24 @@ impl Model {
 
     /// Index of an item id.
     pub fn item_index(&self, id: &str) -> Option<u32> {
-        self.by_id
-            .binary_search_by(|&i| self.ids.get(&self.bytes, i as usize).cmp(id))
-            .ok()
-            .map(|at| self.by_id[at])
+        let at = |k: usize| match &self.by_id {
+            ItemOrder::Sorted(v) => v.get(k).copied().unwrap_or(u32::MAX),
+            ItemOrder::InPlace(start) => read_u32(&self.bytes, start + k * 4).unwrap_or(u32::MAX),
+        };
+        // A damaged order finds nothing rather than something wrong: a hit must equal `id`.
+        let (mut lo, mut hi) = (0, self.n_items);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let i = at(mid);
+            match self.ids.get(&self.bytes, i as usize).cmp(id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    return Some(i).filter(|&i| (i as usize) < self.n_items);
+                }
+            }
+        }
+        None
     }
 
     /// Index of a category name.
@@ -1403,12 +1441,19 @@ impl Model {
 
     /// Items viewed in the same sessions as `i`, best first.
     pub fn co_view(&self, i: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
-        self.co_view.row(&self.bytes, i as usize)
+        self.co_view.best_first(&self.bytes, i as usize)
+    }
+
+    /// Every item viewed or bought together with `i` (the co-view row, then the bought-together
+    /// row), in stored order: for sums, which need no ranking.
+    pub fn each_linked(&self, i: u32, f: &mut dyn FnMut(u32, f32)) {
+        self.co_view.for_each(&self.bytes, i as usize, f);
+        self.co_buy.for_each(&self.bytes, i as usize, f);
     }
 
     /// Items bought together with `i`, best first.
     pub fn co_buy(&self, i: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
-        self.co_buy.row(&self.bytes, i as usize)
+        self.co_buy.best_first(&self.bytes, i as usize)
     }
 
     /// How shoppers buy item `i` again, when the artifact learned it.
@@ -1633,6 +1678,7 @@ pub(crate) mod tests {
     const GOLDEN_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v1.bin");
     const GOLDEN_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v2.bin");
     const GOLDEN_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v3.bin");
+    const GOLDEN_V4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v4.bin");
 
     /// Committed artifacts of every format version must load forever; the newest golden also pins
     /// the writer. Regenerate it only with `VITRINE_BLESS=1`, when the writer is meant to change
@@ -1650,20 +1696,97 @@ pub(crate) mod tests {
         assert!(m.factors().is_none());
     }
 
-    #[test]
-    fn golden_v3_artifact_pins_the_writer() {
-        if std::env::var_os("VITRINE_BLESS").is_some() {
-            std::fs::write(GOLDEN_V3, fixture_v2().encode().unwrap()).unwrap();
+    /// The v2 fixture with session lists: what the v4 golden file holds.
+    fn fixture_v4() -> ModelData {
+        ModelData {
+            version: "golden-v4".into(),
+            session: Some(crate::session_model::OwnedLists {
+                knn: vec![
+                    vec![(1, 0.9), (4, 0.2)],
+                    vec![],
+                    vec![(3, 0.7)],
+                    vec![],
+                    vec![],
+                ],
+                covisit: vec![vec![], vec![(0, 0.5)], vec![], vec![(2, 1.0)], vec![]],
+                rules: vec![vec![(2, 0.3)], vec![], vec![], vec![], vec![(0, 0.1)]],
+                popularity: vec![(1.0, 0.5), (0.2, 0.0), (0.9, 1.0), (0.1, 0.1), (0.7, 0.3)],
+            }),
+            ..fixture_v2()
         }
-        let golden = std::fs::read(GOLDEN_V3).unwrap();
+    }
+
+    #[test]
+    fn golden_v4_artifact_pins_the_writer() {
+        if std::env::var_os("VITRINE_BLESS").is_some() {
+            std::fs::write(GOLDEN_V4, fixture_v4().encode().unwrap()).unwrap();
+        }
+        let golden = std::fs::read(GOLDEN_V4).unwrap();
         assert_eq!(
             golden,
-            fixture_v2().encode().unwrap(),
-            "the v3 writer's output drifted from the golden file"
+            fixture_v4().encode().unwrap(),
+            "the v4 writer's output drifted from the golden file"
         );
         let m = Model::load(golden).unwrap();
+        assert_eq!((m.format_version(), m.version()), (4, "golden-v4"));
+        assert!(matches!(m.by_id, ItemOrder::InPlace(_)));
+        for (i, id) in ["laptop-1", "laptop-2", "mouse-1", "cable-1", "phone-1"]
+            .iter()
+            .enumerate()
+        {
+            assert_eq!(m.item_index(id), Some(i as u32), "{id}");
+        }
+        assert_eq!(m.item_index("nope"), None);
+        // Best first: the row maximum exactly, the rest within 1/255 of it.
+        let row: Vec<(u32, f32)> = m.co_buy(2).collect();
+        assert_eq!(row[0], (0, 0.8));
+        assert_eq!(row[1].0, 3);
+        assert!((row[1].1 - 0.3).abs() <= 0.8 / 255.0, "{row:?}");
+        let lists = m.session_lists().unwrap();
+        let mut knn = Vec::new();
+        crate::session_model::Lists::each(
+            &lists,
+            crate::session_model::List::Knn,
+            0,
+            &mut |j, v| {
+                knn.push((j, v));
+            },
+        );
+        assert_eq!(knn.len(), 2);
+        assert_eq!(knn[0], (1, 0.9));
+        assert!(m.factors().is_some());
+    }
+
+    /// What an offline evaluation ranks on (`OwnedLists::as_stored`) is what the edge ranks on.
+    #[test]
+    fn stored_lists_rank_as_the_loaded_artifact_does() {
+        let data = fixture_v4();
+        let m = Model::load(data.encode().unwrap()).unwrap();
+        let stored = data.session.as_ref().unwrap().as_stored().unwrap();
+        let loaded = m.session_lists().unwrap();
+        let w = crate::session_model::Weights::default();
+        for prefix in [&[0u32][..], &[2, 0], &[4, 3, 0], &[1, 1, 2]] {
+            assert_eq!(
+                crate::session_model::rank(&loaded, prefix, &w, 5),
+                crate::session_model::rank(&stored, prefix, &w, 5),
+                "{prefix:?}"
+            );
+        }
+        for i in 0..5 {
+            assert_eq!(
+                crate::session_model::Lists::popularity(&loaded, i),
+                crate::session_model::Lists::popularity(&stored, i)
+            );
+        }
+    }
+
+    #[test]
+    fn golden_v3_artifact_loads() {
+        let golden = std::fs::read(GOLDEN_V3).unwrap();
+        let m = Model::load(golden).unwrap();
         assert_eq!((m.format_version(), m.version()), (3, "golden-v2"));
-        // One-byte scores: the row maximum exactly, the rest within 1/255 of it.
+        assert!(matches!(m.by_id, ItemOrder::Sorted(_)));
+        assert_eq!(m.item_index("cable-1"), Some(3));
         let row: Vec<(u32, f32)> = m.co_buy(2).collect();
         assert_eq!(row[0], (0, 0.8));
         assert_eq!(row[1].0, 3);

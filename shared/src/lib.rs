@@ -23,6 +23,7 @@ pub mod identity;
 pub mod ingest;
 pub mod ivf;
 pub mod lake;
+pub mod lists;
 pub mod manifest;
 pub mod model_slot;
 pub mod personal;

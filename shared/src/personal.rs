@@ -172,9 +172,7 @@ pub fn signals(model: &Model, history: &[Interaction], blend: &Blend) -> Option<
     if blend.covisit > 0.0 {
         let mut cov: HashMap<u32, f32> = HashMap::new();
         for &(h, w) in &hist {
-            for (j, s) in model.co_view(h).chain(model.co_buy(h)) {
-                *cov.entry(j).or_default() += w * s;
-            }
+            model.each_linked(h, &mut |j, s| *cov.entry(j).or_default() += w * s);
         }
         out.covisit = cov.into_iter().collect();
         out.covisit.sort_unstable_by_key(|c| c.0);

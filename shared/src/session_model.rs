@@ -250,6 +250,41 @@ pub struct OwnedLists {
     pub popularity: Vec<(f32, f32)>,
 }
 
+/// A popularity in 0..=1 as the artifact stores it: one byte.
+pub fn popularity_byte(v: f32) -> u8 {
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "clamped to 0..=255"
+    )]
+    let q = (v * 255.0).round().clamp(0.0, 255.0) as u8;
+    q
+}
+
+/// The popularity a stored byte stands for.
+pub fn popularity_of_byte(b: u8) -> f32 {
+    f32::from(b) / 255.0
+}
+
+impl OwnedLists {
+    /// These lists as a loaded artifact reads them (one-byte scores and popularity, index
+    /// order): what the edge ranks on, so an offline evaluation measures exactly that.
+    pub fn as_stored(&self) -> Result<Self, crate::lists::ListError> {
+        let n = self.popularity.len();
+        let byte = |v: f32| popularity_of_byte(popularity_byte(v));
+        Ok(Self {
+            knn: crate::lists::as_stored(&self.knn, n)?,
+            covisit: crate::lists::as_stored(&self.covisit, n)?,
+            rules: crate::lists::as_stored(&self.rules, n)?,
+            popularity: self
+                .popularity
+                .iter()
+                .map(|&(a, b)| (byte(a), byte(b)))
+                .collect(),
+        })
+    }
+}
+
 impl Lists for OwnedLists {
     fn n_items(&self) -> usize {
         self.popularity.len()

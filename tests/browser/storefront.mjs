@@ -1,8 +1,9 @@
 // The storefront browser test: drives the demo shop (/demo/, which uses only /vitrine.js) in
 // headless Chromium against a running worker with a model loaded, and checks what a shopper
 // would see: three views of one category make "Recommended for you" lean to that category, the
-// product view shows its widgets, the cart gets "Complete your cart", the snippet's events are
-// all accepted (fetch and sendBeacon), and nothing fails on the page.
+// product view shows its widgets, the cart gets "Complete your cart", the search box finds a
+// product from a misspelled brand and a model number's prefix and its facets filter, the snippet's
+// events are all accepted (fetch and sendBeacon), and nothing fails on the page.
 //
 //   VITRINE_URL=http://127.0.0.1:8787 node tests/browser/storefront.mjs
 //
@@ -62,6 +63,118 @@ async function ready(page, testid, previous = '') {
   });
   const outcome = await handle.jsonValue();
   check(outcome === 'ready', `widget "${testid}" failed: ${outcome}`);
+}
+
+/** One letter of `word` replaced (never the first): a typo a shopper makes. */
+function typo(word) {
+  const i = Math.min(2, word.length - 2);
+  return word.slice(0, i) + (word[i].toLowerCase() === 'x' ? 'z' : 'x') + word.slice(i + 1);
+}
+
+/** A title word that reads as a model number: letters and digits, not a size or capacity. */
+function modelNumber(title, brand) {
+  return title.split(/\s+/).filter((w) => w.toLowerCase() !== brand.toLowerCase())
+    .find((w) => /\d/.test(w) && /[a-z]/i.test(w) && w.length >= 4 && !/^\d+(gb|tb|hz|mp|w|mah|in)$/i.test(w)) || null;
+}
+
+/** Types `q` into the search box and submits it; resolves with the hits' ids in order. */
+async function searchFor(page, q) {
+  const prev = await serveId(page, 'search');
+  await page.fill('[data-testid="search-input"]', q);
+  await page.press('[data-testid="search-input"]', 'Enter');
+  await ready(page, 'search', prev);
+  return page.$$eval('[data-testid="hits"] [data-item-id]', (nodes) => nodes.map((n) => n.dataset.itemId));
+}
+
+function facetButtons(page) {
+  return page.$$eval('[data-testid="facets"] [data-facet]', (nodes) =>
+    nodes.map((n) => ({ facet: n.dataset.facet, value: n.dataset.value, count: Number(n.dataset.count) })));
+}
+
+const searchTotal = (page) => page.$eval('[data-testid="search-summary"]', (p) => parseInt(p.textContent, 10));
+
+/**
+ * The storefront's search, as a shopper uses it: suggestions while typing, a misspelled brand and
+ * a model number's typo-free prefix finding the product the exact words find, a facet that
+ * narrows the hits (the other facets' counts change), and a hit's click carrying the search's
+ * serve id (how search click-through is attributed in the lake's KPI tables).
+ */
+async function searchStep(page, gridIds) {
+  const products = await page.evaluate((ids) => Promise.all(ids.map((id) => window.Vitrine.item(id))), gridIds);
+  let target = null;
+  for (const p of products) {
+    const brand = p.brand || '';
+    const model = modelNumber(p.title || '', brand);
+    if (brand.length < 5 || /\s/.test(brand) || !model) continue;
+    const exact = await searchFor(page, `${brand} ${model}`);
+    if (exact[0] === p.id) {
+      target = { ...p, model };
+      break;
+    }
+  }
+  check(target, `no grid product has a brand of 5+ letters and a model number that finds it (${products.map((p) => p.title).join(' | ')})`);
+
+  // As-you-type suggestions for the start of the brand.
+  await page.fill('[data-testid="search-input"]', '');
+  await page.type('[data-testid="search-input"]', target.brand.slice(0, 4).toLowerCase(), { delay: 40 });
+  await page.waitForSelector('[data-testid="suggestions"]:not([hidden]) li', { timeout: STEP_MS }).catch(() => {
+    throw new Failure(`no suggestions while typing "${target.brand.slice(0, 4)}"`);
+  });
+
+  const typed = `${typo(target.brand).toLowerCase()} ${target.model.slice(0, target.model.length - 1)}`;
+  const hits = await searchFor(page, typed);
+  check(hits[0] === target.id, `"${typed}" put ${hits[0]} first, not ${target.id} ("${target.title}")`);
+  const mark = await page.$eval('[data-testid="hits"] [data-item-id] .title', (t) => t.querySelector('em')?.textContent || '');
+  check(mark, `the first hit for "${typed}" has no highlighted word`);
+
+  // Facets: the misspelled brand alone; one value narrows the hits and the counts change.
+  await searchFor(page, typo(target.brand).toLowerCase());
+  const total0 = await searchTotal(page);
+  const facets0 = await facetButtons(page);
+  const pick = facets0.find((f) => f.facet === 'category' && f.count > 0 && f.count < total0) ||
+    facets0.find((f) => f.count > 0 && f.count < total0);
+  check(pick, `no facet value narrows the ${total0} hits for "${typo(target.brand)}": ${JSON.stringify(facets0)}`);
+  const prev = await serveId(page, 'search');
+  await page.click(`[data-testid="facets"] [data-facet="${pick.facet}"][data-value="${pick.value}"]`);
+  await ready(page, 'search', prev);
+  const total1 = await searchTotal(page);
+  const facets1 = await facetButtons(page);
+  // A price band's edges are not the inclusive price filter's, so only its direction is checked.
+  check(pick.facet === 'price' ? total1 < total0 : total1 === pick.count,
+    `the ${pick.facet} facet "${pick.value}" promised ${pick.count} of ${total0} hits, the page says ${total1}`);
+  const counts = (list) => list.map((f) => `${f.facet}:${f.value}=${f.count}`).join(' ');
+  check(counts(facets1) !== counts(facets0), `the facet counts did not change after choosing ${pick.facet} "${pick.value}"`);
+  const active = await page.$$eval('[data-testid="facets"] [data-facet].active', (n) => n.map((b) => b.dataset.value));
+  check(active.includes(pick.value), `the chosen facet value is not shown as active: ${active}`);
+  if (pick.facet === 'category') {
+    const cats = (await cards(page, 'hits')).map((c) => c.category);
+    check(cats.every((c) => c === pick.value || c.startsWith(`${pick.value}.`)), `hits outside "${pick.value}": ${cats}`);
+  }
+
+  // A hit's click: the rec_click carries the search's serve id.
+  const serve = await serveId(page, 'search');
+  const sent = [];
+  const listen = (r) => {
+    if (r.url().includes('/v1/events') && r.method() === 'POST') sent.push(r.postData() || '');
+  };
+  page.on('request', listen);
+  const first = (await cards(page, 'hits'))[0];
+  await page.click(`[data-testid="hits"] [data-item-id="${first.id}"]`);
+  await page.evaluate(() => window.Vitrine.flush());
+  page.off('request', listen);
+  const clicks = sent.flatMap((body) => {
+    try { return JSON.parse(body).events || []; } catch (_) { return []; }
+  }).filter((e) => e.type === 'rec_click' && e.item_id === first.id);
+  check(clicks.some((e) => e.serve_id === serve && e.placement === 'search'),
+    `the click on search hit ${first.id} did not carry the search's serve id ${serve}: ${JSON.stringify(clicks)}`);
+  return {
+    target: target.id,
+    typed,
+    facet: `${pick.facet}=${pick.value}`,
+    hits_before_facet: total0,
+    hits_after_facet: total1,
+    search_serve_id: serve,
+  };
 }
 
 const share = (list, category) => list.filter((c) => c.category === category).length / Math.max(list.length, 1);
@@ -176,6 +289,8 @@ async function run(browser, problems, eventChecks) {
   check(cartRecs.length > 0, '"Complete your cart" is empty');
   check(!cartRecs.some((c) => c.id === cartItem), `"Complete your cart" recommends the cart's own ${cartItem}`);
 
+  const searched = await searchStep(page, grid0.map((c) => c.id));
+
   // The snippet's cookie: a first-party anonymous id kept for about a year, SameSite=Lax.
   const aid = (await context.cookies(BASE)).find((c) => c.name === 'vitrine_aid');
   check(aid && aid.value.length >= 16, 'the snippet did not set the vitrine_aid cookie');
@@ -241,6 +356,7 @@ async function run(browser, problems, eventChecks) {
     similar: widgets.similar.length,
     bought_together: widgets.bought_together.length,
     cart_recs: cartRecs.length,
+    search: searched,
     events_accepted: accepted,
     logged_in_for_you: forYouMerged.map((c) => c.id),
     seconds: Number(((Date.now() - started) / 1000).toFixed(1)),

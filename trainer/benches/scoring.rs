@@ -27,6 +27,25 @@ const K: usize = 64;
 const CLUSTERS: usize = 200;
 const REQUESTS: usize = 2_000;
 
+/// `len` distinct neighbours of item `i` drawn at random from its taste cluster (scores 1/rank):
+/// their indices spread over the whole catalog, as a real catalog's do, so the packed lists are
+/// not flattered by regular gaps.
+fn neighbours(n: usize, i: usize, len: usize, rng: &mut StdRng) -> Vec<(u32, f32)> {
+    let per_cluster = n.div_ceil(CLUSTERS);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(len);
+    for _ in 0..len * 4 {
+        let j = i % CLUSTERS + CLUSTERS * rng.random_range(0..per_cluster);
+        if j != i && j < n && seen.insert(j) {
+            out.push((u32::try_from(j).unwrap_or(0), 1.0 / (out.len() + 1) as f32));
+            if out.len() == len {
+                break;
+            }
+        }
+    }
+    out
+}
+
 fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
     let centers: Vec<Vec<f32>> = (0..CLUSTERS)
         .map(|_| (0..K).map(|_| rng.random::<f32>() - 0.5).collect())
@@ -51,16 +70,6 @@ fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
         });
     }
     let popularity: Vec<f32> = (0..n).map(|i| 1.0 / (1.0 + i as f32)).collect();
-    let neighbours = |i: usize| -> Vec<(u32, f32)> {
-        (1..=30)
-            .map(|d| {
-                (
-                    u32::try_from((i + d * CLUSTERS) % n).unwrap_or(0),
-                    1.0 / d as f32,
-                )
-            })
-            .collect()
-    };
     let users: Vec<Vec<f32>> = (0..500)
         .map(|u| centers[u % CLUSTERS].iter().map(|x| x * 3.0).collect())
         .collect();
@@ -94,19 +103,15 @@ fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
                     .collect()
             })
             .collect(),
-        co_view: (0..n).map(neighbours).collect(),
-        co_buy: (0..n)
-            .map(|i| neighbours(i).into_iter().take(10).collect())
-            .collect(),
+        co_view: (0..n).map(|i| neighbours(n, i, 30, rng)).collect(),
+        co_buy: (0..n).map(|i| neighbours(n, i, 10, rng)).collect(),
         factors: Some(factors),
         repurchase: Vec::new(),
         search: None,
         session: Some(shared::session_model::OwnedLists {
-            knn: (0..n).map(neighbours).collect(),
-            covisit: (0..n).map(|i| neighbours(i + 1)).collect(),
-            rules: (0..n)
-                .map(|i| neighbours(i + 2).into_iter().take(20).collect())
-                .collect(),
+            knn: (0..n).map(|i| neighbours(n, i, 30, rng)).collect(),
+            covisit: (0..n).map(|i| neighbours(n, i, 30, rng)).collect(),
+            rules: (0..n).map(|i| neighbours(n, i, 20, rng)).collect(),
             popularity: (0..n).map(|i| (1.0 / (1.0 + i as f32), 0.5)).collect(),
         }),
     };

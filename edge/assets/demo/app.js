@@ -2,7 +2,9 @@
  * The demo storefront's page logic (/demo/app.js). It exists to show a shop integration that
  * uses nothing but the snippet (window.Vitrine): a trending grid with category chips, a product
  * view with "Similar items" and "Bought together", a cart with "Complete your cart", and a
- * "Recommended for you" row that refreshes after every view and add-to-cart.
+ * "Recommended for you" row that refreshes after every view and add-to-cart, and a search box
+ * with as-you-type suggestions, facets as filters with counts, a price range, sort, highlighted
+ * hits and "did you mean" (a hit's click carries the search's serve id, like a widget's).
  *
  * For tests, each widget section carries data-state (loading | ready | error) and data-serve-id
  * (the serve id of the answer on screen); each card carries data-item-id and data-category.
@@ -33,6 +35,16 @@
   var cart = []; // {item, quantity}
   var current = null; // the product on display
   var grid = { category: '', categories: null };
+  var searchSection = $('[data-testid="search"]');
+  var searchInput = $('[data-testid="search-input"]');
+  var suggestBox = $('[data-testid="suggestions"]');
+  var priceMin = $('[data-testid="price-min"]');
+  var priceMax = $('[data-testid="price-max"]');
+  // The search on screen: its words, the facet values chosen and the order.
+  var query = { q: '', brand: [], category: '', sort: 'relevance', intents: 'on' };
+  var suggested = {}; // product id → the suggested product
+  var SUGGEST_DELAY_MS = 120;
+  var FACET_LABELS = { category: 'Category', brand: 'Brand', price: 'Price' };
 
   // ---- rendering ------------------------------------------------------------------------------
 
@@ -159,6 +171,213 @@
     refreshForYou();
   }
 
+  // ---- search ---------------------------------------------------------------------------------
+
+  /**
+   * Puts the engine's highlight into `node`: text, with the matched words in <em>, and nothing
+   * else. The API escapes titles already; parsing into an inert template and copying only text
+   * and <em> keeps even a broken highlight from adding markup to the page.
+   */
+  function highlighted(node, html) {
+    var t = document.createElement('template');
+    t.innerHTML = html;
+    node.replaceChildren.apply(node, Array.prototype.map.call(t.content.childNodes, function (n) {
+      return n.nodeName === 'EM' ? el('em', null, n.textContent) : document.createTextNode(n.textContent);
+    }));
+  }
+
+  function priceLabel(band) {
+    var m = /^(\d+)(?:-(\d+)|\+)$/.exec(band);
+    if (!m) return band;
+    return m[2] ? money.format(+m[1]) + ' – ' + money.format(+m[2]) : money.format(+m[1]) + ' and up';
+  }
+
+  function priceActive(band) {
+    var m = /^(\d+)(?:-(\d+)|\+)$/.exec(band);
+    return !!m && priceMin.value === m[1] && priceMax.value === (m[2] || '');
+  }
+
+  function facetActive(facet, value) {
+    if (facet === 'brand') return query.brand.indexOf(value) >= 0;
+    if (facet === 'category') return query.category === value;
+    return priceActive(value);
+  }
+
+  function searchParams() {
+    var p = { k: 24, sort: query.sort, intents: query.intents };
+    if (query.brand.length) p.brand = query.brand;
+    if (query.category) p.category = query.category;
+    if (priceMin.value !== '') p.min_price = priceMin.value;
+    if (priceMax.value !== '') p.max_price = priceMax.value;
+    return p;
+  }
+
+  /** Runs the search on screen; like a widget, only the latest request's answer renders. */
+  function runSearch() {
+    var seq = (searchSection.seq = (searchSection.seq || 0) + 1);
+    hideSuggestions();
+    $('[data-testid="search-results"]').hidden = false;
+    setState(searchSection, 'loading');
+    return Vitrine.search(query.q, searchParams()).then(function (resp) {
+      if (seq !== searchSection.seq) return null;
+      renderSearch(resp);
+      searchSection.dataset.serveId = resp.serve_id;
+      setState(searchSection, 'ready', resp.items.length ? '' : 'No products match.');
+      return resp;
+    }, function (err) {
+      if (seq === searchSection.seq) setState(searchSection, 'error', err.message);
+      console.error(err);
+      return null;
+    });
+  }
+
+  /** A new query from the box: the facet choices of the last one no longer apply. */
+  function newSearch(q) {
+    searchInput.value = q;
+    query.q = q;
+    query.brand = [];
+    query.category = '';
+    query.intents = 'on';
+    return runSearch();
+  }
+
+  function renderSearch(resp) {
+    var hits = $('[data-testid="hits"]');
+    hits.replaceChildren.apply(hits, resp.items.map(function (item, i) {
+      var node = card(item, resp, i + 1);
+      highlighted(node.querySelector('.title'), item.highlight || item.title || item.id);
+      return node;
+    }));
+    $('[data-testid="search-summary"]').textContent = resp.total + (resp.total === 1 ? ' product' : ' products') +
+      (resp.query ? ' for “' + resp.query + '”' : '') + (resp.relaxed ? ', some matching fewer words' : '');
+    // Price words read as a filter ("under 800"): shown, and removable.
+    var applied = $('[data-testid="applied"]');
+    applied.replaceChildren.apply(applied, (resp.intents || []).map(function (it) {
+      var b = el('button', null, '“' + it.text + '” ×');
+      b.type = 'button';
+      b.title = 'Remove this price filter';
+      b.dataset.without = it.without;
+      return b;
+    }));
+    $('[data-testid="did-you-mean-box"]').hidden = !resp.did_you_mean;
+    $('[data-testid="did-you-mean"]').textContent = resp.did_you_mean || '';
+    var facets = resp.facets || {};
+    var box = $('[data-testid="facets"]');
+    box.replaceChildren.apply(box, ['category', 'brand', 'price'].filter(function (f) {
+      return (facets[f] || []).length > 0;
+    }).map(function (f) {
+      var group = el('div', 'facet');
+      group.dataset.facetName = f;
+      group.append(el('h4', null, FACET_LABELS[f]));
+      facets[f].forEach(function (v) {
+        var b = el('button', facetActive(f, v.value) ? 'active' : '');
+        b.type = 'button';
+        b.dataset.facet = f;
+        b.dataset.value = v.value;
+        b.dataset.count = String(v.count);
+        var label = f === 'category' ? categoryLabel(v.value) : f === 'price' ? priceLabel(v.value) : v.value;
+        b.append(el('span', 'label', label), el('span', 'count', String(v.count)));
+        group.append(b);
+      });
+      return group;
+    }));
+  }
+
+  /** A facet value clicked: brands add up (any of them), a category or price band replaces. */
+  function toggleFacet(facet, value) {
+    if (facet === 'brand') {
+      var at = query.brand.indexOf(value);
+      if (at >= 0) query.brand.splice(at, 1);
+      else query.brand.push(value);
+    } else if (facet === 'category') {
+      query.category = query.category === value ? '' : value;
+    } else {
+      var m = /^(\d+)(?:-(\d+)|\+)$/.exec(value);
+      var off = !m || priceActive(value);
+      priceMin.value = off ? '' : m[1];
+      priceMax.value = off ? '' : m[2] || '';
+    }
+    return runSearch();
+  }
+
+  function hideSuggestions() {
+    suggestBox.seq = (suggestBox.seq || 0) + 1; // an answer still on its way is dropped
+    suggestBox.hidden = true;
+    suggestBox.replaceChildren();
+  }
+
+  function renderSuggestions(s) {
+    suggested = {};
+    var items = (s.queries || []).map(function (q) {
+      var li = el('li', 'query', q);
+      li.dataset.suggestion = q;
+      li.setAttribute('role', 'option');
+      return li;
+    }).concat((s.products || []).map(function (p) {
+      var li = el('li', 'product');
+      highlighted(li, p.highlight || p.title || p.id);
+      li.dataset.productId = p.id;
+      li.setAttribute('role', 'option');
+      suggested[p.id] = p;
+      return li;
+    }));
+    suggestBox.replaceChildren.apply(suggestBox, items);
+    suggestBox.hidden = items.length === 0;
+  }
+
+  var suggestTimer = null;
+  searchInput.addEventListener('input', function () {
+    clearTimeout(suggestTimer);
+    var typed = searchInput.value;
+    if (!typed.trim()) return hideSuggestions();
+    suggestTimer = setTimeout(function () {
+      var seq = (suggestBox.seq = (suggestBox.seq || 0) + 1);
+      Vitrine.suggest(typed, { k: 5 }).then(function (s) {
+        if (seq === suggestBox.seq && searchInput.value === typed) renderSuggestions(s);
+      }, function (err) { console.error(err); });
+    }, SUGGEST_DELAY_MS);
+    return undefined;
+  });
+  $('[data-testid="search-form"]').addEventListener('submit', function (e) {
+    e.preventDefault();
+    clearTimeout(suggestTimer);
+    newSearch(searchInput.value.trim());
+  });
+  $('[data-testid="sort"]').addEventListener('change', function (e) {
+    query.sort = e.target.value;
+    runSearch();
+  });
+  [priceMin, priceMax].forEach(function (input) {
+    input.addEventListener('change', function () { runSearch(); });
+  });
+
+  /** Clicks inside the search section; true when handled. */
+  function searchClick(e) {
+    var t = e.target;
+    var facet = t.closest('[data-facet]');
+    if (facet) return toggleFacet(facet.dataset.facet, facet.dataset.value), true;
+    var s = t.closest('[data-suggestion]');
+    if (s) return newSearch(s.dataset.suggestion), true;
+    var p = t.closest('.suggestions [data-product-id]');
+    if (p) {
+      hideSuggestions();
+      openProduct(suggested[p.dataset.productId], null);
+      return true;
+    }
+    if (t.closest('[data-testid="did-you-mean"]')) {
+      e.preventDefault();
+      return newSearch(t.closest('[data-testid="did-you-mean"]').textContent), true;
+    }
+    var intent = t.closest('[data-without]');
+    if (intent) {
+      query.q = intent.dataset.without;
+      searchInput.value = query.q;
+      return runSearch(), true;
+    }
+    if (!t.closest('[data-testid="search-form"]')) hideSuggestions();
+    return false;
+  }
+
   // ---- cart -----------------------------------------------------------------------------------
 
   function addToCart(item) {
@@ -215,6 +434,7 @@
   }
 
   document.addEventListener('click', function (e) {
+    if (searchClick(e)) return undefined;
     if (e.target.closest('[data-testid="add-to-cart"]') && current) return addToCart(current);
     if (e.target.closest('[data-testid="checkout"]')) return checkout();
     if (e.target.closest('[data-action="close"]')) {
@@ -225,6 +445,7 @@
     return activate(e.target);
   });
   document.addEventListener('keydown', function (e) {
+    if (e.key === 'Escape') hideSuggestions();
     if ((e.key === 'Enter' || e.key === ' ') && e.target.closest && e.target.closest('.card')) {
       e.preventDefault();
       activate(e.target);

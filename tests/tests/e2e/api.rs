@@ -574,12 +574,31 @@ fn storefront_in_headless_chromium_reacts_to_clicks() {
         "browser test failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- worker\n{}",
         w.log()
     );
-    // The page's events reached the lake through the snippet.
-    let keys = wait_for(
-        "the storefront's events in the lake",
+    // The page's events reached the lake through the snippet, among them the search hit's click
+    // with the search's serve id, and the search's serve record: the KPI tables join the two.
+    let summary: Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_default();
+    eprintln!("storefront: {summary}");
+    let serve = summary["search"]["search_serve_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no search serve id in the summary: {stdout}"))
+        .to_owned();
+    let in_lake = |prefix: &str, needle: &str| {
+        w.lake_texts(prefix)
+            .ok()
+            .is_some_and(|texts| texts.iter().any(|(_, t)| t.contains(needle)))
+    };
+    let click = format!("\"serve_id\":\"{serve}\"");
+    wait_for(
+        "the search click and the search's serve record in the lake",
         std::time::Duration::from_secs(30),
-        || Some(w.lake_keys("raw/events/").ok()?).filter(|k| !k.is_empty()),
+        || {
+            (in_lake(shared::lake::RAW_EVENTS, &click) && in_lake(shared::lake::RAW_SERVES, &serve))
+                .then_some(())
+        },
     )
     .unwrap();
-    assert!(!keys.is_empty(), "{stdout}");
 }

@@ -135,16 +135,16 @@ fn fixed(knn: f32, covisit: f32, rules: f32, repeat: f32) -> Weights {
     }
 }
 
-/// Artifact bytes per item of the session sections: 8 bytes per row per list (offset and
-/// maximum), 5 per entry, 2 for popularity.
+/// Artifact bytes per item of the session sections: the three lists as the artifact packs them
+/// ([`shared::lists`]) and 2 bytes of popularity.
 pub fn bytes_per_item(lists: &OwnedLists) -> f64 {
     let n = lists.popularity.len().max(1);
-    let entries: usize = [&lists.knn, &lists.covisit, &lists.rules]
+    let packed: usize = [&lists.knn, &lists.covisit, &lists.rules]
         .iter()
-        .map(|rows| rows.iter().map(Vec::len).sum::<usize>())
+        .map(|rows| shared::lists::encoded_len(rows))
         .sum();
     #[expect(clippy::cast_precision_loss, reason = "sizes")]
-    let b = (24 * n + 5 * entries + 2 * n) as f64 / n as f64;
+    let b = (packed + 2 * n) as f64 / n as f64;
     b
 }
 
@@ -204,6 +204,9 @@ pub fn next_click(
         (fit, session_lists::build(&train.seqs, n, &lp))
     });
     let bytes = bytes_per_item(&lists);
+    // Ranked on the lists as the artifact stores them (one-byte scores and popularity): the
+    // figures are those of what the edge serves.
+    let lists = lists.as_stored().map_err(shared::ArtifactError::from)?;
     let (knn, fit_s) = timed(|| SessionKnn::fit(&train.seqs, n));
     let (before, fit_b) = timed(|| {
         let blend = tune_session_blend(train, p)?;
