@@ -14,7 +14,7 @@
 #     artifact in the data center's Workers Cache and once from R2 (cache emptied), and wasm
 #     memory at 100k and 200k items (/v1/model);
 #   - time from an event POST to a changed recommendation.
-# Needs wrk (apt-get install wrk). Prints Markdown; record it in docs/benchmarks.md.
+# Repeated cold loads: bench/cold.sh. Needs wrk (apt-get install wrk). Prints Markdown; record it in docs/benchmarks.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -35,25 +35,11 @@ if [ ! -f "$arts/model-200000.bin" ]; then
   SCORING_WRITE="$arts" SCORING_SIZES=100000,200000 cargo bench -p trainer --bench scoring --locked -q >/dev/null
 fi
 
-wrangler=node_modules/.bin/wrangler
-start() { # name port dir args...
-  local name=$1 port=$2 dir=$3; shift 3
-  setsid bash -c 'cd "$0" && exec "$@"' "$dir" "$root/$wrangler" dev --local --ip 127.0.0.1 --port "$port" \
-    --inspector-port $((port + 1)) --show-interactive-dev-session=false "$@" >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 180); do curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0; sleep 0.5; done
-  echo "$name did not start" >&2; cat "$work/$name.log" >&2; exit 1
-}
-export VITRINE_SKIP_BUILD=1 WRANGLER_SEND_METRICS=false CI=true NO_COLOR=1
+source bench/edge-lib.sh
 start hello 8811 bench/hello
-start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench-admin-key-0123456789abcdef-0123 --var DEV_MODE:1 --var GLOBAL_RATE_LIMITS:off --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+start_vitrine
 until curl -sf http://127.0.0.1:8821/v1/health >/dev/null; do sleep 0.5; done
 
-publish() { # n
-  "${CARGO_TARGET_DIR:-$root/target}/release/trainer" publish --artifact "$arts/model-$1.bin" --models "file://$work/models" \
-    --worker http://127.0.0.1:8821 --admin-key bench-admin-key-0123456789abcdef-0123 --force >/dev/null 2>&1
-  until curl -s http://127.0.0.1:8821/v1/model | grep -q "\"bench-$1\""; do sleep 0.3; done
-}
 publish 100000
 now=$(date +%s%3N)
 events=$(python3 - "$now" <<'PY'
@@ -135,39 +121,23 @@ PY
 
 model100=$(curl -s http://127.0.0.1:8821/v1/model)
 # Cold load: restart the worker (fresh isolate, model in local R2), time the first request.
-kill -- -"${pids[-1]}" 2>/dev/null || true; sleep 1
-start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench-admin-key-0123456789abcdef-0123 --var DEV_MODE:1 --var GLOBAL_RATE_LIMITS:off --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
-cold=$(python3 - <<'PY'
-import time, urllib.request
-def t(p):
-    s = time.perf_counter(); urllib.request.urlopen("http://127.0.0.1:8821" + p).read(); return (time.perf_counter() - s) * 1000
-first = t("/v1/model")
-warm = sorted(t("/v1/model") for _ in range(20))[10]
-print(f"{first:.1f} {warm:.1f} {first - warm:.1f}")
-PY
-)
+stop_vitrine
+start_vitrine
+cold=$(cold_once)
 read -r cold_first cold_warm cold_load <<<"$cold"
 model100fresh=$(curl -s http://127.0.0.1:8821/v1/model)
 cold_from=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("fetched_from"))' "$model100fresh")
 # The same with the data center's cache emptied: the fresh isolate reads R2.
-kill -- -"${pids[-1]}" 2>/dev/null || true; sleep 1
+stop_vitrine
 rm -rf "$work/state/v3/cache"
-start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench-admin-key-0123456789abcdef-0123 --var DEV_MODE:1 --var GLOBAL_RATE_LIMITS:off --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
-read -r r2_first r2_warm r2_load <<<"$(python3 - <<'PY'
-import time, urllib.request
-def t(p):
-    s = time.perf_counter(); urllib.request.urlopen("http://127.0.0.1:8821" + p).read(); return (time.perf_counter() - s) * 1000
-first = t("/v1/model")
-warm = sorted(t("/v1/model") for _ in range(20))[10]
-print(f"{first:.1f} {warm:.1f} {first - warm:.1f}")
-PY
-)"
-r2_from=$(curl -s http://127.0.0.1:8821/v1/model | python3 -c 'import json,sys; print(json.load(sys.stdin).get("fetched_from"))')
+start_vitrine
+read -r r2_first r2_warm r2_load <<<"$(cold_once)"
+r2_from=$(fetched_from)
 publish 200000
 model200=$(curl -s http://127.0.0.1:8821/v1/model)
 # Steady state at 200k: a fresh isolate that only ever loaded the 200k model.
-kill -- -"${pids[-1]}" 2>/dev/null || true; sleep 1
-start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench-admin-key-0123456789abcdef-0123 --var DEV_MODE:1 --var GLOBAL_RATE_LIMITS:off --var PSEUDONYM_KEY:bench-pseudonym-key-0123 --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000
+stop_vitrine
+start_vitrine
 model200fresh=$(curl -s http://127.0.0.1:8821/v1/model)
 mem() { python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print("%.1f MiB (artifact %.1f MiB)" % (m["wasm_memory_bytes"] / 2**20, m["bytes"] / 2**20))' "$1"; }
 

@@ -38,16 +38,7 @@ if [ "${SKIP_WORKERD:-0}" != 1 ]; then
   trap cleanup EXIT
   bash scripts/build-edge.sh >/dev/null
   cargo build --release -p trainer --locked -q
-  wrangler=node_modules/.bin/wrangler
-  start() { # name port dir args...
-    local name=$1 port=$2 dir=$3; shift 3
-    setsid bash -c 'cd "$0" && exec "$@"' "$dir" "$root/$wrangler" dev --local --ip 127.0.0.1 --port "$port" \
-      --inspector-port $((port + 1)) --show-interactive-dev-session=false "$@" >"$work/$name.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 1 240); do curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0; sleep 0.5; done
-    echo "$name did not start" >&2; cat "$work/$name.log" >&2; exit 1
-  }
-  export VITRINE_SKIP_BUILD=1 WRANGLER_SEND_METRICS=false CI=true NO_COLOR=1
+  source bench/edge-lib.sh
   start hello 8811 bench/hello
   start orama 8831 bench/peers/orama-worker
   start vitrine 8821 . --persist-to "$work/state" --var ADMIN_KEY:bench-admin-key-0123456789abcdef-0123 --var DEV_MODE:1 --var GLOBAL_RATE_LIMITS:off --var MODEL_REFRESH_SECONDS:1 --var RATE_LIMIT_PER_IP:1000000000

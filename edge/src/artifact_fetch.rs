@@ -49,9 +49,8 @@ async fn sha256(buffer: &JsValue) -> Option<String> {
 async fn read_all(response: &web_sys::Response) -> Result<Fetched, String> {
     let buffer = settle(response.array_buffer().map_err(js_error)?.into()).await?;
     let sha256 = sha256(&buffer).await;
-    let view = Uint8Array::new(&buffer);
-    let mut bytes = vec![0; view.length() as usize];
-    view.copy_to(&mut bytes);
+    // `to_vec` copies into uninitialised capacity: no zeroing pass first.
+    let bytes = Uint8Array::new(&buffer).to_vec();
     Ok(Fetched {
         bytes,
         sha256,

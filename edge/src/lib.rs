@@ -42,7 +42,7 @@ mod entry {
     use shared::route::{Route, route};
     use worker::{Context, Env, MessageBatch, Request, Response, Result, event};
 
-    use crate::{admin, consumer, gdpr, handlers, http, search, sources, widgets};
+    use crate::{admin, consumer, gdpr, handlers, http, model_cache, search, sources, widgets};
 
     #[event(start)]
     fn start() {
@@ -83,6 +83,7 @@ mod entry {
             },
         };
         let resp = result.unwrap_or_else(|e| http::error(&e));
+        model_cache::after_response(&env, &ctx);
         if let Some(r) = audited {
             gdpr::audit(&env, &r, &method, &path, resp.status_code(), ip.as_deref()).await;
         }

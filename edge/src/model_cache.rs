@@ -8,21 +8,74 @@
 //! only works on a custom domain: on `*.workers.dev` every miss falls through to R2.
 //!
 //! The bytes are hashed natively before they enter wasm (`artifact_fetch`); the CRC-32s are one
-//! pass in wasm (`Manifest::verify_digested`).
+//! pass in wasm (`Manifest::verify_digested`). That pass stays even though the SHA-256 matched:
+//! the artifact's own checksum is what catches bytes damaged before their manifest was written
+//! (the regression test `bad_artifacts_never_replace_the_live_model`).
+//!
+//! What the loading request does not need for its answer — leaving the verified bytes in the
+//! cache, advancing `models/last-good.json` — waits until the response is sent
+//! ([`after_response`]), so a cold isolate's first answer pays neither the cache write nor the
+//! extra R2 round trips.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use shared::model_slot::{Decision, ModelSlot, SlotStatus, Source};
 use shared::{Manifest, Model, lake};
-use worker::{Cache, Env};
+use worker::wasm_bindgen::JsValue;
+use worker::{Cache, Context, Env};
 
 use crate::artifact_fetch;
 
 use crate::http::now_ms;
 
+/// Work a load leaves for after the response.
+enum Deferred {
+    /// Put verified artifact bytes (a JS buffer) in the data centre's cache under this URL.
+    Keep {
+        url: String,
+        sha256: String,
+        buffer: JsValue,
+    },
+    /// Point `models/last-good.json` at the model just verified through `latest`.
+    AdvanceLastGood,
+}
+
 thread_local! {
     static SLOT: RefCell<Option<ModelSlot>> = const { RefCell::new(None) };
+    static DEFERRED: RefCell<Vec<Deferred>> = const { RefCell::new(Vec::new()) };
+}
+
+fn defer(work: Deferred) {
+    DEFERRED.with(|d| d.borrow_mut().push(work));
+}
+
+/// Runs what loads deferred, after the response (`ctx.wait_until`); called on every request.
+pub fn after_response(env: &Env, ctx: &Context) {
+    let work = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
+    if work.is_empty() {
+        return;
+    }
+    let env = env.clone();
+    ctx.wait_until(async move {
+        for w in work {
+            match w {
+                Deferred::Keep {
+                    url,
+                    sha256,
+                    buffer,
+                } => {
+                    // Only verified bytes are cached; a failure costs the next isolate an R2
+                    // read, nothing more.
+                    match artifact_fetch::keep(&Cache::default(), &url, &buffer).await {
+                        Ok(()) => with_slot(&env, |s| s.mark_in_cache(&sha256)),
+                        Err(e) => worker::console_warn!("artifact cache: {e}"),
+                    }
+                }
+                Deferred::AdvanceLastGood => advance_last_good(&env).await,
+            }
+        }
+    });
 }
 
 fn with_slot<R>(env: &Env, f: impl FnOnce(&mut ModelSlot) -> R) -> R {
@@ -46,7 +99,7 @@ async fn refresh(env: &Env) -> Result<(), String> {
         return Ok(());
     };
     load(env, Source::Latest, manifest).await?;
-    advance_last_good(env).await;
+    defer(Deferred::AdvanceLastGood);
     Ok(())
 }
 
@@ -95,13 +148,15 @@ async fn load(env: &Env, source: Source, manifest: Manifest) -> Result<(), Strin
         sha256,
         buffer,
     } = artifact;
+    let digest = manifest.sha256.clone();
     with_slot(env, |s| {
         s.install_from(source, manifest, bytes, sha256.as_deref(), now)
     })?;
-    // Only verified bytes are cached; a failure costs the next isolate an R2 read, nothing more.
-    if let Err(e) = artifact_fetch::keep(&cache, &url, &buffer).await {
-        worker::console_warn!("artifact cache: {e}");
-    }
+    defer(Deferred::Keep {
+        url,
+        sha256: digest,
+        buffer,
+    });
     Ok(())
 }
 

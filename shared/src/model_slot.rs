@@ -46,6 +46,8 @@ pub struct ModelSlot {
     source: Option<Source>,
     /// Where its bytes came from.
     fetched: Option<Fetched>,
+    /// Whether its bytes are in the data centre's cache (read from it, or put there).
+    in_cache: bool,
 }
 
 /// Where an artifact's bytes came from.
@@ -89,6 +91,10 @@ pub struct SlotStatus {
     /// Where this isolate got the artifact's bytes: `cache` or `r2`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetched_from: Option<Fetched>,
+    /// Whether the live model's bytes are in this data centre's Workers Cache for the next
+    /// isolate: read from it, or put there after the response that loaded them.
+    #[serde(default)]
+    pub in_cache: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     pub refresh_seconds: i64,
@@ -120,6 +126,7 @@ impl ModelSlot {
             last_error: None,
             source: None,
             fetched: None,
+            in_cache: false,
         }
     }
 
@@ -237,6 +244,15 @@ impl ModelSlot {
         }
         self.source = Some(source);
         self.fetched = Some(fetched);
+        self.in_cache = fetched == Fetched::Cache;
+    }
+
+    /// Records that the artifact with this SHA-256 was put in the data centre's cache; ignored
+    /// when another model went live meanwhile.
+    pub fn mark_in_cache(&mut self, sha256: &str) {
+        if self.manifest.as_ref().is_some_and(|m| m.sha256 == sha256) {
+            self.in_cache = true;
+        }
     }
 
     /// Records a failure that happened before verification (manifest or object unreadable).
@@ -261,6 +277,7 @@ impl ModelSlot {
                 .unwrap_or_default(),
             source: self.model.as_ref().and(self.source),
             fetched_from: self.model.as_ref().and(self.fetched),
+            in_cache: self.model.is_some() && self.in_cache,
             last_error: self.last_error.clone(),
             refresh_seconds: self.refresh_ms / 1000,
         }
@@ -368,6 +385,25 @@ mod tests {
             m.verify_digested(bad, &m.sha256),
             Err(crate::manifest::VerifyError::Crc32 { .. })
         ));
+    }
+
+    #[test]
+    fn in_cache_is_said_only_of_the_live_artifacts_bytes() {
+        let good = fixture().encode().unwrap();
+        let m = manifest_for(&good, "golden-v1");
+        let mut s = ModelSlot::new(1000);
+        s.install_from(Source::Latest, m.clone(), good.clone(), None, 1)
+            .unwrap();
+        assert!(!s.status().in_cache);
+        s.mark_in_cache("another artifact's digest");
+        assert!(!s.status().in_cache);
+        s.mark_in_cache(&m.sha256);
+        assert!(s.status().in_cache);
+        let mut fresh = ModelSlot::new(1000);
+        fresh
+            .install_cached(Source::Latest, m, good, None, 1)
+            .unwrap();
+        assert!(fresh.status().in_cache);
     }
 
     #[test]

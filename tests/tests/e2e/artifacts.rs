@@ -24,6 +24,13 @@ fn a_second_isolate_reads_the_artifact_from_the_cache_not_r2() {
     w.publish(&t).unwrap();
     let first = loaded(&w);
     assert_eq!(first["fetched_from"], "r2", "{first}");
+    // The copy goes into the cache after the loading response, off its path.
+    wait_for("the artifact in the cache", Duration::from_secs(30), || {
+        w.get("/v1/model")
+            .ok()
+            .filter(|(_, v)| v["in_cache"] == true)
+    })
+    .unwrap();
 
     // A fresh isolate in the same location (workerd restarted on the same state).
     w.kill_and_restart().unwrap();
@@ -33,6 +40,7 @@ fn a_second_isolate_reads_the_artifact_from_the_cache_not_r2() {
         (&Value::from("cache"), &first["version"]),
         "{second}"
     );
+    assert_eq!(second["in_cache"], true, "{second}");
     // It answers from the cached copy.
     let (s, trending) = w.get("/v1/trending?k=3").unwrap();
     assert_eq!(s, 200, "{trending}");
