@@ -35,8 +35,12 @@ pub const MAGIC: &[u8; 8] = b"VITRINE\0";
 /// The format version this code writes and the newest it reads (v1: popularity and
 /// co-visitation; v2 adds int8 item factors, their scales and the Gram matrix for fold-in; v3 stores
 /// co-visitation scores as one byte relative to each row's maximum: 5 instead of 8 bytes per
-/// neighbour, the largest part of a big catalog's artifact).
-pub const FORMAT_VERSION: u32 = 4;
+/// neighbour, the largest part of a big catalog's artifact; v4 packs every neighbour list as
+/// varint index gaps (`shared::lists`) and stores the id order; v5 changes only the artifact's own
+/// checksum, from CRC-32 to xxHash64, which a cold wasm isolate computes several times faster).
+pub const FORMAT_VERSION: u32 = 5;
+/// The first format whose own checksum is xxHash64 ([`checksum`]).
+const XXHASH_FROM: u32 = 5;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 const SECTION_ENTRY_LEN: usize = 24;
@@ -539,23 +543,34 @@ pub fn stamp_version(bytes: &mut [u8], version: &str) -> Result<(), ArtifactErro
     Ok(())
 }
 
-/// Bytes per call of the CRC-32 loop (see [`checksums`]).
+/// Bytes per call of a checksum loop. In chunks: a fresh wasm isolate runs each function in its
+/// baseline tier until the engine has optimised it, and the optimised code is used from the next
+/// call on; one call over the whole artifact would run entirely in the slow tier.
 const CHECKSUM_CHUNK: usize = 256 << 10;
 
-/// Both CRC-32s an artifact is checked by, in one pass over its bytes: its own checksum (the
-/// field taken as zero, [`checksum`]) and the CRC-32 of the whole file (what a manifest records).
-/// The two differ only in 4 bytes, so the tail's CRC is computed once and combined twice.
+fn in_chunks(bytes: &[u8], mut feed: impl FnMut(&[u8])) {
+    for chunk in bytes.chunks(CHECKSUM_CHUNK) {
+        feed(chunk);
+    }
+}
+
+/// CRC-32 of `bytes`, fed in chunks.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    in_chunks(bytes, |c| h.update(c));
+    h.finalize()
+}
+
+/// The two checks of an artifact against its manifest, in as few passes as its format allows:
+/// its own checksum ([`checksum`]) and the CRC-32 of the whole file (what a manifest records).
+/// Up to v4 both are CRC-32s that differ only in 4 bytes, so the tail's CRC is computed once and
+/// combined twice; from v5 they are two passes (native code, where both are fast).
 pub fn checksums(bytes: &[u8]) -> (u32, u32) {
-    if bytes.len() <= 20 {
-        return (checksum(bytes), crc32fast::hash(bytes));
+    if bytes.len() <= 20 || format_of(bytes) >= XXHASH_FROM {
+        return (checksum(bytes), crc32(bytes));
     }
     let mut tail = crc32fast::Hasher::new();
-    // In chunks: a fresh wasm isolate runs each function in its baseline tier until the engine
-    // has optimised it, and the optimised code is used from the next call on; one call over the
-    // whole artifact would run entirely in the slow tier.
-    for chunk in bytes[20..].chunks(CHECKSUM_CHUNK) {
-        tail.update(chunk);
-    }
+    in_chunks(&bytes[20..], |c| tail.update(c));
     let with = |field: &[u8]| {
         let mut h = crc32fast::Hasher::new();
         h.update(&bytes[..16]);
@@ -566,14 +581,29 @@ pub fn checksums(bytes: &[u8]) -> (u32, u32) {
     (with(&[0; 4]), with(&bytes[16..20]))
 }
 
-/// CRC-32 of an artifact with its checksum field taken as zero.
+fn format_of(bytes: &[u8]) -> u32 {
+    read_u32(bytes, 8).unwrap_or(0)
+}
+
+/// An artifact's own checksum, with its field (bytes 16..20) taken as zero: CRC-32 up to format
+/// v4; from v5 the low 32 bits of xxHash64 (seed 0), which a cold isolate computes over the whole
+/// artifact before its first answer.
 pub fn checksum(bytes: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&bytes[..16.min(bytes.len())]);
-    h.update(&[0; 4]);
-    if bytes.len() > 20 {
-        h.update(&bytes[20..]);
+    let head = &bytes[..16.min(bytes.len())];
+    let tail = bytes.get(20..).unwrap_or_default();
+    if format_of(bytes) >= XXHASH_FROM {
+        use std::hash::Hasher;
+        let mut h = twox_hash::XxHash64::with_seed(0);
+        h.write(head);
+        h.write(&[0; 4]);
+        in_chunks(tail, |c| h.write(c));
+        let [a, b, c, d, ..] = h.finish().to_le_bytes();
+        return u32::from_le_bytes([a, b, c, d]);
     }
+    let mut h = crc32fast::Hasher::new();
+    h.update(head);
+    h.update(&[0; 4]);
+    in_chunks(tail, |c| h.update(c));
     h.finalize()
 }
 
@@ -1687,6 +1717,7 @@ pub(crate) mod tests {
     const GOLDEN_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v2.bin");
     const GOLDEN_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v3.bin");
     const GOLDEN_V4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v4.bin");
+    const GOLDEN_V5: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v5.bin");
 
     /// Committed artifacts of every format version must load forever; the newest golden also pins
     /// the writer. Regenerate it only with `VITRINE_BLESS=1`, when the writer is meant to change
@@ -1724,19 +1755,8 @@ pub(crate) mod tests {
         }
     }
 
-    #[test]
-    fn golden_v4_artifact_pins_the_writer() {
-        if std::env::var_os("VITRINE_BLESS").is_some() {
-            std::fs::write(GOLDEN_V4, fixture_v4().encode().unwrap()).unwrap();
-        }
-        let golden = std::fs::read(GOLDEN_V4).unwrap();
-        assert_eq!(
-            golden,
-            fixture_v4().encode().unwrap(),
-            "the v4 writer's output drifted from the golden file"
-        );
-        let m = Model::load(golden).unwrap();
-        assert_eq!((m.format_version(), m.version()), (4, "golden-v4"));
+    /// What the v4 and v5 golden files hold (the same model; v5 differs in its checksum only).
+    fn assert_golden_v4_content(m: &Model) {
         assert!(matches!(m.by_id, ItemOrder::InPlace(_)));
         for (i, id) in ["laptop-1", "laptop-2", "mouse-1", "cable-1", "phone-1"]
             .iter()
@@ -1763,6 +1783,45 @@ pub(crate) mod tests {
         assert_eq!(knn.len(), 2);
         assert_eq!(knn[0], (1, 0.9));
         assert!(m.factors().is_some());
+    }
+
+    #[test]
+    fn golden_v5_artifact_pins_the_writer() {
+        let data = ModelData {
+            version: "golden-v5".into(),
+            ..fixture_v4()
+        };
+        if std::env::var_os("VITRINE_BLESS").is_some() {
+            std::fs::write(GOLDEN_V5, data.encode().unwrap()).unwrap();
+        }
+        let golden = std::fs::read(GOLDEN_V5).unwrap();
+        assert_eq!(
+            golden,
+            data.encode().unwrap(),
+            "the v5 writer's output drifted from the golden file"
+        );
+        let m = Model::load(golden.clone()).unwrap();
+        assert_eq!((m.format_version(), m.version()), (5, "golden-v5"));
+        assert_golden_v4_content(&m);
+        // Its own checksum is xxHash64's, not CRC-32's, and any flipped byte breaks it.
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&golden[..16]);
+        crc.update(&[0; 4]);
+        crc.update(&golden[20..]);
+        assert_ne!(checksum(&golden), crc.finalize());
+        for at in [0, 8, 16, 21, 40, 64, golden.len() / 2, golden.len() - 1] {
+            let mut bad = golden.clone();
+            bad[at] ^= 0x10;
+            assert!(Model::load(bad).is_err(), "byte {at}");
+        }
+    }
+
+    #[test]
+    fn golden_v4_artifact_loads() {
+        let golden = std::fs::read(GOLDEN_V4).unwrap();
+        let m = Model::load(golden).unwrap();
+        assert_eq!((m.format_version(), m.version()), (4, "golden-v4"));
+        assert_golden_v4_content(&m);
     }
 
     /// What an offline evaluation ranks on (`OwnedLists::as_stored`) is what the edge ranks on.

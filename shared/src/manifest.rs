@@ -101,7 +101,8 @@ impl Manifest {
 
     /// [`Self::verify`] with the SHA-256 of `bytes` (lowercase hex) computed by the platform:
     /// the worker hashes with the runtime's WebCrypto before the bytes enter wasm, where a
-    /// software hash of a 32 MB artifact is most of a cold load.
+    /// software hash of a 32 MB artifact is most of a cold load. The manifest's CRC-32 is then
+    /// skipped (the digest checks the same bytes); the artifact's own checksum is not.
     pub fn verify_digested(&self, bytes: Vec<u8>, sha256_hex: &str) -> Result<Model, VerifyError> {
         self.verify_with(bytes, Some(sha256_hex))
     }
@@ -113,21 +114,28 @@ impl Manifest {
                 expected: self.size,
             });
         }
-        // One pass gives the manifest's CRC-32 and the artifact's own.
-        let (own, crc) = crate::artifact::checksums(&bytes);
-        if crc != self.crc32 {
-            return Err(VerifyError::Crc32 {
-                found: crc,
-                expected: self.crc32,
-            });
-        }
-        let sha_ok = match sha256_hex {
-            Some(hex) => hex.eq_ignore_ascii_case(&self.sha256),
-            None => crate::hash::sha256_hex(&bytes) == self.sha256,
+        let own = match sha256_hex {
+            // The platform hashed these very bytes and they match the manifest's SHA-256: its
+            // CRC-32, a weaker check of the same bytes, adds nothing. The artifact's own
+            // checksum still runs: it catches bytes damaged before the manifest was written.
+            Some(hex) if hex.eq_ignore_ascii_case(&self.sha256) => {
+                crate::artifact::checksum(&bytes)
+            }
+            Some(_) => return Err(VerifyError::Sha256),
+            None => {
+                let (own, crc) = crate::artifact::checksums(&bytes);
+                if crc != self.crc32 {
+                    return Err(VerifyError::Crc32 {
+                        found: crc,
+                        expected: self.crc32,
+                    });
+                }
+                if crate::hash::sha256_hex(&bytes) != self.sha256 {
+                    return Err(VerifyError::Sha256);
+                }
+                own
+            }
         };
-        if !sha_ok {
-            return Err(VerifyError::Sha256);
-        }
         let model = Model::load_with_checksum(bytes, Some(own))
             .map_err(|e| VerifyError::Decode(e.to_string()))?;
         if model.version() != self.version {

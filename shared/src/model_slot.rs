@@ -377,12 +377,18 @@ mod tests {
             m.verify_digested(good.clone(), &wrong),
             Err(crate::manifest::VerifyError::Sha256)
         ));
-        // A flipped byte is caught by the one CRC pass, whatever digest the platform reports.
+        // A flipped byte is caught by the artifact's own checksum, whatever digest the platform
+        // reports (with a digest the manifest's CRC-32 is not computed); without a digest the
+        // manifest's CRC-32 catches it first.
         let mut bad = good.clone();
         let at = bad.len() / 2;
         bad[at] ^= 1;
+        match m.verify_digested(bad.clone(), &m.sha256) {
+            Err(crate::manifest::VerifyError::Decode(e)) => assert!(e.contains("checksum"), "{e}"),
+            other => panic!("{other:?}"),
+        }
         assert!(matches!(
-            m.verify_digested(bad, &m.sha256),
+            m.verify(bad),
             Err(crate::manifest::VerifyError::Crc32 { .. })
         ));
     }
