@@ -7,10 +7,11 @@
 //! version rather than once per isolate; `/v1/model` says which (`fetched_from`). The Cache API
 //! only works on a custom domain: on `*.workers.dev` every miss falls through to R2.
 //!
-//! The bytes are hashed natively before they enter wasm (`artifact_fetch`); the CRC-32s are one
-//! pass in wasm (`Manifest::verify_digested`). That pass stays even though the SHA-256 matched:
-//! the artifact's own checksum is what catches bytes damaged before their manifest was written
-//! (the regression test `bad_artifacts_never_replace_the_live_model`).
+//! The bytes are hashed natively before they enter wasm (`artifact_fetch`); a matching SHA-256
+//! stands in for the manifest's CRC-32, and the one pass in wasm is the artifact's own checksum
+//! (`Manifest::verify_digested`; xxHash64 from format v5). That pass stays even though the
+//! SHA-256 matched: it is what catches bytes damaged before their manifest was written (the
+//! regression test `bad_artifacts_never_replace_the_live_model`).
 //!
 //! What the loading request does not need for its answer — leaving the verified bytes in the
 //! cache, advancing `models/last-good.json` — waits until the response is sent
