@@ -37,8 +37,10 @@ pub const MAGIC: &[u8; 8] = b"VITRINE\0";
 /// co-visitation scores as one byte relative to each row's maximum: 5 instead of 8 bytes per
 /// neighbour, the largest part of a big catalog's artifact; v4 packs every neighbour list as
 /// varint index gaps (`shared::lists`) and stores the id order; v5 changes only the artifact's own
-/// checksum, from CRC-32 to xxHash64, which a cold wasm isolate computes several times faster).
-pub const FORMAT_VERSION: u32 = 5;
+/// checksum, from CRC-32 to xxHash64, which a cold wasm isolate computes several times faster; v6
+/// stores the lists compact: Rice-coded gaps, 4-bit learned score levels for the session lists,
+/// blocked offsets, no maxima where every row's is 1 — `shared::lists::compact`).
+pub const FORMAT_VERSION: u32 = 6;
 /// The first format whose own checksum is xxHash64 ([`checksum`]).
 const XXHASH_FROM: u32 = 5;
 /// Size of the fixed header.
@@ -84,6 +86,12 @@ mod sec {
     pub const SESSION_RULES_P: u32 = 31;
     /// v4: item indices sorted by id (4 bytes per item), so a load sorts nothing.
     pub const ITEM_ORDER: u32 = 32;
+    /// v6: the lists above stored compact by [`crate::lists::compact`].
+    pub const CO_VIEW_C: u32 = 33;
+    pub const CO_BUY_C: u32 = 34;
+    pub const SESSION_KNN_C: u32 = 35;
+    pub const SESSION_COVISIT_C: u32 = 36;
+    pub const SESSION_RULES_C: u32 = 37;
 }
 
 /// Why an artifact can't be loaded.
@@ -395,10 +403,13 @@ impl ModelData {
         w.sections.push((sec::POPULAR, popular));
         w.sections
             .push((sec::CATEGORY_POPULAR, csr(&self.category_popular, n)?));
+        let wide = crate::lists::NEIGHBOUR_BITS;
+        w.sections.push((
+            sec::CO_VIEW_C,
+            crate::lists::encode(&self.co_view, n, wide)?,
+        ));
         w.sections
-            .push((sec::CO_VIEW_P, crate::lists::encode(&self.co_view, n)?));
-        w.sections
-            .push((sec::CO_BUY_P, crate::lists::encode(&self.co_buy, n)?));
+            .push((sec::CO_BUY_C, crate::lists::encode(&self.co_buy, n, wide)?));
         if let Some(f) = &self.factors {
             if f.k == 0
                 || f.scales.len() != n
@@ -472,12 +483,15 @@ impl ModelData {
                     "session lists do not match items".into(),
                 ));
             }
-            w.sections
-                .push((sec::SESSION_KNN_P, crate::lists::encode(&s.knn, n)?));
-            w.sections
-                .push((sec::SESSION_COVISIT_P, crate::lists::encode(&s.covisit, n)?));
-            w.sections
-                .push((sec::SESSION_RULES_P, crate::lists::encode(&s.rules, n)?));
+            let narrow = crate::lists::SESSION_BITS;
+            for (id, rows) in [
+                (sec::SESSION_KNN_C, &s.knn),
+                (sec::SESSION_COVISIT_C, &s.covisit),
+                (sec::SESSION_RULES_C, &s.rules),
+            ] {
+                w.sections
+                    .push((id, crate::lists::encode(rows, n, narrow)?));
+            }
             let byte = crate::session_model::popularity_byte;
             w.sections.push((
                 sec::SESSION_POPULARITY,
@@ -767,22 +781,26 @@ impl Csr {
 }
 
 /// A section of neighbour lists as any format wrote it: v1/v2 f32 scores, v3 one-byte scores,
-/// v4 packed ([`crate::lists`]).
+/// v4/v5 packed ([`crate::lists`]), v6 compact ([`crate::lists::compact`]).
 #[derive(Debug, Clone)]
 enum Neighbours {
     Csr(Csr),
     Packed(crate::lists::Packed),
+    Compact(crate::lists::Compact),
 }
 
 impl Neighbours {
-    /// The section stored as `packed` (v4), else `q` (v3), else `f32` (v1/v2).
+    /// The section stored as `compact` (v6), else `packed` (v4/v5), else `q` (v3), else `f32`
+    /// (v1/v2).
     fn load(
         b: &[u8],
         sections: &HashMap<u32, Range<usize>>,
-        [packed, q, f32_id]: [u32; 3],
+        [compact, packed, q, f32_id]: [u32; 4],
         n: usize,
     ) -> Result<Self, ArtifactError> {
-        let list = if let Some(r) = sections.get(&packed) {
+        let list = if let Some(r) = sections.get(&compact) {
+            Self::Compact(crate::lists::Compact::load(b, r.clone(), compact, n)?)
+        } else if let Some(r) = sections.get(&packed) {
             Self::Packed(crate::lists::Packed::load(b, r.clone(), packed, n)?)
         } else if let Some(r) = sections.get(&q) {
             Self::Csr(Csr::load_q(b, r.clone(), q, n)?)
@@ -805,6 +823,7 @@ impl Neighbours {
         match self {
             Self::Csr(c) => c.rows,
             Self::Packed(p) => p.rows,
+            Self::Compact(c) => c.rows,
         }
     }
 
@@ -813,6 +832,7 @@ impl Neighbours {
         match self {
             Self::Csr(c) => c.row(b, r).for_each(|(j, s)| f(j, s)),
             Self::Packed(p) => p.for_each(b, r, f),
+            Self::Compact(c) => c.for_each(b, r, f),
         }
     }
 
@@ -820,7 +840,7 @@ impl Neighbours {
     fn best_first(&self, b: &[u8], r: usize) -> std::vec::IntoIter<(u32, f32)> {
         let mut row = Vec::new();
         self.for_each(b, r, &mut |j, s| row.push((j, s)));
-        if let Self::Packed(_) = self {
+        if let Self::Packed(_) | Self::Compact(_) = self {
             row.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         }
         row.into_iter()
@@ -1186,11 +1206,15 @@ impl Model {
         let co_view = Neighbours::load(
             b,
             &sections,
-            [sec::CO_VIEW_P, sec::CO_VIEW_Q, sec::CO_VIEW],
+            [sec::CO_VIEW_C, sec::CO_VIEW_P, sec::CO_VIEW_Q, sec::CO_VIEW],
             n,
         )?;
-        let co_buy =
-            Neighbours::load(b, &sections, [sec::CO_BUY_P, sec::CO_BUY_Q, sec::CO_BUY], n)?;
+        let co_buy = Neighbours::load(
+            b,
+            &sections,
+            [sec::CO_BUY_C, sec::CO_BUY_P, sec::CO_BUY_Q, sec::CO_BUY],
+            n,
+        )?;
         let factors = if format_version >= 2 && sections.contains_key(&sec::FACTOR_PARAMS) {
             Some(LoadedFactors::load(b, &get, n)?)
         } else {
@@ -1226,10 +1250,12 @@ impl Model {
             None => None,
             Some(_) => Some(get(sec::SEARCH)?),
         };
-        let session = if sections.contains_key(&sec::SESSION_KNN_P)
-            || sections.contains_key(&sec::SESSION_KNN)
+        let session = if [sec::SESSION_KNN_C, sec::SESSION_KNN_P, sec::SESSION_KNN]
+            .iter()
+            .any(|id| sections.contains_key(id))
         {
-            let list = |packed: u32, q: u32| Neighbours::load(b, &sections, [packed, q, q], n);
+            let list =
+                |[c, packed, q]: [u32; 3]| Neighbours::load(b, &sections, [c, packed, q, q], n);
             let pop = get(sec::SESSION_POPULARITY)?;
             if pop.len() != n * 2 {
                 return Err(ArtifactError::Malformed {
@@ -1238,9 +1264,17 @@ impl Model {
                 });
             }
             Some((
-                list(sec::SESSION_KNN_P, sec::SESSION_KNN)?,
-                list(sec::SESSION_COVISIT_P, sec::SESSION_COVISIT)?,
-                list(sec::SESSION_RULES_P, sec::SESSION_RULES)?,
+                list([sec::SESSION_KNN_C, sec::SESSION_KNN_P, sec::SESSION_KNN])?,
+                list([
+                    sec::SESSION_COVISIT_C,
+                    sec::SESSION_COVISIT_P,
+                    sec::SESSION_COVISIT,
+                ])?,
+                list([
+                    sec::SESSION_RULES_C,
+                    sec::SESSION_RULES_P,
+                    sec::SESSION_RULES,
+                ])?,
                 pop.start,
             ))
         } else {
@@ -1718,6 +1752,7 @@ pub(crate) mod tests {
     const GOLDEN_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v3.bin");
     const GOLDEN_V4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v4.bin");
     const GOLDEN_V5: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v5.bin");
+    const GOLDEN_V6: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v6.bin");
 
     /// Committed artifacts of every format version must load forever; the newest golden also pins
     /// the writer. Regenerate it only with `VITRINE_BLESS=1`, when the writer is meant to change
@@ -1755,7 +1790,7 @@ pub(crate) mod tests {
         }
     }
 
-    /// What the v4 and v5 golden files hold (the same model; v5 differs in its checksum only).
+    /// What the v4, v5 and v6 golden files hold (the same model in three encodings).
     fn assert_golden_v4_content(m: &Model) {
         assert!(matches!(m.by_id, ItemOrder::InPlace(_)));
         for (i, id) in ["laptop-1", "laptop-2", "mouse-1", "cable-1", "phone-1"]
@@ -1786,34 +1821,44 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn golden_v5_artifact_pins_the_writer() {
+    fn golden_v6_artifact_pins_the_writer() {
         let data = ModelData {
-            version: "golden-v5".into(),
+            version: "golden-v6".into(),
             ..fixture_v4()
         };
         if std::env::var_os("VITRINE_BLESS").is_some() {
-            std::fs::write(GOLDEN_V5, data.encode().unwrap()).unwrap();
+            std::fs::write(GOLDEN_V6, data.encode().unwrap()).unwrap();
         }
-        let golden = std::fs::read(GOLDEN_V5).unwrap();
+        let golden = std::fs::read(GOLDEN_V6).unwrap();
         assert_eq!(
             golden,
             data.encode().unwrap(),
-            "the v5 writer's output drifted from the golden file"
+            "the v6 writer's output drifted from the golden file"
         );
         let m = Model::load(golden.clone()).unwrap();
-        assert_eq!((m.format_version(), m.version()), (5, "golden-v5"));
+        assert_eq!((m.format_version(), m.version()), (6, "golden-v6"));
+        assert!(matches!(m.co_view, Neighbours::Compact(_)));
         assert_golden_v4_content(&m);
-        // Its own checksum is xxHash64's, not CRC-32's, and any flipped byte breaks it.
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&golden[..16]);
-        crc.update(&[0; 4]);
-        crc.update(&golden[20..]);
-        assert_ne!(checksum(&golden), crc.finalize());
         for at in [0, 8, 16, 21, 40, 64, golden.len() / 2, golden.len() - 1] {
             let mut bad = golden.clone();
             bad[at] ^= 0x10;
             assert!(Model::load(bad).is_err(), "byte {at}");
         }
+    }
+
+    #[test]
+    fn golden_v5_artifact_loads() {
+        let golden = std::fs::read(GOLDEN_V5).unwrap();
+        let m = Model::load(golden.clone()).unwrap();
+        assert_eq!((m.format_version(), m.version()), (5, "golden-v5"));
+        assert!(matches!(m.co_view, Neighbours::Packed(_)));
+        assert_golden_v4_content(&m);
+        // Its own checksum is xxHash64's, not CRC-32's.
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&golden[..16]);
+        crc.update(&[0; 4]);
+        crc.update(&golden[20..]);
+        assert_ne!(checksum(&golden), crc.finalize());
     }
 
     #[test]

@@ -267,15 +267,15 @@ pub fn popularity_of_byte(b: u8) -> f32 {
 }
 
 impl OwnedLists {
-    /// These lists as a loaded artifact reads them (one-byte scores and popularity, index
-    /// order): what the edge ranks on, so an offline evaluation measures exactly that.
+    /// These lists as a loaded artifact reads them (4-bit score levels, one-byte popularity,
+    /// index order): what the edge ranks on, so an offline evaluation measures exactly that.
     pub fn as_stored(&self) -> Result<Self, crate::lists::ListError> {
         let n = self.popularity.len();
         let byte = |v: f32| popularity_of_byte(popularity_byte(v));
         Ok(Self {
-            knn: crate::lists::as_stored(&self.knn, n)?,
-            covisit: crate::lists::as_stored(&self.covisit, n)?,
-            rules: crate::lists::as_stored(&self.rules, n)?,
+            knn: crate::lists::as_stored(&self.knn, n, crate::lists::SESSION_BITS)?,
+            covisit: crate::lists::as_stored(&self.covisit, n, crate::lists::SESSION_BITS)?,
+            rules: crate::lists::as_stored(&self.rules, n, crate::lists::SESSION_BITS)?,
             popularity: self
                 .popularity
                 .iter()

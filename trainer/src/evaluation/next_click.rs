@@ -141,7 +141,7 @@ pub fn bytes_per_item(lists: &OwnedLists) -> f64 {
     let n = lists.popularity.len().max(1);
     let packed: usize = [&lists.knn, &lists.covisit, &lists.rules]
         .iter()
-        .map(|rows| shared::lists::encoded_len(rows))
+        .map(|rows| shared::lists::encoded_len(rows, shared::lists::SESSION_BITS))
         .sum();
     #[expect(clippy::cast_precision_loss, reason = "sizes")]
     let b = (packed + 2 * n) as f64 / n as f64;

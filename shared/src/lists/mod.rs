@@ -1,17 +1,25 @@
-//! Neighbour lists packed for the artifact (format v4): co-visitation, bought-together and the
-//! session model's lists, which together were four fifths of an artifact at 5 bytes per entry.
+//! Neighbour lists packed for the artifact: co-visitation, bought-together and the session
+//! model's lists, which together are most of a big catalog's artifact.
 //!
-//! Per row the neighbours are sorted by index and stored as LEB128 gaps (about 2 bytes for a
-//! 100k-item catalog instead of 4), followed by one score byte each relative to the row's maximum
-//! (as in v3). Rows are found through byte offsets, so any row is read in place without touching
-//! the others. At load only the offsets and maxima are checked (one pass over the rows, none over
-//! the entries); an entry's index is checked when it is read, and a row that decodes badly ends
-//! early. Nothing here panics on any input.
+//! Format v6 writes them compact ([`compact`]: Rice-coded index gaps, score codes of 8 or 4 bits,
+//! blocked offsets). This module keeps v4's packed reader ([`Packed`]) for v4 and v5 artifacts:
+//! per row the neighbours are sorted by index and stored as LEB128 gaps, followed by one score
+//! byte each relative to the row's maximum. Rows are found through byte offsets, so any row is
+//! read in place without touching the others. At load only the offsets and maxima are checked
+//! (one pass over the rows, none over the entries); an entry's index is checked when it is read,
+//! and a row that decodes badly ends early. Nothing here panics on any input.
 //!
 //! ```text
-//! u32 rows · u32 data bytes · (rows + 1) × u32 byte offsets · rows × f32 maximum · data
+//! v4: u32 rows · u32 data bytes · (rows + 1) × u32 byte offsets · rows × f32 maximum · data
 //! row: varint count · count score bytes · count varint gaps (first index, then index − previous − 1)
 //! ```
+
+mod bits;
+pub(crate) mod compact;
+mod levels;
+
+pub(crate) use compact::Compact;
+pub use compact::{NEIGHBOUR_BITS, SESSION_BITS};
 
 use std::ops::Range;
 
@@ -25,8 +33,9 @@ pub enum ListError {
 }
 
 /// The score byte of `score` in a row whose maximum is `max`: `round(255 · s / max)`, at least 1
-/// for any positive score, 0 for none.
-pub(crate) fn score_byte(score: f32, max: f32) -> u8 {
+/// for any positive score, 0 for none (v4's writer; v6 keeps these bytes as its 8-bit levels).
+#[cfg(test)]
+fn score_byte(score: f32, max: f32) -> u8 {
     if max > 0.0 && score > 0.0 {
         #[expect(
             clippy::cast_possible_truncation,
@@ -75,8 +84,32 @@ fn u32_of(n: usize, what: &str) -> Result<u32, ListError> {
     u32::try_from(n).map_err(|_| ListError::Invalid(format!("too many {what}")))
 }
 
-/// Encodes one section. Every index must be below `n_targets` and appear once per row.
-pub(crate) fn encode(rows: &[Vec<(u32, f32)>], n_targets: usize) -> Result<Vec<u8>, ListError> {
+/// `r` into `row`, sorted by index; an error when an index is out of range or named twice.
+fn sort_row(
+    r: &[(u32, f32)],
+    row: &mut Vec<(u32, f32)>,
+    n_targets: usize,
+) -> Result<(), ListError> {
+    row.clear();
+    row.extend_from_slice(r);
+    row.sort_unstable_by_key(|e| e.0);
+    if let Some(&(idx, _)) = row.iter().find(|e| e.0 as usize >= n_targets) {
+        return Err(ListError::Invalid(format!(
+            "index {idx} out of range {n_targets}"
+        )));
+    }
+    if row.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Err(ListError::Invalid(
+            "a list names one neighbour twice".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Encodes one section as v4 did (kept to test the v4 reader). Every index must be below
+/// `n_targets` and appear once per row.
+#[cfg(test)]
+pub(crate) fn encode_v4(rows: &[Vec<(u32, f32)>], n_targets: usize) -> Result<Vec<u8>, ListError> {
     let mut data = Vec::new();
     let mut offsets = Vec::with_capacity(rows.len() + 1);
     let mut maxima = Vec::with_capacity(rows.len());
@@ -85,19 +118,7 @@ pub(crate) fn encode(rows: &[Vec<(u32, f32)>], n_targets: usize) -> Result<Vec<u
         offsets.push(u32_of(data.len(), "list bytes")?);
         let max = r.iter().map(|e| e.1).fold(0.0f32, f32::max);
         maxima.push(max);
-        row.clear();
-        row.extend_from_slice(r);
-        row.sort_unstable_by_key(|e| e.0);
-        if let Some(&(idx, _)) = row.iter().find(|e| e.0 as usize >= n_targets) {
-            return Err(ListError::Invalid(format!(
-                "index {idx} out of range {n_targets}"
-            )));
-        }
-        if row.windows(2).any(|w| w[0].0 == w[1].0) {
-            return Err(ListError::Invalid(
-                "a list names one neighbour twice".into(),
-            ));
-        }
+        sort_row(r, &mut row, n_targets)?;
         put_varint(&mut data, u32_of(row.len(), "entries")?);
         data.extend(row.iter().map(|e| score_byte(e.1, max)));
         let mut next = 0u32;
@@ -120,8 +141,30 @@ pub(crate) fn encode(rows: &[Vec<(u32, f32)>], n_targets: usize) -> Result<Vec<u
     Ok(buf)
 }
 
-/// Bytes [`encode`] writes for `rows` (what a model's lists cost in the artifact).
-pub fn encoded_len(rows: &[Vec<(u32, f32)>]) -> usize {
+/// Encodes one section as format v6 stores it, with `bits`-wide score codes.
+pub(crate) fn encode(
+    rows: &[Vec<(u32, f32)>],
+    n_targets: usize,
+    bits: u32,
+) -> Result<Vec<u8>, ListError> {
+    compact::encode(rows, n_targets, bits)
+}
+
+/// Bytes format v6 takes for `rows` with `bits`-wide scores (what a model's lists cost in the
+/// artifact).
+pub fn encoded_len(rows: &[Vec<(u32, f32)>], bits: u32) -> usize {
+    let n = rows
+        .iter()
+        .flatten()
+        .map(|e| e.0 as usize + 1)
+        .max()
+        .unwrap_or(0);
+    compact::encode(rows, n, bits).map_or(0, |b| b.len())
+}
+
+/// Bytes v4 took for `rows`.
+#[cfg(test)]
+fn v4_len(rows: &[Vec<(u32, f32)>]) -> usize {
     let varint = |v: u32| match v {
         0..0x80 => 1,
         0x80..0x4000 => 2,
@@ -151,14 +194,15 @@ pub fn encoded_len(rows: &[Vec<(u32, f32)>]) -> usize {
     8 + (rows.len() + 1) * 4 + rows.len() * 4 + data
 }
 
-/// `rows` as an artifact gives them back (index order, one-byte scores): what the edge ranks on,
-/// so an offline evaluation can rank on exactly that.
+/// `rows` as a v6 artifact gives them back (index order, `bits`-wide scores): what the edge ranks
+/// on, so an offline evaluation can rank on exactly that.
 pub fn as_stored(
     rows: &[Vec<(u32, f32)>],
     n_targets: usize,
+    bits: u32,
 ) -> Result<Vec<Vec<(u32, f32)>>, ListError> {
-    let bytes = encode(rows, n_targets)?;
-    let packed = Packed::load(&bytes, 0..bytes.len(), 0, n_targets)?;
+    let bytes = compact::encode(rows, n_targets, bits)?;
+    let packed = Compact::load(&bytes, 0..bytes.len(), 0, n_targets)?;
     Ok((0..packed.rows)
         .map(|r| {
             let mut row = Vec::new();
@@ -166,6 +210,12 @@ pub fn as_stored(
             row
         })
         .collect())
+}
+
+/// Where an array of `count` items of `width` bytes starting at `start` ends (`None` on overflow:
+/// on wasm32 `usize` is 32 bits, and the counts come from the file).
+fn past_array(start: usize, count: usize, width: usize) -> Option<usize> {
+    count.checked_mul(width)?.checked_add(start)
 }
 
 fn read_u32(b: &[u8], at: usize) -> Option<u32> {
@@ -199,13 +249,9 @@ impl Heads {
         let offsets = r.start + 8;
         let maxima = rows
             .checked_add(1)
-            .and_then(|x| x.checked_mul(4))
-            .and_then(|x| x.checked_add(offsets))
+            .and_then(|n| past_array(offsets, n, 4))
             .ok_or_else(past)?;
-        let after = rows
-            .checked_mul(4)
-            .and_then(|x| x.checked_add(maxima))
-            .ok_or_else(past)?;
+        let after = past_array(maxima, rows, 4).ok_or_else(past)?;
         if after > r.end {
             return Err(past());
         }
@@ -323,7 +369,8 @@ impl Packed {
 mod tests {
     use super::*;
 
-    fn rows() -> Vec<Vec<(u32, f32)>> {
+    /// Rows with a zero score, an empty row, a single entry and gaps at the varint widths.
+    pub(super) fn rows() -> Vec<Vec<(u32, f32)>> {
         vec![
             vec![(900, 1.0), (3, 0.5), (70_000, 0.25), (128, 0.0)],
             vec![],
@@ -332,22 +379,30 @@ mod tests {
         ]
     }
 
-    fn read(bytes: &[u8], n: usize) -> Vec<Vec<(u32, f32)>> {
-        let p = Packed::load(bytes, 0..bytes.len(), 99, n).unwrap();
-        (0..=p.rows)
+    /// Rows `0..=rows` (one past the end) as `each(row, f)` calls `f` for their entries.
+    pub(super) fn collect(
+        rows: usize,
+        each: impl Fn(usize, &mut dyn FnMut(u32, f32)),
+    ) -> Vec<Vec<(u32, f32)>> {
+        (0..=rows)
             .map(|r| {
                 let mut row = Vec::new();
-                p.for_each(bytes, r, &mut |i, s| row.push((i, s)));
+                each(r, &mut |i, s| row.push((i, s)));
                 row
             })
             .collect()
     }
 
+    fn read(bytes: &[u8], n: usize) -> Vec<Vec<(u32, f32)>> {
+        let p = Packed::load(bytes, 0..bytes.len(), 99, n).unwrap();
+        collect(p.rows, |r, f| p.for_each(bytes, r, f))
+    }
+
     #[test]
     fn rows_come_back_in_index_order_with_one_byte_scores() {
         let rows = rows();
-        let bytes = encode(&rows, 3_000_000).unwrap();
-        assert_eq!(bytes.len(), encoded_len(&rows));
+        let bytes = encode_v4(&rows, 3_000_000).unwrap();
+        assert_eq!(bytes.len(), v4_len(&rows));
         let got = read(&bytes, 3_000_000);
         assert_eq!(got.len(), 5, "a row past the end reads empty");
         for (want, got) in rows.iter().zip(&got) {
@@ -367,25 +422,29 @@ mod tests {
     #[test]
     fn as_stored_is_what_a_loaded_section_reads() {
         let rows = rows();
-        let stored = as_stored(&rows, 3_000_000).unwrap();
-        assert_eq!(
-            stored,
-            read(&encode(&rows, 3_000_000).unwrap(), 3_000_000)[..4]
-        );
+        let stored = as_stored(&rows, 3_000_000, SESSION_BITS).unwrap();
+        let bytes = encode(&rows, 3_000_000, SESSION_BITS).unwrap();
+        let c = Compact::load(&bytes, 0..bytes.len(), 0, 3_000_000).unwrap();
+        let read = collect(c.rows, |r, f| c.for_each(&bytes, r, f));
+        assert_eq!(stored, read[..4]);
+        assert_eq!(encoded_len(&rows, SESSION_BITS), bytes.len());
     }
 
     #[test]
     fn the_writer_refuses_what_it_cannot_read_back() {
-        assert!(encode(&[vec![(5, 1.0)]], 5).is_err(), "index out of range");
         assert!(
-            encode(&[vec![(1, 1.0), (1, 0.5)]], 5).is_err(),
+            encode_v4(&[vec![(5, 1.0)]], 5).is_err(),
+            "index out of range"
+        );
+        assert!(
+            encode_v4(&[vec![(1, 1.0), (1, 0.5)]], 5).is_err(),
             "a neighbour twice"
         );
     }
 
     #[test]
     fn indices_beyond_the_catalog_are_skipped_when_read() {
-        let bytes = encode(&rows(), 3_000_000).unwrap();
+        let bytes = encode_v4(&rows(), 3_000_000).unwrap();
         let got = read(&bytes, 1000);
         assert_eq!(
             got[0].iter().map(|e| e.0).collect::<Vec<_>>(),
@@ -393,28 +452,33 @@ mod tests {
         );
     }
 
-    /// Whatever the bytes, loading fails cleanly or every row reads without a panic.
-    #[test]
-    fn any_damage_loads_as_an_error_or_reads_without_panic() {
-        let bytes = encode(&rows(), 3_000_000).unwrap();
+    /// Every flipped byte and every truncation of `bytes` loads as an error or reads without a
+    /// panic; `read` loads a section and reads all its rows (`None`: the load failed).
+    pub(super) fn survives_damage(
+        bytes: &[u8],
+        read: impl Fn(&[u8]) -> Option<Vec<Vec<(u32, f32)>>>,
+    ) {
         for at in 0..bytes.len() {
             for flip in [0x01u8, 0x80, 0xff] {
-                let mut bad = bytes.clone();
+                let mut bad = bytes.to_vec();
                 bad[at] ^= flip;
-                if let Ok(p) = Packed::load(&bad, 0..bad.len(), 1, 3_000_000) {
-                    for r in 0..=p.rows {
-                        p.for_each(&bad, r, &mut |i, s| {
-                            assert!(i < 3_000_000 && s.is_finite());
-                        });
-                    }
+                for &(i, s) in read(&bad).iter().flatten().flatten() {
+                    assert!(i < 3_000_000 && s.is_finite());
                 }
             }
         }
         for len in 0..bytes.len() {
-            if let Ok(p) = Packed::load(&bytes[..len], 0..len, 1, 3_000_000) {
-                p.for_each(&bytes[..len], 0, &mut |_, _| {});
-            }
+            let _ = read(&bytes[..len]);
         }
+    }
+
+    /// Whatever the bytes, loading fails cleanly or every row reads without a panic.
+    #[test]
+    fn any_damage_loads_as_an_error_or_reads_without_panic() {
+        survives_damage(&encode_v4(&rows(), 3_000_000).unwrap(), |b| {
+            let p = Packed::load(b, 0..b.len(), 1, 3_000_000).ok()?;
+            Some(collect(p.rows, |r, f| p.for_each(b, r, f)))
+        });
     }
 
     #[test]
