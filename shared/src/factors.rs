@@ -100,13 +100,14 @@ pub fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize) -> Option<()> {
     Some(())
 }
 
-/// Quantises one factor row to int8 with a per-row scale: `v ≈ scale · q`.
+/// Quantises one factor row to int8 with a per-row scale: `v ≈ scale · q`. The scale is a
+/// bf16 value ([`crate::half::up`]), so the artifact stores it in two bytes exactly.
 pub fn quantize(row: &[f32]) -> (f32, Vec<i8>) {
     let max = row.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
     if max == 0.0 || !max.is_finite() {
         return (0.0, vec![0; row.len()]);
     }
-    let scale = max / 127.0;
+    let scale = crate::half::up(max / 127.0);
     #[expect(
         clippy::cast_possible_truncation,
         reason = "clamped to the i8 range first"
@@ -253,9 +254,18 @@ mod tests {
             let (scale, q) = quantize(&row);
             let back = dequantize(scale, &q);
             let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            // Half a step, the step rounded up to a bf16 (at most 1/128 larger).
             for (a, b) in row.iter().zip(&back) {
-                assert!((a - b).abs() <= max / 254.0 + 1e-6, "{a} vs {b}");
+                assert!(
+                    (a - b).abs() <= max / 254.0 * (1.0 + 1.0 / 128.0) + 1e-6,
+                    "{a} vs {b}"
+                );
             }
+            assert_eq!(
+                crate::half::from_bits(crate::half::to_bits(scale)),
+                scale,
+                "the artifact stores the scale exactly"
+            );
             let x = &row;
             assert!((dot_i8(x, scale, &q) - dot(x, &back)).abs() < 1e-4);
         }

@@ -18,6 +18,7 @@ pub mod event;
 pub mod factors;
 pub mod filter;
 pub mod gdpr;
+pub mod half;
 pub mod hash;
 pub mod identity;
 pub mod ingest;

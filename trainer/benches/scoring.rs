@@ -46,6 +46,13 @@ fn neighbours(n: usize, i: usize, len: usize, rng: &mut StdRng) -> Vec<(u32, f32
     out
 }
 
+/// Item `i`'s id: fixed-width, so ids sort in index order as the trainer writes them (sorted by
+/// id, which needs no id-order section in the artifact).
+fn sku(i: usize, n: usize) -> String {
+    let width = n.saturating_sub(1).max(1).ilog10() as usize + 1;
+    format!("sku-{i:0width$}")
+}
+
 fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
     let centers: Vec<Vec<f32>> = (0..CLUSTERS)
         .map(|_| (0..K).map(|_| rng.random::<f32>() - 0.5).collect())
@@ -60,7 +67,7 @@ fn model(n: usize, rng: &mut StdRng) -> (ModelData, Vec<Vec<f32>>) {
                 .map(|x| x + 0.15 * (rng.random::<f32>() - 0.5)),
         );
         items.push(ItemRecord {
-            id: format!("sku-{i}"),
+            id: sku(i, n),
             title: format!("Product {i}"),
             category: u32::try_from(c % 40).unwrap_or(0),
             brand: u32::try_from(i % 300).unwrap_or(0),
@@ -168,10 +175,7 @@ fn main() {
             state.add((0..len).map(|j| Touch {
                 event_id: format!("e{r}-{j}"),
                 kind: EventType::View,
-                item_id: format!(
-                    "sku-{}",
-                    (c + CLUSTERS * rng.random_range(0..n / CLUSTERS)) % n
-                ),
+                item_id: sku((c + CLUSTERS * rng.random_range(0..n / CLUSTERS)) % n, n),
                 ts: i64::from(j),
                 quantity: 1,
             }));

@@ -1,12 +1,12 @@
-//! Neighbour lists as format v6 stores them: v4's layout ([`super::Packed`]) made about a third
-//! smaller, still read in place, row by row.
+//! Neighbour lists as formats v6 and v7 store them: v4's layout ([`super::Packed`]) made about a
+//! third smaller, still read in place, row by row.
 //!
 //! - Index gaps are Rice-coded with a per-row parameter ([`super::bits`]): about 13 bits per
 //!   neighbour in a 100k-item catalog instead of v4's 16.
-//! - Scores are `bits`-wide codes into the section's levels ([`super::levels`]): 8 bits (v4's
-//!   bytes) for co-view and bought-together, whose order the "similar" widgets show as is; 4
-//!   bits for the session model's lists, whose quality `trainer evaluate` measures on exactly
-//!   these levels (`as_stored`).
+//! - Scores are `bits`-wide codes into the section's levels ([`super::levels`]): 4 bits, 16
+//!   levels learned per list, for every list since v7 (v6 kept v4's 8-bit bytes for co-view and
+//!   bought-together). `trainer evaluate` measures quality on exactly these levels: the session
+//!   lists through `as_stored`, co-view through the loaded artifact of the shopper fold-in.
 //! - Row offsets are a `u32` per block of rows plus a `u16` per row, and a section whose rows are
 //!   all scaled to a maximum of 1 (the session lists) stores no maxima.
 //!
@@ -28,8 +28,9 @@ use super::{ListError, get_varint, past_array, put_varint, read_f32, read_u32, s
 
 /// Score bits of the session model's lists.
 pub const SESSION_BITS: u32 = 4;
-/// Score bits of co-view and bought-together (v4's one byte).
-pub const NEIGHBOUR_BITS: u32 = 8;
+/// Score bits of co-view and bought-together (v6 wrote 8, v4's one byte; the reader takes any
+/// width from 1 to 8).
+pub const NEIGHBOUR_BITS: u32 = 4;
 /// Largest block of rows sharing one `u32` offset.
 const MAX_BLOCK: usize = 64;
 const NO_MAXIMA: u32 = 1;

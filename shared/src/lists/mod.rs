@@ -1,8 +1,8 @@
 //! Neighbour lists packed for the artifact: co-visitation, bought-together and the session
 //! model's lists, which together are most of a big catalog's artifact.
 //!
-//! Format v6 writes them compact ([`compact`]: Rice-coded index gaps, score codes of 8 or 4 bits,
-//! blocked offsets). This module keeps v4's packed reader ([`Packed`]) for v4 and v5 artifacts:
+//! Formats v6 and v7 write them compact ([`compact`]: Rice-coded index gaps, score codes of a few
+//! bits, blocked offsets). This module keeps v4's packed reader ([`Packed`]) for v4 and v5 artifacts:
 //! per row the neighbours are sorted by index and stored as LEB128 gaps, followed by one score
 //! byte each relative to the row's maximum. Rows are found through byte offsets, so any row is
 //! read in place without touching the others. At load only the offsets and maxima are checked

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 use serde_json::Value;
-use shared::Model;
 use shared::personal::{Blend, Interaction, personal};
+use shared::{ArtifactError, Model};
 
 use crate::evaluation::metrics::{Metrics, MetricsAccumulator, top_k};
 use crate::evaluation::sequences::Sequences;
@@ -68,7 +68,7 @@ pub struct Report {
     pub quantization_ndcg_loss: f64,
     /// Seconds of the final iALS fit alone (the figure comparable to a peer's ALS `fit`).
     pub ials_fit_seconds: f64,
-    /// Artifact bytes per item for the factors: k int8 values + one f32 scale.
+    /// Artifact bytes per item for the factors: k int8 values + one bf16 scale.
     pub bytes_per_item_factors: usize,
     pub results: Vec<ModelResult>,
 }
@@ -165,6 +165,22 @@ fn rank_item_knn(neighbors: &[Vec<(u32, f32)>], n: usize, history: &[u32]) -> Ve
     top_k(&scores, 20, &history.iter().copied().collect())
 }
 
+/// The "similar items" widget offline: the co-view row of the shopper's last item, best first
+/// (score, then index, as the artifact's reader orders it), history masked.
+fn rank_similar(rows: &[Vec<(u32, f32)>], history: &[u32]) -> Vec<u32> {
+    let Some(row) = history.last().and_then(|&i| rows.get(i as usize)) else {
+        return Vec::new();
+    };
+    let mut row = row.clone();
+    row.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    let seen: HashSet<u32> = history.iter().copied().collect();
+    row.into_iter()
+        .map(|(j, _)| j)
+        .filter(|j| !seen.contains(j))
+        .take(20)
+        .collect()
+}
+
 /// Leave-last-out evaluation of Vitrine against popularity and item-kNN.
 pub fn leave_last_out(
     seqs: &Sequences,
@@ -237,6 +253,34 @@ pub fn leave_last_out(
         eval_seconds: eval_s,
     });
 
+    // What the score width of the co-view list costs the "similar items" widget's order: the
+    // same rows with exact scores, at v6's 8 bits and at the width the artifact stores now.
+    let co_view = cooccurrence(&train, p.window, n, p.neighbors);
+    let stored = |bits| shared::lists::as_stored(&co_view, n, bits).map_err(ArtifactError::from);
+    for (name, rows) in [
+        (
+            "similar items: co-view of the last item, exact scores",
+            co_view.clone(),
+        ),
+        (
+            "similar items: co-view, 8-bit scores (format v6)",
+            stored(8)?,
+        ),
+        (
+            "similar items: co-view, 4-bit levels (as served)",
+            stored(shared::lists::NEIGHBOUR_BITS)?,
+        ),
+    ] {
+        let (m, eval_s) =
+            timed(|| run_eval(&train, &test, &popular, n, &|h| rank_similar(&rows, h)));
+        results.push(ModelResult {
+            model: name.into(),
+            metrics: m,
+            fit_seconds: 0.0,
+            eval_seconds: eval_s,
+        });
+    }
+
     let (built, fit_v) = timed(|| build_model_with_floats(&train, &seqs.item_ids, p, &blend));
     let (model, floats) = built?;
     let (m, eval_s) = timed(|| {
@@ -296,7 +340,7 @@ pub fn leave_last_out(
         blend,
         quantization_ndcg_loss,
         ials_fit_seconds: floats.fit_seconds,
-        bytes_per_item_factors: p.ials.factors + 4,
+        bytes_per_item_factors: p.ials.factors + shared::artifact::SCALE_BYTES,
         results,
     })
 }
@@ -346,5 +390,20 @@ mod tests {
         assert!(ndcg("vitrine (") > ndcg("most popular"), "{r:#?}");
         assert!(ndcg("item-kNN") > ndcg("most popular"));
         assert_eq!(r.results[0].metrics.users, 120);
+        // Each user walks their group in order: the last item's co-view row holds the next one.
+        let similar = ndcg("similar items: co-view, 4-bit");
+        assert!(similar > ndcg("most popular"), "{r:#?}");
+        assert!(
+            similar >= ndcg("similar items: co-view, 8-bit") * 0.9,
+            "{r:#?}"
+        );
+    }
+
+    #[test]
+    fn similar_ranks_the_last_item_row_best_first_without_history() {
+        let rows = vec![vec![(1, 0.5), (2, 0.9), (3, 0.5), (4, 0.1)], vec![(0, 1.0)]];
+        assert_eq!(rank_similar(&rows, &[3, 0]), vec![2, 1, 4]);
+        assert_eq!(rank_similar(&rows, &[]), Vec::<u32>::new());
+        assert_eq!(rank_similar(&rows, &[9]), Vec::<u32>::new());
     }
 }

@@ -613,7 +613,7 @@ pub fn build_from(
             let mut data = embed::to_factor_data(&e, ip);
             let mut info = json!({"k": ip.factors, "iterations": ip.iterations, "alpha": ip.alpha,
                 "regularization": ip.regularization, "seed": ip.seed, "trained_items": e.trained,
-                "cold_items_with_content_vectors": e.cold_filled, "bytes_per_item": ip.factors + 4,
+                "cold_items_with_content_vectors": e.cold_filled, "bytes_per_item": ip.factors + shared::artifact::SCALE_BYTES,
                 "warm_started": warm_started, "trained_interactions": matrix_nnz,
                 "shopper_sample_share": share as f64 / SAMPLE_SCALE as f64});
             if n >= p.ivf_min_items {

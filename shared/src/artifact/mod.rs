@@ -29,6 +29,9 @@ use serde_json::{Map, Value};
 
 pub use crate::ivf::IvfData;
 use crate::ivf::LoadedIvf;
+use items::{Attrs, Column};
+
+mod items;
 
 /// File magic.
 pub const MAGIC: &[u8; 8] = b"VITRINE\0";
@@ -39,10 +42,16 @@ pub const MAGIC: &[u8; 8] = b"VITRINE\0";
 /// varint index gaps (`shared::lists`) and stores the id order; v5 changes only the artifact's own
 /// checksum, from CRC-32 to xxHash64, which a cold wasm isolate computes several times faster; v6
 /// stores the lists compact: Rice-coded gaps, 4-bit learned score levels for the session lists,
-/// blocked offsets, no maxima where every row's is 1 — `shared::lists::compact`).
-pub const FORMAT_VERSION: u32 = 6;
+/// blocked offsets, no maxima where every row's is 1 — `shared::lists::compact`; v7 stores 4-bit
+/// scores for co-view and bought together too, narrow item attributes, bf16 popularity and
+/// factor scales (`items`), and no id order when the ids are already sorted, as the trainer
+/// writes them).
+pub const FORMAT_VERSION: u32 = 7;
 /// The first format whose own checksum is xxHash64 ([`checksum`]).
 const XXHASH_FROM: u32 = 5;
+/// Bytes of an item's factor scale (bf16 since v7): with `k` int8 values, the factor part of an
+/// item costs `k + SCALE_BYTES`.
+pub const SCALE_BYTES: usize = 2;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 64;
 const SECTION_ENTRY_LEN: usize = 24;
@@ -92,6 +101,10 @@ mod sec {
     pub const SESSION_KNN_C: u32 = 35;
     pub const SESSION_COVISIT_C: u32 = 36;
     pub const SESSION_RULES_C: u32 = 37;
+    /// v7: narrow item attributes, bf16 popularity and bf16 factor scales ([`super::items`]).
+    pub const ITEM_ATTRS_N: u32 = 38;
+    pub const POPULARITY_H: u32 = 39;
+    pub const ITEM_SCALES_H: u32 = 40;
 }
 
 /// Why an artifact can't be loaded.
@@ -350,13 +363,18 @@ impl ModelData {
             sec::ITEM_IDS,
             string_table(self.items.iter().map(|i| i.id.as_str()))?,
         ));
-        let mut order: Vec<u32> = (0..len_u32(n, "items")?).collect();
-        order.sort_unstable_by(|&x, &y| self.items[x as usize].id.cmp(&self.items[y as usize].id));
-        let mut order_bytes = Vec::with_capacity(n * 4);
-        for i in order {
-            put_u32(&mut order_bytes, i);
+        // The trainer writes items sorted by id, which needs no order section (v7).
+        if !self.items.windows(2).all(|p| p[0].id < p[1].id) {
+            let mut order: Vec<u32> = (0..len_u32(n, "items")?).collect();
+            order.sort_unstable_by(|&x, &y| {
+                self.items[x as usize].id.cmp(&self.items[y as usize].id)
+            });
+            let mut order_bytes = Vec::with_capacity(n * 4);
+            for i in order {
+                put_u32(&mut order_bytes, i);
+            }
+            w.sections.push((sec::ITEM_ORDER, order_bytes));
         }
-        w.sections.push((sec::ITEM_ORDER, order_bytes));
         w.sections.push((
             sec::ITEM_TITLES,
             string_table(self.items.iter().map(|i| i.title.as_str()))?,
@@ -369,7 +387,6 @@ impl ModelData {
             sec::BRANDS,
             string_table(self.brands.iter().map(String::as_str))?,
         ));
-        let mut attrs = Vec::with_capacity(n * 16);
         for it in &self.items {
             let bad_cat = it.category != NONE && it.category as usize >= self.categories.len();
             let bad_brand = it.brand != NONE && it.brand as usize >= self.brands.len();
@@ -379,17 +396,14 @@ impl ModelData {
                     it.id
                 )));
             }
-            put_u32(&mut attrs, it.category);
-            put_u32(&mut attrs, it.brand);
-            put_f32(&mut attrs, it.price);
-            put_u32(&mut attrs, u32::from(it.in_stock));
         }
-        w.sections.push((sec::ITEM_ATTRS, attrs));
-        let mut pop = Vec::with_capacity(n * 4);
-        for &p in &self.popularity {
-            put_f32(&mut pop, p);
-        }
-        w.sections.push((sec::POPULARITY, pop));
+        w.sections.push(items::encode_attrs(
+            &self.items,
+            self.categories.len(),
+            self.brands.len(),
+        ));
+        w.sections
+            .push((sec::POPULARITY_H, Column::encode(&self.popularity)));
         let mut popular = Vec::with_capacity(4 + self.popular.len() * 4);
         put_u32(&mut popular, len_u32(self.popular.len(), "popular items")?);
         for &i in &self.popular {
@@ -430,11 +444,8 @@ impl ModelData {
                 sec::ITEM_FACTORS,
                 f.quantized.iter().map(|&q| q.to_le_bytes()[0]).collect(),
             ));
-            let mut scales = Vec::with_capacity(n * 4);
-            for &s in &f.scales {
-                put_f32(&mut scales, s);
-            }
-            w.sections.push((sec::ITEM_SCALES, scales));
+            w.sections
+                .push((sec::ITEM_SCALES_H, Column::encode(&f.scales)));
             let mut gram = Vec::with_capacity(f.gram.len() * 4);
             for &g in &f.gram {
                 put_f32(&mut gram, g);
@@ -894,7 +905,7 @@ struct LoadedFactors {
     regularization: f32,
     alpha: f32,
     rows: usize,
-    scales: usize,
+    scales: Column,
     gram: Vec<f32>,
     ivf: Option<LoadedIvf>,
 }
@@ -918,10 +929,11 @@ impl LoadedFactors {
         if rows.len() != n * k {
             return Err(bad(sec::ITEM_FACTORS, "n × k bytes expected"));
         }
-        let scales = get(sec::ITEM_SCALES)?;
-        if scales.len() != n * 4 {
-            return Err(bad(sec::ITEM_SCALES, "one scale per item expected"));
-        }
+        let scales = Column::load(
+            &|id| get(id).ok(),
+            (sec::ITEM_SCALES_H, sec::ITEM_SCALES),
+            n,
+        )?;
         let gram_range = get(sec::GRAM)?;
         if gram_range.len() != k * k * 4 {
             return Err(bad(sec::GRAM, "k × k floats expected"));
@@ -947,7 +959,7 @@ impl LoadedFactors {
             regularization,
             alpha,
             rows: rows.start,
-            scales: scales.start,
+            scales,
             gram,
         })
     }
@@ -986,7 +998,7 @@ impl<'a> Factors<'a> {
         if i >= self.n {
             return (0.0, &[]);
         }
-        let scale = read_f32(self.bytes, self.f.scales + i * 4).unwrap_or(0.0);
+        let scale = self.f.scales.get(self.bytes, i);
         let start = self.f.rows + i * self.f.k;
         let raw = self.bytes.get(start..start + self.f.k).unwrap_or_default();
         (scale, bytemuck::cast_slice(raw))
@@ -1024,6 +1036,8 @@ enum ItemOrder {
     InPlace(usize),
     /// Older formats: sorted at load.
     Sorted(Vec<u32>),
+    /// v7 without an order section: the ids are stored sorted.
+    Identity,
 }
 
 /// A loaded artifact: one buffer plus checked section positions.
@@ -1039,8 +1053,8 @@ pub struct Model {
     titles: StrTable,
     categories: StrTable,
     brands: StrTable,
-    attrs: usize,
-    popularity: usize,
+    attrs: Attrs,
+    popularity: Column,
     popular: Range<usize>,
     category_popular: Csr,
     co_view: Neighbours,
@@ -1159,32 +1173,9 @@ impl Model {
                 why: "one title per item expected",
             });
         }
-        let attrs = get(sec::ITEM_ATTRS)?;
-        if attrs.len() != n * 16 {
-            return Err(ArtifactError::Malformed {
-                id: sec::ITEM_ATTRS,
-                why: "16 bytes per item expected",
-            });
-        }
-        for i in 0..n {
-            let c = read_u32(b, attrs.start + i * 16).unwrap_or(NONE);
-            let br = read_u32(b, attrs.start + i * 16 + 4).unwrap_or(NONE);
-            if (c != NONE && c as usize >= categories.count)
-                || (br != NONE && br as usize >= brands.count)
-            {
-                return Err(ArtifactError::Malformed {
-                    id: sec::ITEM_ATTRS,
-                    why: "category or brand index out of range",
-                });
-            }
-        }
-        let popularity = get(sec::POPULARITY)?;
-        if popularity.len() != n * 4 {
-            return Err(ArtifactError::Malformed {
-                id: sec::POPULARITY,
-                why: "one score per item expected",
-            });
-        }
+        let find = |id: u32| sections.get(&id).cloned();
+        let attrs = Attrs::load(b, &find, n, categories.count, brands.count)?;
+        let popularity = Column::load(&find, (sec::POPULARITY_H, sec::POPULARITY), n)?;
         let popular_sec = get(sec::POPULAR)?;
         let np = read_u32(b, popular_sec.start).unwrap_or(u32::MAX) as usize;
         let popular = popular_sec.start + 4..popular_sec.start + 4 + np.saturating_mul(4);
@@ -1293,6 +1284,8 @@ impl Model {
                     why: "4 bytes per item expected",
                 });
             }
+            // v7 writes no order when the ids are sorted already.
+            None if format_version >= 7 => ItemOrder::Identity,
             None => {
                 let mut by_id: Vec<u32> = (0..n as u32).collect();
                 by_id.sort_unstable_by(|&x, &y| ids.get(b, x as usize).cmp(ids.get(b, y as usize)));
@@ -1312,8 +1305,8 @@ impl Model {
             titles,
             categories,
             brands,
-            attrs: attrs.start,
-            popularity: popularity.start,
+            attrs,
+            popularity,
             popular,
             category_popular,
             co_view,
@@ -1379,6 +1372,7 @@ impl Model {
         let at = |k: usize| match &self.by_id {
             ItemOrder::Sorted(v) => v.get(k).copied().unwrap_or(u32::MAX),
             ItemOrder::InPlace(start) => read_u32(&self.bytes, start + k * 4).unwrap_or(u32::MAX),
+            ItemOrder::Identity => u32::try_from(k).unwrap_or(u32::MAX),
         };
         // A damaged order finds nothing rather than something wrong: a hit must equal `id`.
         let (mut lo, mut hi) = (0, self.n_items);
@@ -1413,7 +1407,10 @@ impl Model {
         if i as usize >= self.n_items {
             return NONE;
         }
-        read_u32(&self.bytes, self.attrs + i as usize * 16 + field * 4).unwrap_or(NONE)
+        match field {
+            0 => self.attrs.category(&self.bytes, i as usize),
+            _ => self.attrs.brand(&self.bytes, i as usize),
+        }
     }
 
     /// Category index of an item, if it has one.
@@ -1457,11 +1454,11 @@ impl Model {
         if i as usize >= self.n_items {
             return 0.0;
         }
-        read_f32(&self.bytes, self.attrs + i as usize * 16 + 8).unwrap_or(0.0)
+        self.attrs.price(&self.bytes, i as usize)
     }
 
     pub fn item_in_stock(&self, i: u32) -> bool {
-        self.attr_u32(i, 3) & 1 == 1
+        (i as usize) < self.n_items && self.attrs.in_stock(&self.bytes, i as usize)
     }
 
     /// Average review rating of an item, when known.
@@ -1495,7 +1492,7 @@ impl Model {
         if i as usize >= self.n_items {
             return 0.0;
         }
-        read_f32(&self.bytes, self.popularity + i as usize * 4).unwrap_or(0.0)
+        self.popularity.get(&self.bytes, i as usize)
     }
 
     /// Item indices, most popular first.
@@ -1753,6 +1750,7 @@ pub(crate) mod tests {
     const GOLDEN_V4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v4.bin");
     const GOLDEN_V5: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v5.bin");
     const GOLDEN_V6: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v6.bin");
+    const GOLDEN_V7: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/model-v7.bin");
 
     /// Committed artifacts of every format version must load forever; the newest golden also pins
     /// the writer. Regenerate it only with `VITRINE_BLESS=1`, when the writer is meant to change
@@ -1790,7 +1788,8 @@ pub(crate) mod tests {
         }
     }
 
-    /// What the v4, v5 and v6 golden files hold (the same model in three encodings).
+    /// What the v4 to v7 golden files hold (the same model in four encodings). v4–v6 store
+    /// bought-together scores within 1/255 of the row maximum, v7 on 16 learned levels.
     fn assert_golden_v4_content(m: &Model) {
         assert!(matches!(m.by_id, ItemOrder::InPlace(_)));
         for (i, id) in ["laptop-1", "laptop-2", "mouse-1", "cable-1", "phone-1"]
@@ -1804,7 +1803,12 @@ pub(crate) mod tests {
         let row: Vec<(u32, f32)> = m.co_buy(2).collect();
         assert_eq!(row[0], (0, 0.8));
         assert_eq!(row[1].0, 3);
-        assert!((row[1].1 - 0.3).abs() <= 0.8 / 255.0, "{row:?}");
+        let step = if m.format_version() >= 7 {
+            1e-6
+        } else {
+            0.8 / 255.0
+        };
+        assert!((row[1].1 - 0.3).abs() <= step, "{row:?}");
         let lists = m.session_lists().unwrap();
         let mut knn = Vec::new();
         crate::session_model::Lists::each(
@@ -1821,23 +1825,45 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn golden_v6_artifact_pins_the_writer() {
+    fn golden_v7_artifact_pins_the_writer() {
         let data = ModelData {
-            version: "golden-v6".into(),
+            version: "golden-v7".into(),
             ..fixture_v4()
         };
         if std::env::var_os("VITRINE_BLESS").is_some() {
-            std::fs::write(GOLDEN_V6, data.encode().unwrap()).unwrap();
+            std::fs::write(GOLDEN_V7, data.encode().unwrap()).unwrap();
         }
-        let golden = std::fs::read(GOLDEN_V6).unwrap();
+        let golden = std::fs::read(GOLDEN_V7).unwrap();
         assert_eq!(
             golden,
             data.encode().unwrap(),
-            "the v6 writer's output drifted from the golden file"
+            "the v7 writer's output drifted from the golden file"
         );
+        let m = Model::load(golden.clone()).unwrap();
+        assert_eq!((m.format_version(), m.version()), (7, "golden-v7"));
+        assert!(matches!(m.co_view, Neighbours::Compact(_)));
+        assert!(matches!(m.attrs, Attrs::Narrow { .. }));
+        assert_golden_v4_content(&m);
+        assert_eq!(
+            (m.item_price(4), m.item_in_stock(4), m.item_brand(4)),
+            (799.0, true, "acme")
+        );
+        assert_eq!((m.item_category(4), m.item_in_stock(0)), (None, false));
+        assert_eq!(m.popularity(2), 9.0, "small counts are exact in bf16");
+        for at in [0, 8, 16, 21, 40, 64, golden.len() / 2, golden.len() - 1] {
+            let mut bad = golden.clone();
+            bad[at] ^= 0x10;
+            assert!(Model::load(bad).is_err(), "byte {at}");
+        }
+    }
+
+    #[test]
+    fn golden_v6_artifact_loads() {
+        let golden = std::fs::read(GOLDEN_V6).unwrap();
         let m = Model::load(golden.clone()).unwrap();
         assert_eq!((m.format_version(), m.version()), (6, "golden-v6"));
         assert!(matches!(m.co_view, Neighbours::Compact(_)));
+        assert!(matches!(m.attrs, Attrs::Wide(_)));
         assert_golden_v4_content(&m);
         for at in [0, 8, 16, 21, 40, 64, golden.len() / 2, golden.len() - 1] {
             let mut bad = golden.clone();
