@@ -41,19 +41,20 @@ start hello 8811 bench/hello
 start_vitrine
 until curl -sf http://127.0.0.1:8821/v1/health >/dev/null; do sleep 0.5; done
 
+# The synthetic catalog's ids are fixed-width: sku-00007 at 100k items (trainer/benches/scoring.rs).
 publish 100000
 now=$(date +%s%3N)
 events=$(python3 - "$now" <<'PY'
 import json, sys
 t = int(sys.argv[1])
 print(json.dumps({"events": [{"event_id": f"bench-{i}", "type": "view", "anonymous_id": "bench-shopper-0f9a6c1e7b2d",
-  "session_id": "bench", "timestamp": t - 1000 + i, "item_id": f"sku-{7 + 200 * i}"} for i in range(10)]}))
+  "session_id": "bench", "timestamp": t - 1000 + i, "item_id": f"sku-{7 + 200 * i:05d}"} for i in range(10)]}))
 PY
 )
 curl -sf -X POST -H 'content-type: application/json' -d "$events" http://127.0.0.1:8821/v1/events >/dev/null
 rec="http://127.0.0.1:8821/v1/recommendations?anonymous_id=bench-shopper-0f9a6c1e7b2d&k=10"
 # The same 10 views carried by the request, most recent first (what the snippet sends).
-carried=$(python3 -c 'print(",".join(f"v.{9 - i}.sku-{7 + 200 * i}" for i in reversed(range(10))))')
+carried=$(python3 -c 'print(",".join(f"v.{9 - i}.sku-{7 + 200 * i:05d}" for i in reversed(range(10))))')
 rec_carried="$rec&session=$carried"
 for _ in $(seq 1 50); do curl -sf "$rec" >/dev/null; curl -sf "$rec_carried" >/dev/null; curl -sf http://127.0.0.1:8811/ >/dev/null; done
 
@@ -61,12 +62,12 @@ for _ in $(seq 1 50); do curl -sf "$rec" >/dev/null; curl -sf "$rec_carried" >/d
 python3 - "$carried" >"$work/batch.lua" <<'PY'
 import json, sys
 body = json.dumps({"anonymous_id": "bench-shopper-0f9a6c1e7b2d", "session": sys.argv[1], "widgets": [
-    {"id": "a", "type": "for_you", "k": 10}, {"id": "b", "type": "similar", "item_id": "sku-7", "k": 10},
-    {"id": "c", "type": "bought_together", "item_id": "sku-7", "k": 10}, {"id": "d", "type": "trending", "k": 10},
+    {"id": "a", "type": "for_you", "k": 10}, {"id": "b", "type": "similar", "item_id": "sku-00007", "k": 10},
+    {"id": "c", "type": "bought_together", "item_id": "sku-00007", "k": 10}, {"id": "d", "type": "trending", "k": 10},
     {"id": "e", "type": "buy_again", "k": 10}]})
 print('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ' + json.dumps(body))
 PY
-similar_url="http://127.0.0.1:8821/v1/items/sku-7/similar?k=10"
+similar_url="http://127.0.0.1:8821/v1/items/sku-00007/similar?k=10"
 batch_url="http://127.0.0.1:8821/v1/recommendations/batch"
 curl -sf -X POST -H 'content-type: application/json' -d "$(python3 -c 'import json,sys; t=open(sys.argv[1]).read(); print(json.loads(t.split("wrk.body = ",1)[1]))' "$work/batch.lua")" "$batch_url" >/dev/null
 
@@ -110,7 +111,7 @@ def get(p):
     with urllib.request.urlopen(base + p) as r: return json.load(r)
 before = [i["id"] for i in get("/v1/recommendations?anonymous_id=react-shopper-4e3f9a8b1c2d&k=10")["items"]]
 body = json.dumps({"events": [{"event_id": f"react-{i}", "type": "view", "anonymous_id": "react-shopper-4e3f9a8b1c2d",
-  "session_id": "react", "timestamp": int(time.time() * 1000) - 10 + i, "item_id": f"sku-{31 + 200 * i}"}
+  "session_id": "react", "timestamp": int(time.time() * 1000) - 10 + i, "item_id": f"sku-{31 + 200 * i:05d}"}
   for i in range(3)]}).encode()
 t = time.perf_counter()
 urllib.request.urlopen(urllib.request.Request(base + "/v1/events", body, {"content-type": "application/json"}))
@@ -151,7 +152,7 @@ cat <<MD
 
 - Above the floor: p50 +$(python3 -c "print(round($v50 - $h50, 2))") ms, p99 +$(python3 -c "print(round($v99 - $h99, 2))") ms; non-2xx: $verr1 (1 conn), $verr8 (8 conns).
 - Carried session above the floor: p50 +$(python3 -c "print(round($c50 - $h50, 2))") ms, p99 +$(python3 -c "print(round($c99 - $h99, 2))") ms; non-2xx: $cerr1 / $cerr8.
-- Similar items (GET /v1/items/sku-7/similar, 1 conn): p50 $s50 ms (+$(python3 -c "print(round($s50 - $h50, 2))")), p99 $s99 ms; 5-widget batch with the carried session (POST /v1/recommendations/batch, 1 conn): p50 $b50 ms (+$(python3 -c "print(round($b50 - $h50, 2))")), p99 $b99 ms; non-2xx: $serr1 / $berr1.
+- Similar items (GET /v1/items/sku-00007/similar, 1 conn): p50 $s50 ms (+$(python3 -c "print(round($s50 - $h50, 2))")), p99 $s99 ms; 5-widget batch with the carried session (POST /v1/recommendations/batch, 1 conn): p50 $b50 ms (+$(python3 -c "print(round($b50 - $h50, 2))")), p99 $b99 ms; non-2xx: $serr1 / $berr1.
 - CPU per request bound (1000 / req/s at 8 connections, one isolate thread): hello $(python3 -c "print(round(1000 / $hrps, 3))") ms, Vitrine with the Durable Object $(python3 -c "print(round(1000 / $vrps, 3))") ms, carried session $(python3 -c "print(round(1000 / $crps, 3))") ms.
 - Handler time took_ms over 300 requests: p50 $took50 ms, p99 $took99 ms (workerd's clock advances on I/O only, so this is the I/O part: Durable Object read, R2 checks).
 - Cold start with the 100k model in a fresh isolate, artifact from the Workers Cache ($cold_from): first request $cold_first ms vs warm $cold_warm ms → load ≈ $cold_load ms; from R2 with the cache emptied ($r2_from): $r2_first vs $r2_warm ms → load ≈ $r2_load ms.
