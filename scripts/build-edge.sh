@@ -4,10 +4,6 @@
 # (tests build once, then start many `wrangler dev` processes).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-# The dashboard's chart library, from the npm package pinned in package-lock (served as a static
-# asset; not committed).
-mkdir -p "$root/edge/assets/admin/vendor"
-cp "$root/node_modules/chart.js/dist/chart.umd.min.js" "$root/edge/assets/admin/vendor/chart.umd.min.js"
 if [ "${VITRINE_SKIP_BUILD:-0}" = 1 ] && [ -f "$root/edge/build/worker/shim.mjs" ]; then
   exit 0
 fi

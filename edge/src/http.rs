@@ -25,7 +25,7 @@ pub fn storage_error(what: &str, e: &worker::Error) -> ApiError {
     )
 }
 
-fn internal(e: &worker::Error) -> ApiError {
+pub(crate) fn internal(e: &worker::Error) -> ApiError {
     worker::console_error!("response: {e}");
     ApiError::new(Code::Internal, "internal error")
 }

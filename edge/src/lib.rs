@@ -12,6 +12,8 @@ mod alerts;
 #[cfg(target_arch = "wasm32")]
 mod artifact_fetch;
 #[cfg(target_arch = "wasm32")]
+mod assets;
+#[cfg(target_arch = "wasm32")]
 mod consumer;
 #[cfg(target_arch = "wasm32")]
 mod gdpr;
@@ -42,7 +44,9 @@ mod entry {
     use shared::route::{Route, route};
     use worker::{Context, Env, MessageBatch, Request, Response, Result, event};
 
-    use crate::{admin, consumer, gdpr, handlers, http, model_cache, search, sources, widgets};
+    use crate::{
+        admin, assets, consumer, gdpr, handlers, http, model_cache, search, sources, widgets,
+    };
 
     #[event(start)]
     fn start() {
@@ -108,6 +112,8 @@ mod entry {
         let env = call.env;
         match r {
             Route::Preflight => http::preflight(),
+            Route::Asset(a) => assets::serve(&req, a),
+            Route::AddSlash(a) => assets::add_slash(a),
             Route::Health => handlers::health(env).await,
             Route::Model => handlers::model(&req, env).await,
             Route::OpenApi => handlers::openapi(),

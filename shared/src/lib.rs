@@ -10,6 +10,7 @@ pub mod access;
 pub mod alerts;
 pub mod api;
 pub mod artifact;
+pub mod assets;
 pub mod batch;
 pub mod buy_again;
 pub mod carried;

@@ -58,6 +58,10 @@ pub enum Route {
     DevShopperToken,
     /// `OPTIONS` on any route: CORS preflight.
     Preflight,
+    /// `GET` a static file of the storefront (`shared::assets`).
+    Asset(crate::assets::Asset),
+    /// `GET` a folder page without its trailing slash: redirect to the page.
+    AddSlash(crate::assets::Asset),
 }
 
 impl Route {
@@ -87,6 +91,8 @@ impl Route {
                     | Route::Preflight
                     | Route::DevShopperToken
                     | Route::Source { .. }
+                    | Route::Asset(_)
+                    | Route::AddSlash(_)
             )
     }
 }
@@ -180,6 +186,22 @@ pub fn query_pairs(url: &str) -> Vec<(String, String)> {
 
 /// Resolves a request to a route: 404 for unknown paths, 405 for a known path with another method.
 pub fn route(method: &str, path: &str) -> Result<Route, ApiError> {
+    if method != "OPTIONS"
+        && let Some(found) = crate::assets::Asset::at(path)
+    {
+        let r = match found {
+            crate::assets::Lookup::File(a) => Route::Asset(a),
+            crate::assets::Lookup::AddSlash(a) => Route::AddSlash(a),
+        };
+        return if method == "GET" || method == "HEAD" {
+            Ok(r)
+        } else {
+            Err(ApiError::new(
+                Code::MethodNotAllowed,
+                format!("{method} is not allowed on {path}; use GET"),
+            ))
+        };
+    }
     let path = path
         .strip_suffix('/')
         .filter(|p| !p.is_empty())
@@ -348,6 +370,30 @@ mod tests {
         assert!(Route::AdminRulesPut.requires_admin());
         assert!(Route::BuyAgain.is_public_api());
         assert!(!Route::OpenApi.is_public_api());
+    }
+
+    #[test]
+    fn static_files_are_open_get_routes() {
+        use crate::assets::Asset;
+        assert_eq!(
+            route("GET", "/vitrine.js").unwrap(),
+            Route::Asset(Asset::Snippet)
+        );
+        assert_eq!(
+            route("HEAD", "/demo/").unwrap(),
+            Route::Asset(Asset::DemoPage)
+        );
+        assert_eq!(
+            route("GET", "/demo").unwrap(),
+            Route::AddSlash(Asset::DemoPage)
+        );
+        assert_eq!(route("POST", "/vitrine.js").unwrap_err().status(), 405);
+        assert_eq!(route("OPTIONS", "/vitrine.js").unwrap(), Route::Preflight);
+        assert_eq!(route("GET", "/").unwrap_err().status(), 404);
+        for a in Asset::ALL {
+            let r = Route::Asset(a);
+            assert!(!r.requires_admin() && !r.is_public_api(), "{a:?}");
+        }
     }
 
     #[test]

@@ -602,3 +602,95 @@ fn storefront_in_headless_chromium_reacts_to_clicks() {
     )
     .unwrap();
 }
+
+/// The snippet, the demo shop and the dashboard come from the worker itself (no asset router in
+/// front of the API): the right types, an `ETag` a browser revalidates with a 304, folder pages
+/// redirected to their slash, nothing but GET, and no key needed (the API's checks still apply
+/// to `/v1/*`).
+#[test]
+fn static_files_come_from_the_worker_with_revalidation() {
+    let w = Worker::start().unwrap();
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let root = tests::root();
+    for (path, file, kind) in [
+        ("/vitrine.js", "edge/assets/vitrine.js", "text/javascript"),
+        ("/demo/", "edge/assets/demo/index.html", "text/html"),
+        (
+            "/demo/index.html",
+            "edge/assets/demo/index.html",
+            "text/html",
+        ),
+        ("/demo/app.js", "edge/assets/demo/app.js", "text/javascript"),
+        ("/admin/", "edge/assets/admin/index.html", "text/html"),
+        (
+            "/admin/dashboard.css",
+            "edge/assets/admin/dashboard.css",
+            "text/css",
+        ),
+        (
+            "/admin/vendor/chart.umd.min.js",
+            "node_modules/chart.js/dist/chart.umd.min.js",
+            "text/javascript",
+        ),
+    ] {
+        let r = http.get(format!("{}{path}", w.url)).send().unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(header("content-type").starts_with(kind), "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        let etag = header("etag");
+        assert!(etag.starts_with('"'), "{path}: etag {etag:?}");
+        let body = r.bytes().unwrap();
+        assert_eq!(
+            body.as_ref(),
+            std::fs::read(root.join(file)).unwrap(),
+            "{path}"
+        );
+        let again = http
+            .get(format!("{}{path}", w.url))
+            .header("if-none-match", &etag)
+            .send()
+            .unwrap();
+        assert_eq!(again.status().as_u16(), 304, "{path}");
+        assert!(again.bytes().unwrap().is_empty(), "{path}");
+        let stale = http
+            .get(format!("{}{path}", w.url))
+            .header("if-none-match", "\"0000000000000000\"")
+            .send()
+            .unwrap();
+        assert_eq!(stale.status().as_u16(), 200, "{path}");
+    }
+    let snippet = http.get(format!("{}/vitrine.js", w.url)).send().unwrap();
+    assert_eq!(
+        snippet.headers()["cache-control"].to_str().unwrap(),
+        "public, max-age=300"
+    );
+    for (dir, to) in [("/demo", "/demo/"), ("/admin", "/admin/")] {
+        let r = http.get(format!("{}{dir}", w.url)).send().unwrap();
+        assert_eq!(r.status().as_u16(), 307, "{dir}");
+        assert_eq!(r.headers()["location"].to_str().unwrap(), to);
+    }
+    // Only GET and HEAD, and nothing outside the table: not the worker's own files.
+    let put = w.send("PUT", "/vitrine.js", &[], Some("x".into())).unwrap();
+    assert_eq!(put.status, 405);
+    assert_eq!(put.body["error"]["code"], "method_not_allowed");
+    for path in [
+        "/wrangler.toml",
+        "/edge/assets/vitrine.js",
+        "/demo/missing.js",
+        "/",
+    ] {
+        let (status, body) = w.get(path).unwrap();
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(body["error"]["code"], "not_found", "{path}");
+    }
+}
