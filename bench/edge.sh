@@ -5,6 +5,7 @@
 #     fold-in, IVF, filters, response, serve record) and the hello worker, 1 connection for latency
 #     and 8 for throughput;
 #   - took_ms (the handler's own time) over 300 sequential requests;
+#   - the same paths paired with the floor (bench/paired.py: hello, then each path, every round);
 #   - the same for-you with the 10-view session carried by the request (`session=`, what the
 #     snippet sends for anonymous shoppers: no Durable Object read), similar items, and a
 #     5-widget batch (for-you, similar, bought together, trending, buy again) with that session;
@@ -103,6 +104,12 @@ PY
 )
 read -r took50 took99 <<<"$took"
 
+# The same paths paired with the floor (each round asks hello, then each path), so machine drift
+# between the wrk runs above does not count against either: p50 above the floor, ms.
+paired=$(python3 bench/paired.py "${PAIRED_ROUNDS:-600}" http://127.0.0.1:8811/ http://127.0.0.1:8821/v1/nope \
+  "$similar_url" "$rec_carried" "$rec" | awk '{print $9}' | tail -n +2 | tr '\n' ' ')
+read -r p404 psim pcar pdo <<<"$paired"
+
 # Event → changed recommendation: a new shopper's for-you, three views, the next for-you.
 react=$(python3 - "$now" <<'PY'
 import json, sys, time, urllib.request
@@ -153,6 +160,7 @@ cat <<MD
 - Above the floor: p50 +$(python3 -c "print(round($v50 - $h50, 2))") ms, p99 +$(python3 -c "print(round($v99 - $h99, 2))") ms; non-2xx: $verr1 (1 conn), $verr8 (8 conns).
 - Carried session above the floor: p50 +$(python3 -c "print(round($c50 - $h50, 2))") ms, p99 +$(python3 -c "print(round($c99 - $h99, 2))") ms; non-2xx: $cerr1 / $cerr8.
 - Similar items (GET /v1/items/sku-00007/similar, 1 conn): p50 $s50 ms (+$(python3 -c "print(round($s50 - $h50, 2))")), p99 $s99 ms; 5-widget batch with the carried session (POST /v1/recommendations/batch, 1 conn): p50 $b50 ms (+$(python3 -c "print(round($b50 - $h50, 2))")), p99 $b99 ms; non-2xx: $serr1 / $berr1.
+- Paired with the floor (\`bench/paired.py\`, ${PAIRED_ROUNDS:-600} rounds), p50 above hello: 404 (no model work) $p404 ms, similar items $psim ms, for-you with the carried session $pcar ms, with the Durable Object session $pdo ms.
 - CPU per request bound (1000 / req/s at 8 connections, one isolate thread): hello $(python3 -c "print(round(1000 / $hrps, 3))") ms, Vitrine with the Durable Object $(python3 -c "print(round(1000 / $vrps, 3))") ms, carried session $(python3 -c "print(round(1000 / $crps, 3))") ms.
 - Handler time took_ms over 300 requests: p50 $took50 ms, p99 $took99 ms (workerd's clock advances on I/O only, so this is the I/O part: Durable Object read, R2 checks).
 - Cold start with the 100k model in a fresh isolate, artifact from the Workers Cache ($cold_from): first request $cold_first ms vs warm $cold_warm ms → load ≈ $cold_load ms; from R2 with the cache emptied ($r2_from): $r2_first vs $r2_warm ms → load ≈ $r2_load ms.
