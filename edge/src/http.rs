@@ -264,15 +264,18 @@ pub async fn read_body(req: &mut Request, max: usize, what: &str) -> Result<Vec<
     Ok(body)
 }
 
-/// Refuses a body whose declared `Content-Length` exceeds `max` before reading it.
-pub fn check_declared_length(req: &Request, max: usize, what: &str) -> Result<(), ApiError> {
-    let declared = req
-        .headers()
+/// The request's declared `Content-Length`, if any.
+pub fn declared_length(req: &Request) -> Option<usize> {
+    req.headers()
         .get("content-length")
         .ok()
         .flatten()
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// Refuses a body whose declared `Content-Length` exceeds `max` before reading it.
+pub fn check_declared_length(req: &Request, max: usize, what: &str) -> Result<(), ApiError> {
+    if declared_length(req).is_some_and(|n| n > max) {
         return Err(ApiError::new(
             Code::PayloadTooLarge,
             format!("{what} is larger than {max} bytes"),
