@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use crate::artifact::Model;
 use crate::search::fuzzy::Fuzzy;
-use crate::search::synonyms::{CATEGORY_NAMES, CONCEPT, Synonyms};
+use crate::search::synonyms::{CATEGORY_NAMES, Synonyms};
 use crate::search::text;
 
 /// Field weights of a term occurrence (multiples of 0.5: postings store them in half units).
@@ -63,7 +63,7 @@ pub struct Learned {
 /// [`codec`]: crate::search::codec
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchIndex {
-    /// Every term, sorted; concept terms start with [`CONCEPT`].
+    /// Every term, sorted; concept terms start with [`crate::search::synonyms::CONCEPT`].
     pub(crate) vocabulary: Vec<String>,
     /// Term `t`'s postings are `starts[t]..starts[t + 1]`.
     pub(crate) starts: Vec<u32>,
@@ -342,30 +342,57 @@ impl SearchIndex {
                 }
             }
         }
-        let k = text::max_edits(term);
-        if k > 0 {
-            let n = term.len();
-            let mut typos: Vec<usize> = self.typo_terms(term, k).collect();
-            typos.sort_unstable();
-            for t in typos {
-                out.push((t, Match::Typo));
-                out.extend(
-                    self.concepts_of(&self.vocabulary[t])
-                        .map(|c| (c, Match::Typo)),
-                );
-            }
-            // Words only a synonym phrase knows ("harddrive") are corrected too.
-            for v in self.synonyms.words() {
-                if v.len().abs_diff(n) <= k
-                    && v != term
-                    && self.term_id(v).is_none()
-                    && text::within(term, v, k)
-                {
-                    out.extend(self.concepts_of(v).map(|c| (c, Match::Typo)));
+        for t in self.typo_candidates(term) {
+            out.push((t, Match::Typo));
+            out.extend(
+                self.concepts_of(&self.vocabulary[t])
+                    .map(|c| (c, Match::Typo)),
+            );
+        }
+        // Words only a synonym phrase knows ("harddrive") are corrected too.
+        for v in self.synonym_typos(term) {
+            out.extend(self.concepts_of(v).map(|c| (c, Match::Typo)));
+        }
+        out
+    }
+
+    /// Indexed words (term ids, sorted) `word` may be a typo of ([`text::typo_of`]): within its
+    /// edit budget, and, when `word` itself is unknown, one swap away (a short word) or near the
+    /// base of a misspelled plural.
+    pub(crate) fn typo_candidates(&self, word: &str) -> Vec<usize> {
+        let k = text::max_edits(word);
+        let mut out: Vec<usize> = if k > 0 {
+            self.typo_terms(word, k).collect()
+        } else {
+            Vec::new()
+        };
+        if self.term_id(word).is_none() && !self.synonyms.knows(word) {
+            out.extend(text::swaps(word).iter().filter_map(|s| self.term_id(s)));
+            if let Some(base) = text::misspelled_plural(word) {
+                out.extend(self.term_id(base));
+                let kb = text::max_edits(base);
+                if kb > 0 {
+                    out.extend(self.typo_terms(base, kb));
                 }
             }
         }
+        out.sort_unstable();
+        out.dedup();
         out
+    }
+
+    /// Words only synonym phrases know (no product has them) that `word` may be a typo of.
+    fn synonym_typos<'s>(&'s self, word: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.synonyms
+            .words()
+            .iter()
+            .filter(move |v| {
+                v.as_str() != word
+                    && !text::is_exact_only(v)
+                    && self.term_id(v).is_none()
+                    && text::typo_of(word, v)
+            })
+            .map(String::as_str)
     }
 
     /// Indexed words (term ids) within `k` edits of `word`, other than itself: no concept terms,
@@ -381,28 +408,17 @@ impl SearchIndex {
     }
 
     /// The word a query word most likely meant: itself when indexed (or a synonym word, or a
-    /// number), else the most frequent indexed or synonym word within the typo budget.
+    /// number), else the most frequent indexed or synonym word it may be a typo of.
     pub(crate) fn corrected<'s>(&'s self, word: &'s str) -> (&'s str, bool) {
         if self.term_id(word).is_some() || self.synonyms.knows(word) || text::is_exact_only(word) {
             return (word, false);
         }
-        let k = text::max_edits(word);
-        if k == 0 {
-            return (word, false);
-        }
-        let n = word.len();
-        let close = |v: &&String| {
-            v.len().abs_diff(n) <= k
-                && !v.starts_with(CONCEPT)
-                && !text::is_exact_only(v)
-                && text::within(word, v, k)
-        };
         let indexed = self
-            .typo_terms(word, k)
+            .typo_candidates(word)
+            .into_iter()
             .max_by_key(|&t| (self.df(t), t))
             .map(|t| self.vocabulary[t].as_str());
-        let known = || self.synonyms.words().iter().find(close).map(String::as_str);
-        match indexed.or_else(known) {
+        match indexed.or_else(|| self.synonym_typos(word).next()) {
             Some(v) => (v, true),
             None => (word, false),
         }

@@ -259,7 +259,7 @@ fn escape(s: &str) -> String {
 }
 
 /// `title` HTML-escaped with the words that match a query word (in their analysed form:
-/// exactly, as a prefix of the last word, or within the typo budget) wrapped in `<em>`.
+/// exactly, as a prefix of the last word, or as a typo of it, [`text::typo_of`]) wrapped in `<em>`.
 pub fn highlight(title: &str, q: &str) -> String {
     let terms = text::analyse(q);
     title
@@ -270,7 +270,7 @@ pub fn highlight(title: &str, q: &str) -> String {
                 && terms.iter().enumerate().any(|(i, t)| {
                     norm == *t
                         || (i + 1 == terms.len() && norm.starts_with(t.as_str()))
-                        || text::within(t, &norm, text::max_edits(t))
+                        || text::typo_of(t, &norm)
                 });
             if hit {
                 format!("<em>{}</em>", escape(word))

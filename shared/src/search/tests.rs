@@ -133,6 +133,25 @@ fn typos_prefixes_and_model_numbers() {
     assert_eq!(ix.complete("samsung gal", 3), ["samsung galaxy"]);
 }
 
+/// Issue 20's last zero-result queries: "graphics crad under 500" (a swap in a 4-letter word had
+/// no typo budget) and "batteris" (a misspelled plural the stemmer cannot strip).
+#[test]
+fn regression_a_swap_in_a_short_word_and_a_misspelled_plural_still_match() {
+    let m = catalog();
+    let ix = SearchIndex::build(&m);
+    let none = SearchFilter::default();
+    let mut cards = search(&m, &ix, "crad", &none);
+    cards.sort();
+    assert_eq!(cards, ["rtx", "rtx80"]);
+    let mut galaxies = search(&m, &ix, "galaxis", &none);
+    galaxies.sort();
+    assert_eq!(galaxies, ["a15", "case", "s24"]);
+    assert!(
+        search(&m, &ix, "cdar", &none).is_empty(),
+        "two swaps are not one"
+    );
+}
+
 #[test]
 fn filters_never_leak_and_facets_are_disjunctive() {
     let m = catalog();

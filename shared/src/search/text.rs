@@ -294,6 +294,50 @@ pub fn max_edits(term: &str) -> usize {
     }
 }
 
+/// Length of the words that get no edit but one swap of adjacent letters ("crad" → `card`,
+/// "mosue" has a budget of its own): the commonest slip of a fast typist, and at four letters
+/// rarely another word of a shop's vocabulary. Tried only when the word itself is unknown.
+pub const SWAP_ONLY_LEN: usize = 4;
+
+/// The words one adjacent swap away from a word of [`SWAP_ONLY_LEN`] letters (none for other
+/// words, words with digits or words that are one letter repeated).
+pub fn swaps(word: &str) -> Vec<String> {
+    let chars: Vec<char> = word.chars().collect();
+    if chars.len() != SWAP_ONLY_LEN || is_exact_only(word) {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = (0..chars.len() - 1)
+        .filter(|&i| chars[i] != chars[i + 1])
+        .map(|i| {
+            let mut c = chars.clone();
+            c.swap(i, i + 1);
+            c.into_iter().collect()
+        })
+        .collect();
+    out.dedup();
+    out
+}
+
+/// A word ending in `is`, which [`stem`] leaves alone ("batteris", where "batteries" →
+/// `battery`), may be a misspelled plural: the word without its `s`, to look for typos of that
+/// too.
+pub fn misspelled_plural(word: &str) -> Option<&str> {
+    let base = word.strip_suffix('s')?;
+    (word.ends_with("is")
+        && base.chars().count() >= 5
+        && word.chars().all(char::is_alphabetic)
+        && !KEEP.contains(&word))
+    .then_some(base)
+}
+
+/// Whether the query word `q` may be a typo of the indexed word `v`: within its edit budget,
+/// one swap for a short word, or a misspelled plural within the budget of its base.
+pub fn typo_of(q: &str, v: &str) -> bool {
+    within(q, v, max_edits(q))
+        || swaps(q).iter().any(|s| s == v)
+        || misspelled_plural(q).is_some_and(|b| within(b, v, max_edits(b)))
+}
+
 /// Words up to this many characters are compared without allocating.
 const SHORT: usize = 48;
 
@@ -462,5 +506,19 @@ mod tests {
         assert!(within("headphnoes", "headphones", 2));
         assert!(!within("4070", "4080", 0));
         assert!(within("same", "same", 0));
+    }
+
+    #[test]
+    fn short_words_allow_a_swap_and_misspelled_plurals_their_base() {
+        assert_eq!(swaps("crad"), ["rcad", "card", "crda"]);
+        assert!(swaps("card1").is_empty() && swaps("cards").is_empty() && swaps("4k0t").is_empty());
+        assert_eq!(swaps("sees"), ["eses", "sese"]);
+        assert!(typo_of("crad", "card") && !typo_of("crad", "cord"));
+        assert_eq!(misspelled_plural("batteris"), Some("batteri"));
+        assert!(typo_of("batteris", "battery"));
+        assert_eq!(misspelled_plural("headphones"), None, "stemmed already");
+        assert_eq!(misspelled_plural("wireless"), None);
+        assert_eq!(misspelled_plural("this"), None);
+        assert!(!typo_of("analysis", "anal"));
     }
 }
