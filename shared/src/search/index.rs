@@ -381,16 +381,26 @@ impl SearchIndex {
         out
     }
 
-    /// Words only synonym phrases know (no product has them) that `word` may be a typo of.
+    /// Words only synonym phrases know (no product has them) that `word` may be a typo of
+    /// ([`text::typo_of`]; lengths compared first, the vocabulary looked up last: this runs for
+    /// every query word against every synonym word).
     fn synonym_typos<'s>(&'s self, word: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        let k = text::max_edits(word);
+        let n = word.chars().count();
+        let swaps = text::swaps(word);
+        let base = text::misspelled_plural(word);
         self.synonyms
             .words()
             .iter()
             .filter(move |v| {
-                v.as_str() != word
-                    && !text::is_exact_only(v)
-                    && self.term_id(v).is_none()
-                    && text::typo_of(word, v)
+                let close =
+                    (k > 0 && v.len().abs_diff(word.len()) <= k && text::within(word, v, k))
+                        || swaps.iter().any(|s| s == *v)
+                        || base.is_some_and(|b| {
+                            v.chars().count().abs_diff(n - 1) <= text::max_edits(b)
+                                && text::within(b, v, text::max_edits(b))
+                        });
+                close && v.as_str() != word && !text::is_exact_only(v) && self.term_id(v).is_none()
             })
             .map(String::as_str)
     }

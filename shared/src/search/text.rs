@@ -334,8 +334,18 @@ pub fn misspelled_plural(word: &str) -> Option<&str> {
 /// one swap for a short word, or a misspelled plural within the budget of its base.
 pub fn typo_of(q: &str, v: &str) -> bool {
     within(q, v, max_edits(q))
-        || swaps(q).iter().any(|s| s == v)
+        || one_swap(q, v)
         || misspelled_plural(q).is_some_and(|b| within(b, v, max_edits(b)))
+}
+
+/// Whether `v` is one of [`swaps`] of `q`, without building them.
+fn one_swap(q: &str, v: &str) -> bool {
+    if q.len() != v.len() || q.chars().count() != SWAP_ONLY_LEN || is_exact_only(q) {
+        return false;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (q.chars().collect(), v.chars().collect());
+    let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    matches!(diff[..], [i, j] if j == i + 1 && a[i] == b[j] && a[j] == b[i])
 }
 
 /// Words up to this many characters are compared without allocating.
@@ -514,6 +524,12 @@ mod tests {
         assert!(swaps("card1").is_empty() && swaps("cards").is_empty() && swaps("4k0t").is_empty());
         assert_eq!(swaps("sees"), ["eses", "sese"]);
         assert!(typo_of("crad", "card") && !typo_of("crad", "cord"));
+        for (q, v) in [("crad", "card"), ("oeld", "oled"), ("hmdi", "hdmi")] {
+            assert!(one_swap(q, v) && swaps(q).contains(&v.to_owned()), "{q}");
+        }
+        assert!(
+            !one_swap("card", "card") && !one_swap("crad", "dacr") && !one_swap("cards", "crads")
+        );
         assert_eq!(misspelled_plural("batteris"), Some("batteri"));
         assert!(typo_of("batteris", "battery"));
         assert_eq!(misspelled_plural("headphones"), None, "stemmed already");
