@@ -91,7 +91,8 @@ for run in ("train", "night-train"):
     t = json.load(open(path))
     m = t["manifest"]
     print(f"{run}: artifact {m['size'] / 1e6:.1f} MB ({m['size'] / max(1, m['counts']['items']):.0f} bytes/item), "
-          f"holdout started from: {t.get('holdout_started_from')}, holdout: "
+          f"holdout started from: {t.get('holdout_started_from')}, "
+          f"live model stood in for the holdout model: {t.get('holdout_model_reused')}, holdout: "
           + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in m['metrics'].items() if k in keys}))
     if isinstance(t.get("factors"), dict) and "ivf" in t["factors"]:
         print(f"{run} IVF: " + json.dumps(t["factors"]["ivf"]))

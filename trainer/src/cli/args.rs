@@ -113,6 +113,10 @@ pub(crate) struct TrainArgs {
     /// Model version (default: UTC time plus a content hash).
     #[arg(long)]
     pub(crate) version: Option<String>,
+    /// Train the holdout model even when the live model can stand in for it (it was trained by
+    /// this trainer build with the same parameters on exactly the data before the cutoff).
+    #[arg(long)]
+    pub(crate) fresh_holdout: bool,
 }
 
 impl TrainArgs {
@@ -153,6 +157,7 @@ impl TrainArgs {
             version: self.version.clone(),
             now_ms: now_ms(),
             engine: self.engine.engine.clone(),
+            fresh_holdout: self.fresh_holdout,
         })
         .check()?)
     }

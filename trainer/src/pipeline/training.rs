@@ -22,6 +22,7 @@ use crate::model::artifact::{Artifact, ArtifactFileError};
 use crate::model::co_view_plan::{self, CoViews};
 use crate::model::interactions::Interactions;
 use crate::model::train::{self, Prepared, TrainValidParams};
+use crate::pipeline::stand_in;
 
 /// Fewest test (and validation) shoppers for the holdout figures to count.
 pub const MIN_CASES: usize = 20;
@@ -61,6 +62,7 @@ impl Default for RunParams {
             version: None,
             now_ms: 0,
             engine: EngineUrl::Local,
+            fresh_holdout: false,
         })
     }
 }
@@ -107,6 +109,8 @@ pub struct RunValidParams {
     pub now_ms: i64,
     /// Where the run's SQL over the lake runs (the KPI tables, the search log).
     pub engine: EngineUrl,
+    /// Train the holdout model even when the live model can stand in for it ([`stand_in`]).
+    pub fresh_holdout: bool,
 }
 
 /// What a run produced.
@@ -127,6 +131,8 @@ pub struct RunOutput {
     pub co_views_on_engine: bool,
     /// The live model whose item vectors the holdout model started from (a nightly run), if any.
     pub holdout_started_from: Option<String>,
+    /// The live model that stood in for the holdout model ([`stand_in`]), if one did.
+    pub holdout_model_reused: Option<String>,
     pub seconds: f64,
 }
 
@@ -202,78 +208,85 @@ pub async fn run(
     let mut warm = None;
     let mut sessions = Vec::new();
     let mut holdout_started_from = None;
+    let mut holdout_model_reused = None;
+    let mut stands_in_nights = 0;
     let mut session_weights: Option<shared::session_model::Weights> = None;
     let enough = split.test.len() >= MIN_CASES && split.validation.len() >= MIN_CASES;
     if enough {
         let live = live_model(models, live_manifest, split.cutoff).await?;
-        let from_live = live
-            .as_ref()
-            .filter(|_| o.refit_iterations > 0)
-            .and_then(|l| train::Warm::of_model(l, o.refit_iterations));
-        let phase = Instant::now();
-        let counted = co_views(engine.as_ref(), Some(split.cutoff), p).await;
-        co_views_on_engine &= counted.is_some();
-        let pre = train::build_from(
-            &events,
-            Some(split.cutoff),
-            &products,
-            p,
-            "holdout",
-            o.now_ms,
-            Prepared {
-                warm: from_live.as_ref(),
-                co_views: counted.as_ref(),
-                session_weights: None,
-            },
-        )?;
-        drop(from_live);
-        // Weights learned on the sessions before the cutoff serve the final model too: one day
-        // more barely moves 15 parameters, and the holdout measured these.
-        let learned = pre
-            .meta
-            .get("session_model_fit")
-            .and_then(|f| f.get("learned"));
-        if learned == Some(&Value::Bool(true)) {
-            session_weights = pre
-                .meta
-                .get("session_model")
-                .and_then(|w| serde_json::from_value(w.clone()).ok());
-        }
-        // Started from it only when the vectors fitted (same dimensions).
-        let warm_started = pre.meta.get("factors").and_then(|f| f.get("warm_started"));
-        if warm_started == Some(&Value::Bool(true)) {
-            holdout_started_from = live.as_ref().map(|l| l.version().to_owned());
-        }
-        if o.refit_iterations > 0 {
-            warm = train::Warm::of(&pre, o.refit_iterations);
-        }
-        let pre = Model::load(pre.encode()?)?;
-        tracing::info!(
-            seconds = phase.elapsed().as_secs_f64(),
-            "holdout model built"
-        );
-        let candidates = vitrine_model::candidate_blends();
-        let validation = if pre.n_items() > 50_000 {
-            &split.validation[..split.validation.len().min(500)]
+        stands_in_nights = live.as_ref().map_or(0, |l| stand_in::nights(l.meta()));
+        let stands_in = live.as_ref().filter(|l| {
+            if o.fresh_holdout {
+                return false;
+            }
+            match stand_in::check(l.meta(), p, stand_in::before(&events, split.cutoff)) {
+                Ok(()) => true,
+                Err(why) => {
+                    tracing::info!(live = l.version(), why, "training the holdout model");
+                    false
+                }
+            }
+        });
+        let built;
+        let pre: &Model = if let Some(live) = stands_in {
+            // Last night's final model is tonight's holdout model: same build, parameters and
+            // data before the cutoff. It is scored as the holdout model, the final fit starts
+            // from its item vectors, and the final model learns its own session weights.
+            tracing::info!(
+                live = live.version(),
+                "the live model stands in for the holdout model"
+            );
+            holdout_model_reused = Some(live.version().to_owned());
+            holdout_started_from = Some(live.version().to_owned());
+            if o.refit_iterations > 0 {
+                warm = train::Warm::of_model(live, o.refit_iterations);
+            }
+            live
         } else {
-            &split.validation[..]
+            built = holdout_model(
+                &events,
+                &products,
+                p,
+                o,
+                &split,
+                live.as_ref(),
+                engine.as_ref(),
+            )
+            .await?;
+            co_views_on_engine &= built.co_views_on_engine;
+            session_weights = built.session_weights;
+            holdout_started_from = built.started_from;
+            warm = built.warm;
+            &built.model
         };
-        let phase = Instant::now();
-        let (best, ndcg) = holdout::tune_blend(&pre, validation, &candidates);
-        blend = best;
-        tracing::info!(
-            ?blend,
-            ndcg,
-            seconds = phase.elapsed().as_secs_f64(),
-            "blend tuned on validation shoppers"
-        );
+        if let Some(live) = stands_in {
+            // Its blend stays: the rows below then measure exactly what is live, and the blend is
+            // tuned again whenever a holdout model is trained (at least weekly, `stand_in`).
+            blend = Blend::of(live);
+        } else {
+            let candidates = vitrine_model::candidate_blends();
+            let validation = if pre.n_items() > 50_000 {
+                &split.validation[..split.validation.len().min(500)]
+            } else {
+                &split.validation[..]
+            };
+            let phase = Instant::now();
+            let (best, ndcg) = holdout::tune_blend(pre, validation, &candidates);
+            blend = best;
+            tracing::info!(
+                ?blend,
+                ndcg,
+                seconds = phase.elapsed().as_secs_f64(),
+                "blend tuned on validation shoppers"
+            );
+        }
         let phase = Instant::now();
         for (name, ranker) in [
             ("vitrine", Ranker::Personal(blend)),
             ("popularity", Ranker::Popular),
             ("item_knn", Ranker::ItemKnn),
         ] {
-            let metrics = holdout::evaluate(&pre, &split.test, ranker);
+            let metrics = holdout::evaluate(pre, &split.test, ranker);
             evaluation.push(Evaluated {
                 model: name.into(),
                 metrics,
@@ -297,7 +310,18 @@ pub async fn run(
         tracing::info!(seconds = phase.elapsed().as_secs_f64(), "holdout evaluated");
         let phase = Instant::now();
         let held = session_holdout::split(&events, split.cutoff);
-        sessions = session_holdout::evaluate(&pre, &held, live.as_ref());
+        if holdout_model_reused.is_some() {
+            // The live model is the one scored: its figures are the live model's too.
+            sessions = session_holdout::evaluate(pre, &held, None);
+            if let (Some(live), Some(f)) = (&live, sessions.first().cloned()) {
+                sessions.push(session_holdout::SessionFigures {
+                    model: format!("live:{}", live.version()),
+                    ..f
+                });
+            }
+        } else {
+            sessions = session_holdout::evaluate(pre, &held, live.as_ref());
+        }
         for f in &sessions {
             tracing::info!(
                 model = f.model,
@@ -354,6 +378,14 @@ pub async fn run(
         "blend".into(),
         serde_json::to_value(blend).unwrap_or(Value::Null),
     );
+    data.meta
+        .insert(stand_in::META_KEY.into(), stand_in::record(p));
+    if let Some(v) = &holdout_model_reused {
+        data.meta.insert(
+            stand_in::REUSED_KEY.into(),
+            stand_in::reused(v, stands_in_nights),
+        );
+    }
     if enough {
         let mut metrics = holdout::manifest_metrics(&evaluation, split.cutoff, split.test.len());
         metrics.extend(session_holdout::manifest_metrics(&sessions));
@@ -393,8 +425,87 @@ pub async fn run(
         sessions,
         co_views_on_engine,
         holdout_started_from,
+        holdout_model_reused,
         evaluations_table,
         seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The holdout model a run trained, and what it hands on to the final fit.
+struct HoldoutModel {
+    model: Model,
+    /// Its session weights, when learned (not defaults): the final model ships them.
+    session_weights: Option<shared::session_model::Weights>,
+    /// Its item vectors, to warm-start the final fit.
+    warm: Option<train::Warm>,
+    /// The live model its item vectors started from, if they did.
+    started_from: Option<String>,
+    co_views_on_engine: bool,
+}
+
+/// Trains the holdout model on the interactions before the cutoff, starting from the live
+/// model's item vectors when there is one.
+async fn holdout_model(
+    events: &Interactions,
+    products: &[crate::lake::products::Product],
+    p: &TrainValidParams,
+    o: &RunValidParams,
+    split: &holdout::Holdout,
+    live: Option<&Model>,
+    engine: Option<&Engine>,
+) -> Result<HoldoutModel, RunError> {
+    let from_live = live
+        .filter(|_| o.refit_iterations > 0)
+        .and_then(|l| train::Warm::of_model(l, o.refit_iterations));
+    let phase = Instant::now();
+    let counted = co_views(engine, Some(split.cutoff), p).await;
+    let pre = train::build_from(
+        events,
+        Some(split.cutoff),
+        products,
+        p,
+        "holdout",
+        o.now_ms,
+        Prepared {
+            warm: from_live.as_ref(),
+            co_views: counted.as_ref(),
+            session_weights: None,
+        },
+    )?;
+    drop(from_live);
+    // Weights learned on the sessions before the cutoff serve the final model too: one day
+    // more barely moves 15 parameters, and the holdout measured these.
+    let fit = pre.meta.get("session_model_fit");
+    let session_weights = if fit.and_then(|f| f.get("learned")) == Some(&Value::Bool(true)) {
+        pre.meta
+            .get("session_model")
+            .and_then(|w| serde_json::from_value(w.clone()).ok())
+    } else {
+        None
+    };
+    // Started from it only when the vectors fitted (same dimensions).
+    let warm_started = pre.meta.get("factors").and_then(|f| f.get("warm_started"));
+    let started_from = if warm_started == Some(&Value::Bool(true)) {
+        live.map(|l| l.version().to_owned())
+    } else {
+        None
+    };
+    let warm = if o.refit_iterations > 0 {
+        train::Warm::of(&pre, o.refit_iterations)
+    } else {
+        None
+    };
+    let model = Model::load(pre.encode()?)?;
+    tracing::info!(
+        seconds = phase.elapsed().as_secs_f64(),
+        "holdout model built"
+    );
+    Ok(HoldoutModel {
+        model,
+        session_weights,
+        warm,
+        started_from,
+        co_views_on_engine: counted.is_some(),
     })
 }
 
@@ -432,6 +543,17 @@ mod tests {
     use crate::model::train::TrainParams;
     use arrow_array::{Array, StringArray};
 
+    /// Training parameters small enough for a test: 16 factors, 5 iterations.
+    fn small_params() -> TrainValidParams {
+        let mut params = TrainParams::default();
+        params.0.ials = crate::model::ials::IalsParams::default()
+            .factors(16)
+            .iterations(5)
+            .check()
+            .ok();
+        params.check().unwrap()
+    }
+
     #[tokio::test]
     async fn a_run_evaluates_on_the_holdout_and_records_it() {
         let lake = Lake::open("memory://").unwrap();
@@ -446,13 +568,7 @@ mod tests {
         };
         crate::lake::simulate::simulate(&lake, &sim).await.unwrap();
         compact::compact(&lake).await.unwrap();
-        let mut params = TrainParams::default();
-        params.0.ials = crate::model::ials::IalsParams::default()
-            .factors(16)
-            .iterations(5)
-            .check()
-            .ok();
-        let p = params.check().unwrap();
+        let p = small_params();
         let o = RunParams(RunValidParams {
             holdout_days: 1.0,
             max_cases: 120,
@@ -460,6 +576,7 @@ mod tests {
             version: Some("t1".into()),
             now_ms: 1,
             engine: EngineUrl::Local,
+            fresh_holdout: false,
         })
         .check()
         .unwrap();
@@ -534,5 +651,80 @@ mod tests {
         let r3 = run(&lake, Some(&models), &p, &o3).await.unwrap();
         assert!(r3.evaluation.iter().all(|e| !e.model.starts_with("live:")));
         assert_eq!(r3.holdout_started_from, None, "nor started from");
+    }
+
+    #[tokio::test]
+    async fn the_live_model_stands_in_for_the_holdout_model_the_next_night() {
+        use crate::lake::simulate::{SimParams, simulate, simulate_from};
+        let lake = Lake::open("memory://").unwrap();
+        let models = Lake::open("memory://").unwrap();
+        let end_ms = 1_790_000_000_000 - 1_790_000_000_000 % shared::time::DAY_MS;
+        let sim = SimParams {
+            events: 15_000,
+            users: 400,
+            items: 200,
+            days: 10,
+            seed: 3,
+            end_ms,
+        };
+        simulate(&lake, &sim).await.unwrap();
+        compact::compact(&lake).await.unwrap();
+        let p = small_params();
+        let o = RunParams(RunValidParams {
+            max_cases: 120,
+            refit_iterations: 2,
+            version: Some("night1".into()),
+            now_ms: 1,
+            ..RunParams::default().0
+        })
+        .check()
+        .unwrap();
+        let first = run(&lake, Some(&models), &p, &o).await.unwrap();
+        assert_eq!(first.holdout_model_reused, None, "nothing live yet");
+        crate::publish::publish(&models, &first.artifact)
+            .await
+            .unwrap();
+        // The next night: one more day.
+        let night = SimParams {
+            events: 16_500,
+            days: 11,
+            end_ms: end_ms + shared::time::DAY_MS,
+            ..sim
+        };
+        simulate_from(&lake, &night, Some(end_ms)).await.unwrap();
+        compact::compact(&lake).await.unwrap();
+        let o2 = RunValidParams {
+            version: Some("night2".into()),
+            ..o.clone()
+        };
+        let second = run(&lake, Some(&models), &p, &o2).await.unwrap();
+        assert_eq!(second.holdout_model_reused.as_deref(), Some("night1"));
+        let meta = second.artifact.model.meta();
+        assert_eq!(meta["holdout_model"]["reused_live"], "night1");
+        assert_eq!(meta["holdout_model"]["nights"], 1);
+        // ...with its blend, so both rows measure the same ranking and the gate sees no change.
+        assert_eq!(second.blend, Blend::of(&first.artifact.model));
+        // The final model learned its own session weights and started from the live vectors.
+        assert_eq!(meta["session_model_fit"]["reused"], Value::Null);
+        assert_eq!(meta["factors"]["warm_started"], true);
+        // Scored on the new day: the live model is the holdout model, on the same sessions.
+        let m = &second.manifest.metrics;
+        assert_eq!(m["live_version"], "night1");
+        assert_eq!(m["session_mrr@20"], m["live_session_mrr@20"]);
+        assert_eq!(m["ndcg@10"], m["live_ndcg@10"]);
+        assert!(m["ndcg@10"].as_f64().unwrap() > 0.0);
+        let names: Vec<&str> = second.evaluation.iter().map(|e| e.model.as_str()).collect();
+        assert_eq!(names, ["vitrine", "popularity", "item_knn", "live:night1"]);
+        assert!(!crate::evaluation::gate::judge(&second.manifest, Some(&first.manifest)).refused());
+        // Asked for, the holdout model is trained anyway and the figures come from it.
+        let o3 = RunValidParams {
+            version: Some("night2b".into()),
+            fresh_holdout: true,
+            ..o.clone()
+        };
+        let fresh = run(&lake, Some(&models), &p, &o3).await.unwrap();
+        assert_eq!(fresh.holdout_model_reused, None);
+        assert_eq!(fresh.holdout_started_from.as_deref(), Some("night1"));
+        assert!(fresh.artifact.model.meta().get("holdout_model").is_none());
     }
 }
