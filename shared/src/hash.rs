@@ -22,6 +22,24 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// SHA-256 of bytes that arrive in pieces (a file read a chunk at a time), so a large input is
+/// never held whole: [`finish`](Self::finish) gives what [`sha256_hex`] gives of the pieces
+/// joined.
+#[derive(Default)]
+pub struct Sha256Pieces(Sha256);
+
+impl Sha256Pieces {
+    /// Adds the next piece.
+    pub fn update(&mut self, piece: &[u8]) {
+        self.0.update(piece);
+    }
+
+    /// The hash of every piece so far, lowercase hex.
+    pub fn finish(self) -> String {
+        hex(&self.0.finalize())
+    }
+}
+
 /// Bytes as lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -51,5 +69,15 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn pieces_hash_as_the_joined_bytes() {
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let mut h = Sha256Pieces::default();
+        for piece in bytes.chunks(777) {
+            h.update(piece);
+        }
+        assert_eq!(h.finish(), sha256_hex(&bytes));
     }
 }
