@@ -3,7 +3,7 @@
 //! among the candidates becomes a case. The weights maximise the likelihood of the clicked item
 //! under a softmax over each case's candidates (conditional logit, L2 `1e-3`), fitted by Newton's
 //! method on standardised features, then put back on the raw features the edge computes. Convex
-//! in 16 parameters: a few iterations, the same answer every run.
+//! in 20 parameters: a few iterations, the same answer every run.
 
 use shared::session_model::{self, N_FEATURES, Weights};
 

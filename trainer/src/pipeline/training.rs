@@ -474,7 +474,7 @@ async fn holdout_model(
     )?;
     drop(from_live);
     // Weights learned on the sessions before the cutoff serve the final model too: one day
-    // more barely moves 16 parameters, and the holdout measured these.
+    // more barely moves 20 parameters, and the holdout measured these.
     let fit = pre.meta.get("session_model_fit");
     let session_weights = if fit.and_then(|f| f.get("learned")) == Some(&Value::Bool(true)) {
         pre.meta
